@@ -1,0 +1,98 @@
+package io.sluice.proxy;
+
+import io.sluice.proxy.config.ProxyConfig;
+import io.sluice.proxy.contract.FailureCode;
+import io.sluice.proxy.contract.ProxyContract;
+import io.sluice.proxy.impl.PoolExecutor;
+import io.sluice.proxy.impl.ProxyFailure;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mysqlclient.MySQLBuilder;
+import io.vertx.sqlclient.Pool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The database proxy: the only owner of a MySQL pool in the process, served over the event bus at
+ * {@link ProxyContract#ADDRESS}.
+ *
+ * <p>Invariants: exactly one {@link Pool} per deployed instance, created in {@link #start()} and closed in
+ * {@link #stop()}; every message gets a reply or a {@code fail(code, text)} with a code of
+ * {@link io.sluice.proxy.contract.FailureCode}, never silence. The schema must exist before deployment (the launcher
+ * runs the migrations first, off the event loop).
+ *
+ * <p>Config: the {@code db} and {@code faults} sections, see {@link ProxyConfig}. A start that cannot reach the
+ * database fails its future with one descriptive log line.
+ */
+public class DatabaseProxyVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(DatabaseProxyVerticle.class);
+
+  private Pool pool;
+  private PoolExecutor executor;
+  private MessageConsumer<JsonObject> consumer;
+
+  @Override
+  public Future<?> start() {
+    ProxyConfig config;
+    try {
+      config = ProxyConfig.from(config());
+    } catch (RuntimeException e) {
+      log.error("Database proxy not started: invalid config: {}", e.getMessage());
+      return Future.failedFuture(e);
+    }
+    pool = MySQLBuilder.pool()
+      .with(config.db().pool().toPoolOptions())
+      .connectingTo(config.db().toConnectOptions())
+      .using(vertx)
+      .build();
+    executor = new PoolExecutor(vertx, pool, config.db(), config.faults());
+    return pool.query("SELECT VERSION()").execute()
+      .map(rows -> rows.iterator().next().getString(0))
+      .onFailure(err -> log.error("Database proxy not started: cannot reach database {}:{}/{} as {}: {}",
+        config.db().host(), config.db().port(), config.db().database(), config.db().user(), err.getMessage()))
+      .compose(version -> {
+        log.info("Database pool created: {} statementTimeoutMs={} server={}:{}/{} serverVersion={}",
+          config.db().pool().describe(), config.db().statementTimeoutMs(), config.db().host(), config.db().port(),
+          config.db().database(), version);
+        if (config.faults().dbLatencyEnabled()) {
+          log.warn("FAULT INJECTION ON: every statement is preceded by DO SLEEP of {}..{} ms on its connection."
+            + " Do not run this in production.", config.faults().minMs(), config.faults().maxMs());
+        }
+        consumer = vertx.eventBus().consumer(ProxyContract.ADDRESS, this::handle);
+        return consumer.completion();
+      });
+  }
+
+  private void handle(Message<JsonObject> message) {
+    String action = message.headers().get(ProxyContract.ACTION_HEADER);
+    String requestId = message.headers().get(ProxyContract.REQUEST_ID_HEADER);
+    JsonObject body;
+    try {
+      body = message.body();
+    } catch (ClassCastException e) {
+      message.fail(FailureCode.BAD_REQUEST, "message body must be a JSON object");
+      return;
+    }
+    executor.execute(action, body, requestId).onComplete(ar -> {
+      if (ar.succeeded()) {
+        message.reply(ar.result());
+      } else if (ar.cause() instanceof ProxyFailure failure) {
+        message.fail(failure.code(), failure.getMessage());
+      } else {
+        log.error("{} failed unexpectedly request_id={}", action, requestId, ar.cause());
+        message.fail(FailureCode.INTERNAL, "internal error");
+      }
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
+    return unregistered.eventually(() -> pool == null ? Future.succeededFuture() : pool.close())
+      .onComplete(ar -> log.info("Database proxy stopped, pool closed"));
+  }
+}

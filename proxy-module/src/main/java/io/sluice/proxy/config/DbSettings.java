@@ -1,0 +1,87 @@
+package io.sluice.proxy.config;
+
+import io.vertx.core.json.JsonObject;
+import io.vertx.mysqlclient.MySQLConnectOptions;
+
+import java.util.Set;
+
+/**
+ * Where the database is ({@code db}). An empty {@code host} means "no server configured": the launcher then starts
+ * the embedded MariaDB and fills host and port in. The password never appears in {@link #toString()},
+ * {@link #redactedJson()} or a log line.
+ */
+public record DbSettings(String host, int port, String database, String user, String password,
+                         long statementTimeoutMs, PoolSettings pool) {
+
+  public static final int DEFAULT_PORT = 3306;
+  public static final String DEFAULT_DATABASE = "sluice";
+  public static final String DEFAULT_USER = "sluice";
+  public static final long DEFAULT_STATEMENT_TIMEOUT_MS = 3000;
+  public static final String REDACTED = "******";
+
+  private static final Set<String> KEYS =
+    Set.of("host", "port", "database", "user", "password", "statementTimeoutMs", "pool");
+
+  public static DbSettings from(JsonSection s) {
+    s.onlyKeys(KEYS);
+    String database = s.string("database", DEFAULT_DATABASE);
+    if (!database.matches("[A-Za-z0-9_]{1,64}")) {
+      throw new ConfigException(s.keyOf("database") + " must be 1 to 64 letters, digits or underscores, got \""
+        + database + "\"");
+    }
+    return new DbSettings(
+      s.string("host", "").trim(),
+      s.integer("port", DEFAULT_PORT, 1, 65_535),
+      database,
+      s.string("user", DEFAULT_USER),
+      s.string("password", ""),
+      s.longValue("statementTimeoutMs", DEFAULT_STATEMENT_TIMEOUT_MS, 1, 3_600_000),
+      PoolSettings.from(s.section("pool")));
+  }
+
+  public boolean hostConfigured() {
+    return !host.isEmpty();
+  }
+
+  public DbSettings withServer(String newHost, int newPort, String newUser, String newPassword) {
+    return new DbSettings(newHost, newPort, database, newUser, newPassword, statementTimeoutMs, pool);
+  }
+
+  public MySQLConnectOptions toConnectOptions() {
+    return new MySQLConnectOptions()
+      .setHost(host)
+      .setPort(port)
+      .setDatabase(database)
+      .setUser(user)
+      .setPassword(password)
+      .setCharset("utf8mb4")
+      // Every statement is a prepared one; caching saves a round trip per request.
+      .setCachePreparedStatements(true)
+      .setPreparedStatementCacheMaxSize(64);
+  }
+
+  /** JDBC URL for the migration and seeding steps, which run once at startup off the event loop. */
+  public String jdbcUrl() {
+    return "jdbc:mariadb://" + host + ":" + port + "/" + database + "?allowPublicKeyRetrieval=true";
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+      .put("host", host)
+      .put("port", port)
+      .put("database", database)
+      .put("user", user)
+      .put("password", password)
+      .put("statementTimeoutMs", statementTimeoutMs)
+      .put("pool", pool.toJson());
+  }
+
+  public JsonObject redactedJson() {
+    return toJson().put("password", password.isEmpty() ? "" : REDACTED);
+  }
+
+  @Override
+  public String toString() {
+    return "DbSettings" + redactedJson().encode();
+  }
+}

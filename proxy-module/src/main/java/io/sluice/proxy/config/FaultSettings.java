@@ -1,0 +1,32 @@
+package io.sluice.proxy.config;
+
+import io.vertx.core.json.JsonObject;
+
+import java.util.Set;
+
+/**
+ * Fault injection for rehearsing the incident ({@code faults.dbLatency}): when enabled, the proxy keeps each borrowed
+ * connection busy on the server with {@code DO SLEEP(x)}, x uniform in [minMs, maxMs], before its statement.
+ */
+public record FaultSettings(boolean dbLatencyEnabled, long minMs, long maxMs) {
+
+  public static final long DEFAULT_MIN_MS = 400;
+  public static final long DEFAULT_MAX_MS = 1000;
+
+  public static FaultSettings from(JsonSection faults) {
+    faults.onlyKeys(Set.of("dbLatency"));
+    JsonSection s = faults.section("dbLatency").onlyKeys(Set.of("enabled", "minMs", "maxMs"));
+    long min = s.longValue("minMs", DEFAULT_MIN_MS, 0, 600_000);
+    long max = s.longValue("maxMs", DEFAULT_MAX_MS, 0, 600_000);
+    if (max < min) {
+      throw new ConfigException(s.keyOf("maxMs") + " must be at least " + s.keyOf("minMs") + " (" + min + "), got "
+        + max);
+    }
+    return new FaultSettings(s.bool("enabled", false), min, max);
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject().put("dbLatency",
+      new JsonObject().put("enabled", dbLatencyEnabled).put("minMs", minMs).put("maxMs", maxMs));
+  }
+}

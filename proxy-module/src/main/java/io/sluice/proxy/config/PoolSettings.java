@@ -1,0 +1,65 @@
+package io.sluice.proxy.config;
+
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.PoolOptions;
+
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The request pool's bounds ({@code db.pool}). Unlike Vert.x's own defaults (unbounded wait queue, 30 s acquire
+ * timeout), ours fail fast: a saturated pool answers 503 instead of piling up waiters.
+ */
+public record PoolSettings(int maxSize, int maxWaitQueueSize, long acquireTimeoutMs, long idleTimeoutMs,
+                           long maxLifetimeMs) {
+
+  public static final int DEFAULT_MAX_SIZE = 20;
+  public static final int DEFAULT_MAX_WAIT_QUEUE_SIZE = 100;
+  public static final long DEFAULT_ACQUIRE_TIMEOUT_MS = 2000;
+  public static final long DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+  public static final long DEFAULT_MAX_LIFETIME_MS = 1_800_000;
+
+  /** The pool name, which is also the {@code pool_name} label of Vert.x's pool metrics. */
+  public static final String POOL_NAME = "sluice-db";
+
+  private static final Set<String> KEYS =
+    Set.of("maxSize", "maxWaitQueueSize", "acquireTimeoutMs", "idleTimeoutMs", "maxLifetimeMs");
+
+  public static PoolSettings from(JsonSection s) {
+    s.onlyKeys(KEYS);
+    return new PoolSettings(
+      s.integer("maxSize", DEFAULT_MAX_SIZE, 1, 10_000),
+      s.integer("maxWaitQueueSize", DEFAULT_MAX_WAIT_QUEUE_SIZE, 0, 1_000_000),
+      s.longValue("acquireTimeoutMs", DEFAULT_ACQUIRE_TIMEOUT_MS, 1, 3_600_000),
+      s.longValue("idleTimeoutMs", DEFAULT_IDLE_TIMEOUT_MS, 0, Long.MAX_VALUE / 2),
+      s.longValue("maxLifetimeMs", DEFAULT_MAX_LIFETIME_MS, 0, Long.MAX_VALUE / 2));
+  }
+
+  public PoolOptions toPoolOptions() {
+    return new PoolOptions()
+      .setName(POOL_NAME)
+      .setMaxSize(maxSize)
+      .setMaxWaitQueueSize(maxWaitQueueSize)
+      .setConnectionTimeout((int) acquireTimeoutMs)
+      .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
+      .setIdleTimeout((int) Math.min(idleTimeoutMs, Integer.MAX_VALUE))
+      .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+      .setMaxLifetime((int) Math.min(maxLifetimeMs, Integer.MAX_VALUE))
+      .setMaxLifetimeUnit(TimeUnit.MILLISECONDS);
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+      .put("maxSize", maxSize)
+      .put("maxWaitQueueSize", maxWaitQueueSize)
+      .put("acquireTimeoutMs", acquireTimeoutMs)
+      .put("idleTimeoutMs", idleTimeoutMs)
+      .put("maxLifetimeMs", maxLifetimeMs);
+  }
+
+  /** The effective settings in one line, as logged at start. */
+  public String describe() {
+    return "maxSize=" + maxSize + " maxWaitQueueSize=" + maxWaitQueueSize + " acquireTimeoutMs=" + acquireTimeoutMs
+      + " idleTimeoutMs=" + idleTimeoutMs + " maxLifetimeMs=" + maxLifetimeMs;
+  }
+}

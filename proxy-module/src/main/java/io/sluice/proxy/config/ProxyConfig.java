@@ -1,0 +1,23 @@
+package io.sluice.proxy.config;
+
+import io.vertx.core.json.JsonObject;
+
+/**
+ * Everything the database proxy reads from its deployment config: the {@code db} and {@code faults} sections.
+ * Parsing validates the whole of it first, so a bad value stops the start with one message naming the key.
+ */
+public record ProxyConfig(DbSettings db, FaultSettings faults) {
+
+  public static ProxyConfig from(JsonObject config) {
+    JsonSection root = JsonSection.root(config);
+    return new ProxyConfig(DbSettings.from(root.section("db")), FaultSettings.from(root.section("faults")));
+  }
+
+  public static ProxyConfig defaults() {
+    return from(new JsonObject());
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject().put("db", db.toJson()).put("faults", faults.toJson());
+  }
+}

@@ -1,0 +1,202 @@
+package io.sluice.proxy.impl;
+
+import io.sluice.proxy.contract.Action;
+import io.sluice.proxy.contract.Fields;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mysqlclient.MySQLClient;
+import io.vertx.mysqlclient.MySQLException;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+
+/**
+ * Turns a request into an {@link Operation}: validates the body first (a bad request never touches the pool), then
+ * binds the statements of {@link Sql} to the validated values.
+ */
+final class Operations {
+
+  /** MySQL/MariaDB error codes we map to contract failures. */
+  static final int ER_DUP_ENTRY = 1062;
+  static final int ER_NO_REFERENCED_ROW = 1452;
+
+  private Operations() {
+  }
+
+  static Operation prepare(String action, JsonObject body) {
+    if (action == null) {
+      throw ProxyFailure.badRequest("missing action header; expected one of " + Action.ALL);
+    }
+    return switch (action) {
+      case Action.CREATE_USER -> createUser(body);
+      case Action.GET_USER -> getUser(body);
+      case Action.GET_SETTINGS -> getSettings(body);
+      case Action.PUT_SETTINGS -> putSettings(body);
+      case Action.LIST_NOTIFICATIONS -> listNotifications(body);
+      case Action.CREATE_NOTIFICATION -> createNotification(body);
+      case Action.MARK_NOTIFICATION_READ -> markRead(body);
+      case Action.PING -> new Operation(action, "-", false,
+        conn -> conn.query(Sql.PING).execute().map(rows -> new JsonObject().put(Fields.DATABASE, "up")));
+      default -> throw ProxyFailure.badRequest("unknown action '" + action + "'; expected one of " + Action.ALL);
+    };
+  }
+
+  private static Operation createUser(JsonObject body) {
+    String name = Requests.text(body, Fields.NAME, Fields.MAX_NAME_LENGTH, false).trim();
+    String email = Requests.email(body);
+    return new Operation(Action.CREATE_USER, "new user", true, conn -> conn.preparedQuery(Sql.INSERT_USER)
+      .execute(Tuple.of(name, email, now()))
+      .map(rows -> new JsonObject()
+        .put(Fields.ID, rows.property(MySQLClient.LAST_INSERTED_ID))
+        .put(Fields.NAME, name)
+        .put(Fields.EMAIL, email))
+      .recover(err -> isError(err, ER_DUP_ENTRY)
+        ? Future.failedFuture(new ProxyFailure(409, "email already in use"))
+        : Future.failedFuture(err)));
+  }
+
+  private static Operation getUser(JsonObject body) {
+    long userId = Requests.positiveId(body, Fields.USER_ID);
+    return new Operation(Action.GET_USER, "user_id=" + userId, false, conn -> conn.preparedQuery(Sql.SELECT_USER)
+      .execute(Tuple.of(userId))
+      .map(rows -> {
+        Row row = single(rows, userId);
+        return new JsonObject()
+          .put(Fields.ID, row.getLong("id"))
+          .put(Fields.NAME, row.getString("name"))
+          .put(Fields.EMAIL, row.getString("email"));
+      }));
+  }
+
+  private static Operation getSettings(JsonObject body) {
+    long userId = Requests.positiveId(body, Fields.USER_ID);
+    return new Operation(Action.GET_SETTINGS, "user_id=" + userId, false,
+      conn -> conn.preparedQuery(Sql.SELECT_SETTINGS)
+        .execute(Tuple.of(userId))
+        .map(rows -> new JsonObject()
+          .put(Fields.USER_ID, userId)
+          .put(Fields.SETTINGS, settingsOf(single(rows, userId).getValue(0)))));
+  }
+
+  private static Operation putSettings(JsonObject body) {
+    long userId = Requests.positiveId(body, Fields.USER_ID);
+    String settings = Requests.settings(body);
+    return new Operation(Action.PUT_SETTINGS, "user_id=" + userId, true,
+      conn -> conn.preparedQuery(Sql.UPSERT_SETTINGS)
+        .execute(Tuple.of(userId, settings, now()))
+        .map(rows -> new JsonObject().put(Fields.USER_ID, userId).put(Fields.SETTINGS, new JsonObject(settings)))
+        .recover(err -> failUnknownUser(err, userId)));
+  }
+
+  private static Operation listNotifications(JsonObject body) {
+    long userId = Requests.positiveId(body, Fields.USER_ID);
+    boolean unreadOnly = Requests.optionalBoolean(body, Fields.UNREAD_ONLY, false);
+    int limit = Requests.optionalInt(body, Fields.LIMIT, Fields.DEFAULT_LIMIT, 1, Fields.MAX_LIMIT);
+    String sql = unreadOnly ? Sql.SELECT_UNREAD_NOTIFICATIONS : Sql.SELECT_NOTIFICATIONS;
+    return new Operation(Action.LIST_NOTIFICATIONS, "user_id=" + userId, false, conn -> conn.preparedQuery(sql)
+      .execute(Tuple.of(userId, limit))
+      .compose(rows -> {
+        JsonArray list = new JsonArray();
+        rows.forEach(row -> list.add(notification(row)));
+        JsonObject reply = new JsonObject().put(Fields.USER_ID, userId).put(Fields.NOTIFICATIONS, list);
+        // An empty list is either "no notifications" or "no such user": only then pay for a second statement.
+        return list.isEmpty() ? requireUser(conn, userId).map(reply) : Future.succeededFuture(reply);
+      }));
+  }
+
+  private static Operation createNotification(JsonObject body) {
+    long userId = Requests.positiveId(body, Fields.USER_ID);
+    String title = Requests.text(body, Fields.TITLE, Fields.MAX_TITLE_LENGTH, false);
+    String text = Requests.text(body, Fields.BODY, Fields.MAX_BODY_LENGTH, true);
+    LocalDateTime createdAt = now();
+    return new Operation(Action.CREATE_NOTIFICATION, "user_id=" + userId, true,
+      conn -> conn.preparedQuery(Sql.INSERT_NOTIFICATION)
+        .execute(Tuple.of(userId, title, text, createdAt))
+        .map(rows -> new JsonObject()
+          .put(Fields.ID, rows.property(MySQLClient.LAST_INSERTED_ID))
+          .put(Fields.TITLE, title)
+          .put(Fields.BODY, text)
+          .put(Fields.READ, false)
+          .put(Fields.CREATED_AT, iso(createdAt)))
+        .recover(err -> failUnknownUser(err, userId)));
+  }
+
+  private static Operation markRead(JsonObject body) {
+    long userId = Requests.positiveId(body, Fields.USER_ID);
+    long notificationId = Requests.positiveId(body, Fields.NOTIFICATION_ID);
+    return new Operation(Action.MARK_NOTIFICATION_READ, "user_id=" + userId + " notification_id=" + notificationId,
+      true, conn -> conn.preparedQuery(Sql.MARK_NOTIFICATION_READ)
+      .execute(Tuple.of(notificationId, userId))
+      .compose(rows -> rows.rowCount() > 0
+        ? Future.succeededFuture(new JsonObject())
+        // Nothing changed: already read (fine, the call is idempotent) or not this user's notification.
+        : conn.preparedQuery(Sql.NOTIFICATION_EXISTS).execute(Tuple.of(notificationId, userId))
+          .compose(found -> found.size() > 0
+            ? Future.succeededFuture(new JsonObject())
+            : Future.failedFuture(ProxyFailure.notFound("notification " + notificationId + " of user " + userId
+              + " not found")))));
+  }
+
+  private static Future<Void> requireUser(SqlConnection conn, long userId) {
+    return conn.preparedQuery(Sql.USER_EXISTS).execute(Tuple.of(userId))
+      .compose(rows -> rows.size() > 0 ? Future.succeededFuture() : Future.failedFuture(userNotFound(userId)));
+  }
+
+  private static Row single(RowSet<Row> rows, long userId) {
+    if (rows.size() == 0) {
+      throw userNotFound(userId);
+    }
+    return rows.iterator().next();
+  }
+
+  private static ProxyFailure userNotFound(long userId) {
+    return ProxyFailure.notFound("user " + userId + " not found");
+  }
+
+  private static <T> Future<T> failUnknownUser(Throwable err, long userId) {
+    return Future.failedFuture(isError(err, ER_NO_REFERENCED_ROW) ? userNotFound(userId) : err);
+  }
+
+  static boolean isError(Throwable err, int errorCode) {
+    return err instanceof MySQLException e && e.getErrorCode() == errorCode;
+  }
+
+  private static JsonObject notification(Row row) {
+    return new JsonObject()
+      .put(Fields.ID, row.getLong("id"))
+      .put(Fields.TITLE, row.getString("title"))
+      .put(Fields.BODY, row.getString("body"))
+      .put(Fields.READ, row.getBoolean("is_read"))
+      .put(Fields.CREATED_AT, iso(row.getLocalDateTime("created_at")));
+  }
+
+  /** MySQL returns JSON columns decoded, MariaDB (where JSON is LONGTEXT) as text: accept both. */
+  private static JsonObject settingsOf(Object value) {
+    if (value == null) {
+      return new JsonObject();
+    }
+    if (value instanceof JsonObject json) {
+      return json;
+    }
+    if (value instanceof Buffer buffer) {
+      return new JsonObject(buffer);
+    }
+    return new JsonObject(value.toString());
+  }
+
+  /** Timestamps are stored as UTC DATETIME(3) and written by us, so every reply shows the value we stored. */
+  private static LocalDateTime now() {
+    return LocalDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.MILLIS);
+  }
+
+  private static String iso(LocalDateTime utc) {
+    return utc.toInstant(ZoneOffset.UTC).toString();
+  }
+}

@@ -1,0 +1,86 @@
+package io.sluice.proxy.impl;
+
+import io.sluice.proxy.contract.Fields;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
+
+/** Validation of request bodies. Every failure is a {@link ProxyFailure} with code 400 naming the field. */
+final class Requests {
+
+  private static final Pattern EMAIL = Pattern.compile("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$");
+
+  private Requests() {
+  }
+
+  static long positiveId(JsonObject body, String field) {
+    Object value = body.getValue(field);
+    if (value instanceof Integer || value instanceof Long) {
+      long id = ((Number) value).longValue();
+      if (id > 0) {
+        return id;
+      }
+    }
+    throw ProxyFailure.badRequest(field + " must be a positive integer");
+  }
+
+  static String text(JsonObject body, String field, int maxLength, boolean allowBlank) {
+    Object value = body.getValue(field);
+    if (!(value instanceof String s)) {
+      throw ProxyFailure.badRequest(field + " is required and must be a string");
+    }
+    if (!allowBlank && s.isBlank()) {
+      throw ProxyFailure.badRequest(field + " must not be blank");
+    }
+    if (s.codePointCount(0, s.length()) > maxLength) {
+      throw ProxyFailure.badRequest(field + " must be at most " + maxLength + " characters");
+    }
+    return s;
+  }
+
+  static String email(JsonObject body) {
+    String email = text(body, Fields.EMAIL, Fields.MAX_EMAIL_LENGTH, false).trim();
+    if (!EMAIL.matcher(email).matches()) {
+      throw ProxyFailure.badRequest(Fields.EMAIL + " must be an email address like name@example.com");
+    }
+    return email;
+  }
+
+  static boolean optionalBoolean(JsonObject body, String field, boolean defaultValue) {
+    Object value = body.getValue(field);
+    if (value == null) {
+      return defaultValue;
+    }
+    if (value instanceof Boolean b) {
+      return b;
+    }
+    throw ProxyFailure.badRequest(field + " must be true or false");
+  }
+
+  static int optionalInt(JsonObject body, String field, int defaultValue, int min, int max) {
+    Object value = body.getValue(field);
+    if (value == null) {
+      return defaultValue;
+    }
+    if ((value instanceof Integer || value instanceof Long) && ((Number) value).longValue() >= min
+      && ((Number) value).longValue() <= max) {
+      return ((Number) value).intValue();
+    }
+    throw ProxyFailure.badRequest(field + " must be an integer from " + min + " to " + max);
+  }
+
+  /** The settings object, serialized; at most {@link Fields#MAX_SETTINGS_BYTES} bytes. */
+  static String settings(JsonObject body) {
+    Object value = body.getValue(Fields.SETTINGS);
+    if (!(value instanceof JsonObject settings)) {
+      throw ProxyFailure.badRequest(Fields.SETTINGS + " is required and must be a JSON object");
+    }
+    String encoded = settings.encode();
+    if (encoded.getBytes(StandardCharsets.UTF_8).length > Fields.MAX_SETTINGS_BYTES) {
+      throw ProxyFailure.badRequest(Fields.SETTINGS + " must be at most " + Fields.MAX_SETTINGS_BYTES
+        + " bytes of JSON");
+    }
+    return encoded;
+  }
+}

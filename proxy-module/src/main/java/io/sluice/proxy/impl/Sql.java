@@ -1,0 +1,42 @@
+package io.sluice.proxy.impl;
+
+/** Every statement the proxy runs on request traffic. Parameters are {@code ?} placeholders only. */
+final class Sql {
+
+  static final String INSERT_USER = "INSERT INTO users (name, email, created_at) VALUES (?, ?, ?)";
+
+  static final String SELECT_USER = "SELECT id, name, email FROM users WHERE id = ?";
+
+  static final String USER_EXISTS = "SELECT 1 FROM users WHERE id = ?";
+
+  /** One row when the user exists; its settings column is NULL when none are stored. */
+  static final String SELECT_SETTINGS =
+    "SELECT s.settings FROM users u LEFT JOIN user_settings s ON s.user_id = u.id WHERE u.id = ?";
+
+  /** Fails with a foreign-key error (1452) when the user does not exist. */
+  static final String UPSERT_SETTINGS = "INSERT INTO user_settings (user_id, settings, updated_at) VALUES (?, ?, ?)"
+    + " ON DUPLICATE KEY UPDATE settings = VALUES(settings), updated_at = VALUES(updated_at)";
+
+  static final String SELECT_NOTIFICATIONS = "SELECT id, title, body, is_read, created_at FROM notifications"
+    + " WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?";
+
+  static final String SELECT_UNREAD_NOTIFICATIONS = "SELECT id, title, body, is_read, created_at FROM notifications"
+    + " WHERE user_id = ? AND is_read = FALSE ORDER BY created_at DESC, id DESC LIMIT ?";
+
+  /** Fails with a foreign-key error (1452) when the user does not exist. */
+  static final String INSERT_NOTIFICATION =
+    "INSERT INTO notifications (user_id, title, body, is_read, created_at) VALUES (?, ?, ?, FALSE, ?)";
+
+  static final String MARK_NOTIFICATION_READ =
+    "UPDATE notifications SET is_read = TRUE WHERE id = ? AND user_id = ? AND is_read = FALSE";
+
+  static final String NOTIFICATION_EXISTS = "SELECT 1 FROM notifications WHERE id = ? AND user_id = ?";
+
+  static final String PING = "SELECT 1";
+
+  /** Fault injection: keeps the borrowed connection busy on the server, like a slow query would. */
+  static final String INJECTED_LATENCY = "DO SLEEP(?)";
+
+  private Sql() {
+  }
+}

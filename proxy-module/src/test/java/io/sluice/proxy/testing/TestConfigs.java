@@ -1,0 +1,32 @@
+package io.sluice.proxy.testing;
+
+import io.sluice.proxy.config.DbSettings;
+import io.vertx.core.json.JsonObject;
+
+/** Deployment configs pointing at the {@link TestDatabase}. */
+public final class TestConfigs {
+
+  private TestConfigs() {
+  }
+
+  /** The {@code db} and {@code faults} sections for the test database, default pool and no faults. */
+  public static JsonObject proxyConfig() {
+    DbSettings db = TestDatabase.settings();
+    return new JsonObject()
+      .put("db", db.toJson())
+      .put("faults", new JsonObject().put("dbLatency", new JsonObject().put("enabled", false)));
+  }
+
+  /** A small pool, and every statement delayed by exactly {@code latencyMs} on the server. */
+  public static JsonObject saturable(int maxSize, int maxWaitQueueSize, long latencyMs) {
+    JsonObject config = proxyConfig();
+    config.getJsonObject("db").getJsonObject("pool")
+      .put("maxSize", maxSize)
+      .put("maxWaitQueueSize", maxWaitQueueSize)
+      .put("acquireTimeoutMs", 30_000);
+    config.getJsonObject("db").put("statementTimeoutMs", 30_000);
+    config.getJsonObject("faults").put("dbLatency",
+      new JsonObject().put("enabled", true).put("minMs", latencyMs).put("maxMs", latencyMs));
+    return config;
+  }
+}

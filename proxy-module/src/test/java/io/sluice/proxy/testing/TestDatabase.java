@@ -1,0 +1,88 @@
+package io.sluice.proxy.testing;
+
+import io.sluice.proxy.config.DbSettings;
+import io.sluice.proxy.config.ProxyConfig;
+import io.sluice.proxy.db.DatabaseSetup;
+import io.sluice.proxy.db.EmbeddedDatabase;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.mysql.MySQLContainer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+
+/**
+ * The one real database of a test run (one per test JVM), migrated once. Which one:
+ * <ol>
+ *   <li>an external MySQL 8 / MariaDB when {@code SLUICE_TEST_DB_HOST} is set (with {@code SLUICE_TEST_DB_PORT},
+ *   {@code _USER}, {@code _PASSWORD}, {@code _DATABASE}; defaults 3306, root, empty, sluice_test);</li>
+ *   <li>otherwise Testcontainers MySQL 8.4 when a Docker engine is reachable;</li>
+ *   <li>otherwise an embedded MariaDB, in a fresh directory under {@code target/}.</li>
+ * </ol>
+ * {@code SLUICE_TEST_DB=embedded|testcontainers|external} forces one.
+ */
+public final class TestDatabase {
+
+  private static final Logger log = LoggerFactory.getLogger(TestDatabase.class);
+
+  private static DbSettings settings;
+
+  private TestDatabase() {
+  }
+
+  /** Connection settings of the test database, with the default pool settings. */
+  public static synchronized DbSettings settings() {
+    if (settings == null) {
+      settings = start();
+      DatabaseSetup.migrate(settings);
+    }
+    return settings;
+  }
+
+  private static DbSettings start() {
+    DbSettings defaults = ProxyConfig.defaults().db();
+    String mode = env("SLUICE_TEST_DB", "auto");
+    String host = env("SLUICE_TEST_DB_HOST", "");
+    if (mode.equals("external") || (mode.equals("auto") && !host.isEmpty())) {
+      log.info("Test database: external server {}", host);
+      return new DbSettings(host, Integer.parseInt(env("SLUICE_TEST_DB_PORT", "3306")),
+        env("SLUICE_TEST_DB_DATABASE", "sluice_test"), env("SLUICE_TEST_DB_USER", "root"),
+        env("SLUICE_TEST_DB_PASSWORD", ""), defaults.statementTimeoutMs(), defaults.pool());
+    }
+    if (mode.equals("testcontainers") || (mode.equals("auto") && dockerLikelyAvailable()
+      && DockerClientFactory.instance().isDockerAvailable())) {
+      MySQLContainer mysql = new MySQLContainer("mysql:8.4").withDatabaseName("sluice_test");
+      mysql.start();
+      Runtime.getRuntime().addShutdownHook(new Thread(mysql::stop));
+      log.info("Test database: Testcontainers MySQL 8.4 on port {}", mysql.getFirstMappedPort());
+      return new DbSettings(mysql.getHost(), mysql.getMappedPort(3306), "sluice_test", "root", mysql.getPassword(),
+        defaults.statementTimeoutMs(), defaults.pool());
+    }
+    try {
+      Path target = Paths.get("target");
+      Files.createDirectories(target);
+      Path dir = Files.createTempDirectory(target.toAbsolutePath(), "embedded-mariadb-");
+      EmbeddedDatabase db = EmbeddedDatabase.start(dir, 0, "sluice_test");
+      Runtime.getRuntime().addShutdownHook(new Thread(db::close));
+      log.info("Test database: embedded MariaDB on port {}", db.port());
+      return new DbSettings("127.0.0.1", db.port(), "sluice_test", EmbeddedDatabase.USER, "",
+        defaults.statementTimeoutMs(), defaults.pool());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Avoids Testcontainers' slow probing on machines that plainly have no Docker engine. */
+  private static boolean dockerLikelyAvailable() {
+    return System.getenv("DOCKER_HOST") != null || Files.exists(Path.of("/var/run/docker.sock"))
+      || Files.exists(Path.of(System.getProperty("user.home"), ".docker", "run", "docker.sock"))
+      || Files.exists(Path.of(System.getProperty("user.home"), ".testcontainers.properties"));
+  }
+
+  private static String env(String name, String defaultValue) {
+    String value = System.getenv(name);
+    return value == null || value.isBlank() ? defaultValue : value;
+  }
+}

@@ -1,0 +1,33 @@
+package io.sluice.proxy.testing;
+
+import io.vertx.core.Vertx;
+import io.vertx.mysqlclient.MySQLBuilder;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.Tuple;
+
+/**
+ * Direct reads of the test database, for checking what the service stored (or did not). Tests never write through
+ * it: data is created through the service's own API.
+ */
+public final class TestSql implements AutoCloseable {
+
+  private final Pool pool;
+
+  public TestSql(Vertx vertx) {
+    pool = MySQLBuilder.pool()
+      .with(new PoolOptions().setMaxSize(1).setName("test-checks"))
+      .connectingTo(TestDatabase.settings().toConnectOptions())
+      .using(vertx)
+      .build();
+  }
+
+  public long count(String sql, Object... params) {
+    return pool.preparedQuery(sql).execute(Tuple.from(params)).await().iterator().next().getLong(0);
+  }
+
+  @Override
+  public void close() {
+    pool.close().await();
+  }
+}
