@@ -34,6 +34,7 @@ public class DatabaseProxyVerticle extends VerticleBase {
   private Pool pool;
   private PoolExecutor executor;
   private MessageConsumer<JsonObject> consumer;
+  private ProxyConfig settings;
 
   @Override
   public Future<?> start() {
@@ -44,6 +45,7 @@ public class DatabaseProxyVerticle extends VerticleBase {
       log.error("Database proxy not started: invalid config: {}", e.getMessage());
       return Future.failedFuture(e);
     }
+    settings = config;
     pool = MySQLBuilder.pool()
       .with(config.db().pool().toPoolOptions())
       .connectingTo(config.db().toConnectOptions())
@@ -91,8 +93,12 @@ public class DatabaseProxyVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    // Stop taking requests, let those in flight finish (bounded by their own timeouts), then close the pool.
     Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
-    return unregistered.eventually(() -> pool == null ? Future.succeededFuture() : pool.close())
+    return unregistered
+      .eventually(() -> executor == null ? Future.succeededFuture() : executor.drain(
+        settings.db().pool().acquireTimeoutMs() + settings.db().statementTimeoutMs()))
+      .eventually(() -> pool == null ? Future.succeededFuture() : pool.close())
       .onComplete(ar -> log.info("Database proxy stopped, pool closed"));
   }
 }

@@ -49,6 +49,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
         .setTmpDir(absolute.resolve("tmp").toString())
         .setDeletingTemporaryBaseAndDataDirsOnShutdown(false)
         .addArg("--bind-address=127.0.0.1")
+        // Aborted-connection notes at every pool close are noise here.
+        .addArg("--log-warnings=1")
         .addArg("--character-set-server=utf8mb4")
         .addArg("--collation-server=utf8mb4_unicode_ci");
       if ("root".equals(System.getProperty("user.name"))) {

@@ -12,6 +12,7 @@ import io.vertx.sqlclient.Transaction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -33,6 +34,9 @@ public final class PoolExecutor {
   private final AtomicLong rejectedQueueFull = new AtomicLong();
   private final AtomicLong rejectedAcquireTimeout = new AtomicLong();
   private final AtomicLong statementTimeouts = new AtomicLong();
+  /** Requests between asking the pool for a connection and giving it back. */
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private volatile Promise<Void> drained;
 
   public PoolExecutor(Vertx vertx, Pool pool, DbSettings db, FaultSettings faults) {
     this.vertx = vertx;
@@ -55,6 +59,7 @@ public final class PoolExecutor {
     }
     Promise<JsonObject> reply = Promise.promise();
     Attempt attempt = new Attempt();
+    inFlight.incrementAndGet();
     pool.getConnection()
       .recover(err -> Future.failedFuture(rejected(op, err, requestId)))
       .compose(conn -> {
@@ -72,11 +77,15 @@ public final class PoolExecutor {
         });
       })
       .onComplete(ar -> {
+        Promise<Void> waiting = drained;
+        if (inFlight.decrementAndGet() == 0 && waiting != null) {
+          waiting.tryComplete();
+        }
         if (ar.succeeded()) {
           reply.tryComplete(ar.result());
         } else {
           ProxyFailure failure = Failures.statementFailure(ar.cause());
-          if (failure.code() >= 500 && !(ar.cause() instanceof ProxyFailure)) {
+          if (failure.code() >= 500 && !(ar.cause() instanceof ProxyFailure) && !attempt.expired()) {
             log.error("{} {} failed request_id={}", op.action(), op.key(), requestId, ar.cause());
           }
           reply.tryFail(failure);
@@ -127,6 +136,25 @@ public final class PoolExecutor {
         err.toString(), requestId);
     }
     return failure;
+  }
+
+  /**
+   * Completes once every request in flight has given its connection back, or after {@code maxWaitMs}: closing the
+   * pool earlier would fail them. Call on the verticle's context after new requests stopped arriving.
+   */
+  public Future<Void> drain(long maxWaitMs) {
+    Promise<Void> promise = Promise.promise();
+    drained = promise;
+    if (inFlight.get() == 0) {
+      return Future.succeededFuture();
+    }
+    log.info("Waiting up to {} ms for {} request(s) in flight to finish", maxWaitMs, inFlight.get());
+    long timer = vertx.setTimer(maxWaitMs, id -> {
+      if (promise.tryComplete()) {
+        log.warn("{} request(s) still in flight after {} ms; closing the pool anyway", inFlight, maxWaitMs);
+      }
+    });
+    return promise.future().onComplete(ar -> vertx.cancelTimer(timer));
   }
 
   /** Counters since start, for diagnostics. */

@@ -1,0 +1,292 @@
+package io.sluice.api;
+
+import io.sluice.proxy.contract.Action;
+import io.sluice.proxy.contract.Fields;
+import io.sluice.proxy.contract.ProxyContract;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * The thin HTTP tier. It validates what is HTTP-shaped (path ids, query parameters, JSON bodies), forwards each
+ * request as one event-bus request to the database proxy with a send timeout, and maps the reply to HTTP. It never
+ * opens a database connection: the proxy validates the fields themselves and owns the pool.
+ *
+ * <p>Every error body is {@code {"error": code, "message": text}}; never a stack trace, never SQL.
+ */
+public class HttpVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(HttpVerticle.class);
+
+  /** Request bodies above this get 413 before they are read whole. */
+  public static final int MAX_BODY_BYTES = 16 * 1024;
+  public static final String REQUEST_ID_HEADER = "X-Request-Id";
+
+  private static final Pattern ID = Pattern.compile("[1-9][0-9]{0,17}");
+  private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
+  private static final String JSON = "application/json";
+  private static final String REQUEST_ID_KEY = "requestId";
+
+  private HttpSettings settings;
+  private HttpServer server;
+
+  @Override
+  public Future<?> start() {
+    try {
+      settings = HttpSettings.from(config().getJsonObject("http"));
+    } catch (RuntimeException e) {
+      log.error("HTTP server not started: invalid config: {}", e.getMessage());
+      return Future.failedFuture(e);
+    }
+    return vertx.createHttpServer()
+      .requestHandler(router())
+      .listen(settings.port(), settings.host())
+      .onSuccess(s -> {
+        server = s;
+        log.info("HTTP API listening on {}:{} (event-bus send timeout {} ms)", settings.host(), s.actualPort(),
+          settings.requestTimeoutMs());
+      })
+      .onFailure(err -> log.error("HTTP server could not listen on {}:{}: {}", settings.host(), settings.port(),
+        err.getMessage()));
+  }
+
+  /** The port actually bound (useful with port 0). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private Router router() {
+    Router router = Router.router(vertx);
+    router.route().handler(this::requestId);
+    // Per write route, not router-wide: a method-wide route would turn every unknown path into a 405.
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES);
+
+    router.post("/users").handler(body).handler(this::createUser);
+    router.get("/users/:id").handler(this::getUser);
+    router.get("/users/:id/settings").handler(this::getSettings);
+    router.put("/users/:id/settings").handler(body).handler(this::putSettings);
+    router.get("/users/:id/notifications").handler(this::listNotifications);
+    router.post("/users/:id/notifications").handler(body).handler(this::createNotification);
+    router.post("/users/:id/notifications/:nid/read").handler(body).handler(this::markRead);
+    router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
+    router.get("/health/ready").handler(this::ready);
+
+    router.errorHandler(400, ctx -> error(ctx, ApiError.badRequest("malformed request")));
+    router.errorHandler(404, ctx -> error(ctx, new ApiError(404, ApiError.NOT_FOUND, "no such resource: "
+      + ctx.request().method() + " " + ctx.request().path())));
+    router.errorHandler(405, ctx -> error(ctx, new ApiError(405, ApiError.METHOD_NOT_ALLOWED,
+      ctx.request().method() + " is not allowed on " + ctx.request().path())));
+    router.errorHandler(413, ctx -> error(ctx, new ApiError(413, ApiError.PAYLOAD_TOO_LARGE,
+      "request body is larger than " + MAX_BODY_BYTES + " bytes")));
+    router.errorHandler(500, ctx -> {
+      log.error("{} {} failed request_id={}", ctx.request().method(), ctx.request().path(), ctx.get(REQUEST_ID_KEY),
+        ctx.failure());
+      error(ctx, new ApiError(500, ApiError.INTERNAL, "internal error"));
+    });
+    return router;
+  }
+
+  private void requestId(RoutingContext ctx) {
+    String given = ctx.request().getHeader(REQUEST_ID_HEADER);
+    String id = given != null && REQUEST_ID.matcher(given).matches() ? given : UUID.randomUUID().toString();
+    ctx.put(REQUEST_ID_KEY, id);
+    ctx.response().putHeader(REQUEST_ID_HEADER, id);
+    ctx.next();
+  }
+
+  private void createUser(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    if (body != null) {
+      forward(ctx, Action.CREATE_USER, pick(body, Fields.NAME, Fields.EMAIL), 201);
+    }
+  }
+
+  private void getUser(RoutingContext ctx) {
+    Long id = pathId(ctx, "id");
+    if (id != null) {
+      forward(ctx, Action.GET_USER, new JsonObject().put(Fields.USER_ID, id), 200);
+    }
+  }
+
+  private void getSettings(RoutingContext ctx) {
+    Long id = pathId(ctx, "id");
+    if (id != null) {
+      forward(ctx, Action.GET_SETTINGS, new JsonObject().put(Fields.USER_ID, id), 200);
+    }
+  }
+
+  private void putSettings(RoutingContext ctx) {
+    Long id = pathId(ctx, "id");
+    JsonObject settings = id == null ? null : jsonBody(ctx);
+    if (settings != null) {
+      forward(ctx, Action.PUT_SETTINGS, new JsonObject().put(Fields.USER_ID, id).put(Fields.SETTINGS, settings), 200);
+    }
+  }
+
+  private void listNotifications(RoutingContext ctx) {
+    Long id = pathId(ctx, "id");
+    if (id == null) {
+      return;
+    }
+    MultiMap params = ctx.queryParams();
+    JsonObject request = new JsonObject().put(Fields.USER_ID, id);
+    List<String> unreadOnly = params.getAll(Fields.UNREAD_ONLY);
+    List<String> limit = params.getAll(Fields.LIMIT);
+    if (unreadOnly.size() > 1 || limit.size() > 1) {
+      error(ctx, ApiError.badRequest("unreadOnly and limit may each be given once"));
+      return;
+    }
+    if (!unreadOnly.isEmpty()) {
+      String value = unreadOnly.get(0);
+      if (!value.equals("true") && !value.equals("false")) {
+        error(ctx, ApiError.badRequest("unreadOnly must be true or false"));
+        return;
+      }
+      request.put(Fields.UNREAD_ONLY, Boolean.parseBoolean(value));
+    }
+    if (!limit.isEmpty()) {
+      String value = limit.get(0);
+      if (!value.matches("[0-9]{1,3}")) {
+        error(ctx, ApiError.badRequest("limit must be an integer from 1 to " + Fields.MAX_LIMIT));
+        return;
+      }
+      request.put(Fields.LIMIT, Integer.parseInt(value));
+    }
+    forward(ctx, Action.LIST_NOTIFICATIONS, request, 200);
+  }
+
+  private void createNotification(RoutingContext ctx) {
+    Long id = pathId(ctx, "id");
+    JsonObject body = id == null ? null : jsonBody(ctx);
+    if (body != null) {
+      forward(ctx, Action.CREATE_NOTIFICATION, pick(body, Fields.TITLE, Fields.BODY).put(Fields.USER_ID, id), 201);
+    }
+  }
+
+  private void markRead(RoutingContext ctx) {
+    Long id = pathId(ctx, "id");
+    Long nid = id == null ? null : pathId(ctx, "nid");
+    if (nid != null) {
+      forward(ctx, Action.MARK_NOTIFICATION_READ,
+        new JsonObject().put(Fields.USER_ID, id).put(Fields.NOTIFICATION_ID, nid), 204);
+    }
+  }
+
+  private void ready(RoutingContext ctx) {
+    request(ctx, Action.PING, new JsonObject()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        json(ctx, 200, new JsonObject().put("status", "UP").put(Fields.DATABASE, "up"));
+      } else {
+        ApiError cause = ApiError.of(ar.cause(), settings);
+        error(ctx, new ApiError(503, ApiError.UNAVAILABLE, "not ready: " + cause.message()));
+      }
+    });
+  }
+
+  private Future<JsonObject> request(RoutingContext ctx, String action, JsonObject body) {
+    DeliveryOptions options = new DeliveryOptions()
+      .setSendTimeout(settings.requestTimeoutMs())
+      .addHeader(ProxyContract.ACTION_HEADER, action)
+      .addHeader(ProxyContract.REQUEST_ID_HEADER, ctx.get(REQUEST_ID_KEY));
+    return vertx.eventBus().<JsonObject>request(ProxyContract.ADDRESS, body, options).map(reply -> reply.body());
+  }
+
+  private void forward(RoutingContext ctx, String action, JsonObject body, int successStatus) {
+    request(ctx, action, body).onComplete(ar -> {
+      if (ar.failed()) {
+        error(ctx, ApiError.of(ar.cause(), settings));
+      } else if (successStatus == 204) {
+        ctx.response().setStatusCode(204).end();
+      } else {
+        json(ctx, successStatus, ar.result());
+      }
+    });
+  }
+
+  /** A positive integer path parameter, or null after answering 400. */
+  private Long pathId(RoutingContext ctx, String name) {
+    String raw = ctx.pathParam(name);
+    if (raw != null && ID.matcher(raw).matches()) {
+      return Long.parseLong(raw);
+    }
+    error(ctx, ApiError.badRequest(name + " must be a positive integer, got '" + abbreviate(raw) + "'"));
+    return null;
+  }
+
+  /** The body as a JSON object, or null after answering 400. */
+  private JsonObject jsonBody(RoutingContext ctx) {
+    Buffer buffer = ctx.body().buffer();
+    if (buffer == null || buffer.length() == 0) {
+      error(ctx, ApiError.badRequest("a JSON object body is required"));
+      return null;
+    }
+    Object value;
+    try {
+      value = Json.decodeValue(buffer);
+    } catch (DecodeException e) {
+      error(ctx, ApiError.badRequest("body is not valid JSON"));
+      return null;
+    }
+    if (value instanceof JsonObject object) {
+      return object;
+    }
+    error(ctx, ApiError.badRequest("body must be a JSON object"));
+    return null;
+  }
+
+  /** Only the named fields go to the proxy; anything else in the body is ignored. */
+  private static JsonObject pick(JsonObject body, String... fields) {
+    JsonObject picked = new JsonObject();
+    for (String field : fields) {
+      if (body.containsKey(field)) {
+        picked.put(field, body.getValue(field));
+      }
+    }
+    return picked;
+  }
+
+  private void error(RoutingContext ctx, ApiError error) {
+    if (ctx.response().ended()) {
+      return;
+    }
+    if (error.status() == 503) {
+      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, Integer.toString(settings.retryAfterSeconds()));
+    }
+    json(ctx, error.status(), error.toJson());
+  }
+
+  private static void json(RoutingContext ctx, int status, JsonObject body) {
+    if (ctx.response().ended()) {
+      return;
+    }
+    ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(body.toBuffer());
+  }
+
+  private static String abbreviate(String raw) {
+    if (raw == null) {
+      return "";
+    }
+    return raw.length() > 24 ? raw.substring(0, 24) + "…" : raw;
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server == null ? Future.succeededFuture() : server.close();
+  }
+}

@@ -1,0 +1,105 @@
+package io.sluice.launcher;
+
+import io.sluice.api.HttpVerticle;
+import io.sluice.proxy.DatabaseProxyVerticle;
+import io.sluice.proxy.config.DbSettings;
+import io.sluice.proxy.config.JsonSection;
+import io.sluice.proxy.config.ProxyConfig;
+import io.sluice.proxy.db.DatabaseSetup;
+import io.sluice.proxy.db.EmbeddedDatabase;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+
+/**
+ * Runs both tiers in one process: the embedded database when no {@code db.host} is configured, migrations (and demo
+ * data for the embedded database) on a worker thread, then the proxy verticle, then the HTTP verticle once the
+ * proxy is up. {@link #close()} undeploys in reverse order, letting requests in flight finish.
+ */
+public final class Launcher implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Launcher.class);
+
+  private final Vertx vertx;
+  private final EmbeddedDatabase embedded;
+  private final HttpVerticle http;
+  private final String proxyDeployment;
+  private final String httpDeployment;
+
+  private Launcher(Vertx vertx, EmbeddedDatabase embedded, HttpVerticle http, String proxyDeployment,
+                   String httpDeployment) {
+    this.vertx = vertx;
+    this.embedded = embedded;
+    this.http = http;
+    this.proxyDeployment = proxyDeployment;
+    this.httpDeployment = httpDeployment;
+  }
+
+  /** Starts everything from a validated config (see {@link SluiceConfig#load}); blocks until up or failed. */
+  public static Launcher start(Vertx vertx, JsonObject config) {
+    JsonObject effective = config.copy();
+    DbSettings db = ProxyConfig.from(effective).db();
+    EmbeddedDatabase embedded = null;
+    int seedUsers = 0;
+    try {
+      if (!db.hostConfigured()) {
+        EmbeddedSettings settings = EmbeddedSettings.from(JsonSection.root(effective).section("embedded"));
+        Path dir = Path.of(settings.dataDir(), "mariadb");
+        log.info("No db.host configured: starting the embedded MariaDB in {}", dir.toAbsolutePath());
+        EmbeddedDatabase started = EmbeddedDatabase.start(dir, settings.port(), db.database());
+        embedded = started;
+        db = db.withServer("127.0.0.1", started.port(), EmbeddedDatabase.USER, "");
+        effective.put("db", db.toJson());
+        seedUsers = settings.seedUsers();
+      }
+      DbSettings target = db;
+      int seed = seedUsers;
+      // JDBC and Flyway block: run them on a worker, before any verticle serves traffic.
+      vertx.executeBlocking(() -> {
+        DatabaseSetup.migrate(target);
+        return DatabaseSetup.seedIfEmpty(target, seed);
+      }).await();
+
+      DeploymentOptions options = new DeploymentOptions().setConfig(effective)
+        .setThreadingModel(ThreadingModel.EVENT_LOOP);
+      String proxyId = vertx.deployVerticle(new DatabaseProxyVerticle(), options).await();
+      HttpVerticle http = new HttpVerticle();
+      String httpId = vertx.deployVerticle(http, options).await();
+      return new Launcher(vertx, embedded, http, proxyId, httpId);
+    } catch (RuntimeException e) {
+      if (embedded != null) {
+        embedded.close();
+      }
+      throw e;
+    }
+  }
+
+  public int httpPort() {
+    return http.actualPort();
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  @Override
+  public void close() {
+    log.info("Shutting down: HTTP first, then the database proxy (requests in flight finish first)");
+    try {
+      vertx.undeploy(httpDeployment).otherwiseEmpty().await();
+      vertx.undeploy(proxyDeployment).otherwiseEmpty().await();
+      vertx.close().await();
+    } catch (RuntimeException e) {
+      log.warn("Shutdown was not clean: {}", e.toString());
+    } finally {
+      if (embedded != null) {
+        embedded.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+package io.sluice.launcher;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+
+/**
+ * {@code java -jar sluice.jar [--config conf/config.yaml]}: loads the config, starts Sluice, and stops it cleanly on
+ * SIGTERM / Ctrl-C.
+ */
+public final class Main {
+
+  static {
+    // Route Vert.x's and Netty's internal logging through SLF4J, like ours.
+    System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
+  }
+
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  private Main() {
+  }
+
+  public static void main(String[] args) {
+    Path file = Path.of(SluiceConfig.DEFAULT_FILE);
+    boolean explicit = false;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "-c", "--config" -> {
+          if (i + 1 >= args.length) {
+            usage("--config needs a file path");
+          }
+          file = Path.of(args[++i]);
+          explicit = true;
+        }
+        case "-h", "--help" -> {
+          System.out.println(USAGE);
+          return;
+        }
+        default -> usage("unknown argument: " + args[i]);
+      }
+    }
+
+    Vertx vertx = Vertx.vertx();
+    Launcher launcher;
+    try {
+      JsonObject config = SluiceConfig.load(vertx, file, explicit, System.getenv()).await();
+      log.info("Config loaded from {}{}: {}", file, java.nio.file.Files.exists(file) ? "" : " (absent: defaults)",
+        SluiceConfig.redacted(config).encode());
+      launcher = Launcher.start(vertx, config);
+    } catch (RuntimeException e) {
+      log.error("Sluice did not start: {}", e.getMessage());
+      vertx.close().otherwiseEmpty().await();
+      System.exit(1);
+      return;
+    }
+    Launcher running = launcher;
+    Runtime.getRuntime().addShutdownHook(new Thread(running::close, "sluice-shutdown"));
+    log.info("Sluice is up: http://localhost:{}/health/ready", running.httpPort());
+  }
+
+  private static final String USAGE = """
+    Usage: java -jar sluice.jar [--config <file>]
+      --config, -c   YAML config file (default: conf/config.yaml; built-in defaults when that is absent)
+      --help, -h     this help
+    Every key can also be set by an environment variable: SLUICE_ + its path in upper snake case,
+    e.g. SLUICE_HTTP_PORT=9090, SLUICE_DB_POOL_MAX_SIZE=30.""";
+
+  private static void usage(String problem) {
+    System.err.println(problem);
+    System.err.println(USAGE);
+    System.exit(2);
+  }
+}

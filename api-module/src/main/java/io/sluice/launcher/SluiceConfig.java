@@ -1,0 +1,145 @@
+package io.sluice.launcher;
+
+import io.sluice.api.HttpSettings;
+import io.sluice.proxy.config.ConfigException;
+import io.sluice.proxy.config.JsonSection;
+import io.sluice.proxy.config.ProxyConfig;
+import io.vertx.config.ConfigRetriever;
+import io.vertx.config.ConfigRetrieverOptions;
+import io.vertx.config.ConfigStoreOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The whole config tree: built-in defaults, overridden by the YAML file, overridden by environment variables.
+ *
+ * <p>Every key can be overridden by {@code SLUICE_} + its path in upper snake case, one {@code _} between path
+ * segments and between camelCase words ({@code db.pool.maxSize} → {@code SLUICE_DB_POOL_MAX_SIZE}). Only keys that
+ * exist (in the defaults or the file) can be overridden, and the value is typed like the key it overrides.
+ */
+public final class SluiceConfig {
+
+  public static final String DEFAULT_FILE = "conf/config.yaml";
+  public static final String ENV_PREFIX = "SLUICE_";
+
+  private static final Set<String> SECTIONS = Set.of("http", "db", "embedded", "faults");
+
+  private SluiceConfig() {
+  }
+
+  /** Every key with its default value: the single source of the defaults is each section's settings class. */
+  public static JsonObject defaults() {
+    return ProxyConfig.defaults().toJson()
+      .put("http", HttpSettings.defaults().toJson())
+      .put("embedded", EmbeddedSettings.from(JsonSection.root(new JsonObject())).toJson());
+  }
+
+  /**
+   * Reads defaults, the file (which must exist unless it is the default path) and the environment, and validates
+   * the result whole. Fails with a {@link ConfigException} naming the key when anything is wrong.
+   */
+  public static Future<JsonObject> load(Vertx vertx, Path file, boolean fileRequired, Map<String, String> env) {
+    ConfigRetrieverOptions options = new ConfigRetrieverOptions()
+      .addStore(new ConfigStoreOptions().setType("json").setConfig(defaults()));
+    if (Files.exists(file) || fileRequired) {
+      options.addStore(new ConfigStoreOptions().setType("file").setFormat("yaml").setOptional(false)
+        .setConfig(new JsonObject().put("path", file.toString())));
+    }
+    ConfigRetriever retriever = ConfigRetriever.create(vertx, options)
+      .setConfigurationProcessor(json -> validate(applyEnvironment(json, env)));
+    return retriever.getConfig()
+      .recover(err -> Future.failedFuture(err instanceof ConfigException ? err
+        : new ConfigException("cannot read config file " + file + ": " + rootMessage(err))))
+      .eventually(retriever::close);
+  }
+
+  /** Checks every section; returns the config unchanged. */
+  public static JsonObject validate(JsonObject config) {
+    JsonSection root = JsonSection.root(config).onlyKeys(SECTIONS);
+    ProxyConfig.from(config);
+    EmbeddedSettings.from(root.section("embedded"));
+    try {
+      HttpSettings.from(config.getJsonObject("http"));
+    } catch (IllegalArgumentException | ClassCastException e) {
+      throw new ConfigException(e.getMessage());
+    }
+    return config;
+  }
+
+  /** Overrides each existing leaf key whose environment variable is set. */
+  static JsonObject applyEnvironment(JsonObject config, Map<String, String> env) {
+    JsonObject result = config.copy();
+    override(result, ENV_PREFIX.substring(0, ENV_PREFIX.length() - 1), env);
+    return result;
+  }
+
+  private static void override(JsonObject section, String envPrefix, Map<String, String> env) {
+    for (String key : Set.copyOf(section.fieldNames())) {
+      Object current = section.getValue(key);
+      String name = envPrefix + "_" + envName(key);
+      if (current instanceof JsonObject child) {
+        override(child, name, env);
+        continue;
+      }
+      String raw = env.get(name);
+      if (raw != null) {
+        section.put(key, typed(name, raw, current));
+      }
+    }
+  }
+
+  /** {@code maxWaitQueueSize} → {@code MAX_WAIT_QUEUE_SIZE}. */
+  static String envName(String key) {
+    return key.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toUpperCase(java.util.Locale.ROOT);
+  }
+
+  private static Object typed(String name, String raw, Object like) {
+    String value = raw.trim();
+    if (like instanceof Boolean) {
+      if (value.equalsIgnoreCase("true") || value.equalsIgnoreCase("false")) {
+        return Boolean.parseBoolean(value);
+      }
+      throw new ConfigException("environment variable " + name + " must be true or false");
+    }
+    if (like instanceof Integer || like instanceof Long) {
+      try {
+        return Long.parseLong(value);
+      } catch (NumberFormatException e) {
+        throw new ConfigException("environment variable " + name + " must be an integer");
+      }
+    }
+    if (like instanceof Number) {
+      try {
+        return Double.parseDouble(value);
+      } catch (NumberFormatException e) {
+        throw new ConfigException("environment variable " + name + " must be a number");
+      }
+    }
+    return raw;
+  }
+
+  /** The config with secrets masked, safe to log or show. */
+  public static JsonObject redacted(JsonObject config) {
+    JsonObject copy = config.copy();
+    JsonObject db = copy.getJsonObject("db");
+    if (db != null && db.getValue("password") instanceof String password && !password.isEmpty()) {
+      db.put("password", io.sluice.proxy.config.DbSettings.REDACTED);
+    }
+    return copy;
+  }
+
+  private static String rootMessage(Throwable err) {
+    Throwable root = err;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String message = root.getMessage();
+    return message == null ? root.getClass().getSimpleName() : message.lines().findFirst().orElse(message);
+  }
+}
