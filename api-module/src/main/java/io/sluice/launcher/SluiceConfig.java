@@ -10,11 +10,14 @@ import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The whole config tree: built-in defaults, overridden by the YAML file, overridden by environment variables.
@@ -27,6 +30,10 @@ public final class SluiceConfig {
 
   public static final String DEFAULT_FILE = "conf/config.yaml";
   public static final String ENV_PREFIX = "SLUICE_";
+
+  /** Variables of the test fixtures, not config keys. */
+  private static final String TEST_ENV_PREFIX = "SLUICE_TEST_";
+  private static final Logger log = LoggerFactory.getLogger(SluiceConfig.class);
 
   private static final Set<String> SECTIONS = Set.of("http", "db", "embedded", "faults");
 
@@ -72,24 +79,35 @@ public final class SluiceConfig {
     return config;
   }
 
-  /** Overrides each existing leaf key whose environment variable is set. */
+  /**
+   * Overrides each existing leaf key whose environment variable is set, typed like the key's default. Logs a
+   * warning for a {@code SLUICE_} variable that names no key (a typo must not pass unnoticed).
+   */
   static JsonObject applyEnvironment(JsonObject config, Map<String, String> env) {
     JsonObject result = config.copy();
-    override(result, ENV_PREFIX.substring(0, ENV_PREFIX.length() - 1), env);
+    Set<String> used = new TreeSet<>();
+    override(result, defaults(), ENV_PREFIX.substring(0, ENV_PREFIX.length() - 1), env, used);
+    env.keySet().stream()
+      .filter(name -> name.startsWith(ENV_PREFIX) && !name.startsWith(TEST_ENV_PREFIX) && !used.contains(name))
+      .sorted()
+      .forEach(name -> log.warn("Environment variable {} matches no config key; ignored", name));
     return result;
   }
 
-  private static void override(JsonObject section, String envPrefix, Map<String, String> env) {
+  private static void override(JsonObject section, JsonObject defaults, String envPrefix, Map<String, String> env,
+                               Set<String> names) {
     for (String key : Set.copyOf(section.fieldNames())) {
       Object current = section.getValue(key);
+      Object defaultValue = defaults == null ? null : defaults.getValue(key);
       String name = envPrefix + "_" + envName(key);
       if (current instanceof JsonObject child) {
-        override(child, name, env);
+        override(child, defaultValue instanceof JsonObject d ? d : null, name, env, names);
         continue;
       }
+      names.add(name);
       String raw = env.get(name);
       if (raw != null) {
-        section.put(key, typed(name, raw, current));
+        section.put(key, typed(name, raw, defaultValue != null ? defaultValue : current));
       }
     }
   }

@@ -32,7 +32,7 @@ public final class Action {
   /** {@code {userId, notificationId}} → {@code {}}; 400, 404 when that notification is not this user's. */
   public static final String MARK_NOTIFICATION_READ = "notification.markRead";
 
-  /** {@code {}} → {@code {database: "up"}} once the database answered a trivial statement; 502, 503. */
+  /** {@code {}} → {@code {database: "up"}} once the database answered a trivial statement; 502, 503, 504. */
   public static final String PING = "health.ping";
 
   /** Every action the proxy serves. */

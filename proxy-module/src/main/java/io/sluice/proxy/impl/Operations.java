@@ -1,6 +1,7 @@
 package io.sluice.proxy.impl;
 
 import io.sluice.proxy.contract.Action;
+import io.sluice.proxy.contract.FailureCode;
 import io.sluice.proxy.contract.Fields;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -58,7 +59,7 @@ final class Operations {
         .put(Fields.NAME, name)
         .put(Fields.EMAIL, email))
       .recover(err -> isError(err, ER_DUP_ENTRY)
-        ? Future.failedFuture(new ProxyFailure(409, "email already in use"))
+        ? Future.failedFuture(new ProxyFailure(FailureCode.CONFLICT, "email already in use"))
         : Future.failedFuture(err)));
   }
 
@@ -115,9 +116,10 @@ final class Operations {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     String title = Requests.text(body, Fields.TITLE, Fields.MAX_TITLE_LENGTH, false);
     String text = Requests.text(body, Fields.BODY, Fields.MAX_BODY_LENGTH, true);
-    LocalDateTime createdAt = now();
-    return new Operation(Action.CREATE_NOTIFICATION, "user_id=" + userId, true,
-      conn -> conn.preparedQuery(Sql.INSERT_NOTIFICATION)
+    return new Operation(Action.CREATE_NOTIFICATION, "user_id=" + userId, true, conn -> {
+      // Stamped once the connection is held, so "newest first" follows the order of the inserts.
+      LocalDateTime createdAt = now();
+      return conn.preparedQuery(Sql.INSERT_NOTIFICATION)
         .execute(Tuple.of(userId, title, text, createdAt))
         .map(rows -> new JsonObject()
           .put(Fields.ID, rows.property(MySQLClient.LAST_INSERTED_ID))
@@ -125,7 +127,8 @@ final class Operations {
           .put(Fields.BODY, text)
           .put(Fields.READ, false)
           .put(Fields.CREATED_AT, iso(createdAt)))
-        .recover(err -> failUnknownUser(err, userId)));
+        .recover(err -> failUnknownUser(err, userId));
+    });
   }
 
   private static Operation markRead(JsonObject body) {
