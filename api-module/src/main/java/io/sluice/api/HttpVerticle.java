@@ -8,6 +8,7 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.DecodeException;
@@ -37,6 +38,7 @@ public class HttpVerticle extends VerticleBase {
   /** Request bodies above this get 413 before they are read whole. */
   public static final int MAX_BODY_BYTES = 16 * 1024;
   public static final String REQUEST_ID_HEADER = "X-Request-Id";
+  public static final String CACHE_HEADER = "X-Cache";
 
   private static final Pattern ID = Pattern.compile("[1-9][0-9]{0,17}");
   private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
@@ -199,24 +201,39 @@ public class HttpVerticle extends VerticleBase {
     });
   }
 
-  private Future<JsonObject> request(RoutingContext ctx, String action, JsonObject body) {
+  private Future<Message<JsonObject>> request(RoutingContext ctx, String action, JsonObject body) {
     DeliveryOptions options = new DeliveryOptions()
       .setSendTimeout(settings.requestTimeoutMs())
       .addHeader(ProxyContract.ACTION_HEADER, action)
       .addHeader(ProxyContract.REQUEST_ID_HEADER, ctx.get(REQUEST_ID_KEY));
-    return vertx.eventBus().<JsonObject>request(ProxyContract.ADDRESS, body, options).map(reply -> reply.body());
+    return vertx.eventBus().request(ProxyContract.ADDRESS, body, options);
   }
 
   private void forward(RoutingContext ctx, String action, JsonObject body, int successStatus) {
     request(ctx, action, body).onComplete(ar -> {
       if (ar.failed()) {
         error(ctx, ApiError.of(ar.cause(), settings));
-      } else if (successStatus == 204) {
+        return;
+      }
+      copyCacheHeaders(ar.result(), ctx);
+      if (successStatus == 204) {
         ctx.response().setStatusCode(204).end();
       } else {
-        json(ctx, successStatus, ar.result());
+        json(ctx, successStatus, ar.result().body());
       }
     });
+  }
+
+  /** The proxy says where a read came from; HTTP clients see it as X-Cache (HIT, MISS, STALE) and Age. */
+  private static void copyCacheHeaders(Message<JsonObject> reply, RoutingContext ctx) {
+    String cache = reply.headers().get(ProxyContract.CACHE_HEADER);
+    if (cache != null) {
+      ctx.response().putHeader(CACHE_HEADER, cache);
+    }
+    String age = reply.headers().get(ProxyContract.AGE_HEADER);
+    if (age != null) {
+      ctx.response().putHeader(HttpHeaders.AGE, age);
+    }
   }
 
   /** A positive integer path parameter, or null after answering 400. */

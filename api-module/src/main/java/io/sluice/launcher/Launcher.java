@@ -1,5 +1,6 @@
 package io.sluice.launcher;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.api.HttpVerticle;
 import io.sluice.proxy.DatabaseProxyVerticle;
 import io.sluice.proxy.config.DbSettings;
@@ -42,6 +43,11 @@ public final class Launcher implements AutoCloseable {
 
   /** Starts everything from a validated config (see {@link SluiceConfig#load}); blocks until up or failed. */
   public static Launcher start(Vertx vertx, JsonObject config) {
+    return start(vertx, config, Ticker.systemTicker());
+  }
+
+  /** As {@link #start(Vertx, JsonObject)}, with the clock of the proxy's caches. */
+  public static Launcher start(Vertx vertx, JsonObject config, Ticker cacheClock) {
     JsonObject effective = config.copy();
     DbSettings db = ProxyConfig.from(effective).db();
     EmbeddedDatabase embedded = null;
@@ -67,7 +73,7 @@ public final class Launcher implements AutoCloseable {
 
       DeploymentOptions options = new DeploymentOptions().setConfig(effective)
         .setThreadingModel(ThreadingModel.EVENT_LOOP);
-      String proxyId = vertx.deployVerticle(new DatabaseProxyVerticle(), options).await();
+      String proxyId = vertx.deployVerticle(new DatabaseProxyVerticle(cacheClock), options).await();
       HttpVerticle http = new HttpVerticle();
       String httpId = vertx.deployVerticle(http, options).await();
       return new Launcher(vertx, embedded, http, proxyId, httpId);

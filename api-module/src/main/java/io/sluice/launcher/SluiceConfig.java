@@ -35,7 +35,7 @@ public final class SluiceConfig {
   private static final String TEST_ENV_PREFIX = "SLUICE_TEST_";
   private static final Logger log = LoggerFactory.getLogger(SluiceConfig.class);
 
-  private static final Set<String> SECTIONS = Set.of("http", "db", "embedded", "faults");
+  private static final Set<String> SECTIONS = Set.of("http", "db", "cache", "embedded", "faults");
 
   private SluiceConfig() {
   }

@@ -119,11 +119,16 @@ class HttpApiTest {
     long id = createUser().getLong("id");
     HttpResponse<Buffer> empty = send(HttpMethod.GET, "/users/" + id + "/settings", null);
     assertEquals(200, empty.statusCode());
+    assertEquals("MISS", empty.getHeader(HttpVerticle.CACHE_HEADER));
+    HttpResponse<Buffer> again = send(HttpMethod.GET, "/users/" + id + "/settings", null);
+    assertEquals("HIT", again.getHeader(HttpVerticle.CACHE_HEADER));
+    assertNotNull(again.getHeader("Age"));
     assertEquals(new JsonObject().put("userId", id).put("settings", new JsonObject()), empty.bodyAsJsonObject());
 
     JsonObject settings = new JsonObject().put("theme", "dark").put("tags", new JsonArray().add("a"));
     HttpResponse<Buffer> put = send(HttpMethod.PUT, "/users/" + id + "/settings", settings);
     assertEquals(200, put.statusCode(), put.bodyAsString());
+    assertNull(put.getHeader(HttpVerticle.CACHE_HEADER), "writes are never answered from cache");
     assertEquals(new JsonObject().put("userId", id).put("settings", settings), put.bodyAsJsonObject());
     assertEquals(settings, send(HttpMethod.GET, "/users/" + id + "/settings", null).bodyAsJsonObject()
       .getJsonObject("settings"));

@@ -2,10 +2,14 @@ package io.sluice.api;
 
 import io.sluice.launcher.Launcher;
 import io.sluice.launcher.TestSluice;
+import io.sluice.proxy.contract.Action;
+import io.sluice.proxy.contract.ProxyContract;
+import io.sluice.proxy.testing.FakeTicker;
 import io.sluice.proxy.testing.TestSql;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
@@ -17,6 +21,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -24,6 +29,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The incident over HTTP: fault injection on, a small pool, more concurrent requests than it can hold. */
 @ExtendWith(VertxExtension.class)
@@ -45,6 +51,8 @@ class OverloadTest {
     }
   }
 
+  private final FakeTicker ticker = new FakeTicker();
+
   private void start(int maxSize, int queue, long latencyMs, long statementTimeoutMs) {
     JsonObject config = TestSluice.config();
     config.getJsonObject("db").put("statementTimeoutMs", statementTimeoutMs).getJsonObject("pool")
@@ -53,7 +61,7 @@ class OverloadTest {
       new JsonObject().put("enabled", true).put("minMs", latencyMs).put("maxMs", latencyMs));
     config.getJsonObject("http").put("requestTimeoutMs", 60_000).put("retryAfterSeconds", 2);
     vertx = Vertx.vertx();
-    sluice = TestSluice.start(vertx, config);
+    sluice = TestSluice.start(vertx, config, ticker);
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
       .setDefaultPort(sluice.httpPort()), new PoolOptions().setHttp1MaxSize(50));
   }
@@ -97,5 +105,38 @@ class OverloadTest {
     assertEquals(504, response.statusCode(), response.bodyAsString());
     assertEquals("db_timeout", response.bodyAsJsonObject().getString("error"));
     assertNotNull(response.bodyAsJsonObject().getString("message"));
+  }
+
+  @Test
+  @DisplayName("with the pool saturated, an expired cached read is served with X-Cache: STALE and Age instead of"
+    + " 503, while an uncached read still gets 503")
+  void staleCachedReadInsteadOf503() {
+    start(1, 0, 1000, 30_000);
+    HttpResponse<Buffer> first = client.get("/users/1/settings").send().await();
+    assertEquals(200, first.statusCode());
+    assertEquals("MISS", first.getHeader("X-Cache"));
+    ticker.advance(Duration.ofSeconds(301));
+
+    // Occupy the only connection, then wait (polling the proxy's own counters) until it is really held.
+    Future<HttpResponse<Buffer>> slow = client.get("/users/2").send();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (proxyStats().getJsonObject("pool").getInteger("inUse") < 1) {
+      assertTrue(System.nanoTime() < deadline, "the slow request never got the connection");
+    }
+
+    HttpResponse<Buffer> stale = client.get("/users/1/settings").send().await();
+    assertEquals(200, stale.statusCode());
+    assertEquals("STALE", stale.getHeader("X-Cache"));
+    assertEquals("301", stale.getHeader("Age"));
+    assertEquals(first.bodyAsJsonObject(), stale.bodyAsJsonObject());
+    HttpResponse<Buffer> uncached = client.get("/users/3/settings").send().await();
+    assertEquals(503, uncached.statusCode());
+    assertEquals("pool_exhausted", uncached.bodyAsJsonObject().getString("error"));
+    assertEquals(200, slow.await().statusCode());
+  }
+
+  private JsonObject proxyStats() {
+    return vertx.eventBus().<JsonObject>request(ProxyContract.ADDRESS, new JsonObject(),
+      new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, Action.STATS)).await().body();
   }
 }

@@ -1,5 +1,6 @@
 package io.sluice.launcher;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.proxy.testing.TestDatabase;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -20,5 +21,9 @@ public final class TestSluice {
 
   public static Launcher start(Vertx vertx, JsonObject config) {
     return Launcher.start(vertx, SluiceConfig.validate(config));
+  }
+
+  public static Launcher start(Vertx vertx, JsonObject config, Ticker cacheClock) {
+    return Launcher.start(vertx, SluiceConfig.validate(config), cacheClock);
   }
 }

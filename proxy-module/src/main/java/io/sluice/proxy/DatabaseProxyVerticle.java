@@ -3,15 +3,17 @@ package io.sluice.proxy;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.proxy.contract.FailureCode;
 import io.sluice.proxy.contract.ProxyContract;
-import io.sluice.proxy.impl.PoolExecutor;
 import io.sluice.proxy.impl.ProxyFailure;
+import io.sluice.proxy.impl.ProxyService;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mysqlclient.MySQLBuilder;
 import io.vertx.sqlclient.Pool;
+import com.github.benmanes.caffeine.cache.Ticker;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,10 +33,20 @@ public class DatabaseProxyVerticle extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(DatabaseProxyVerticle.class);
 
+  private final Ticker ticker;
   private Pool pool;
-  private PoolExecutor executor;
+  private ProxyService service;
   private MessageConsumer<JsonObject> consumer;
   private ProxyConfig settings;
+
+  public DatabaseProxyVerticle() {
+    this(Ticker.systemTicker());
+  }
+
+  /** @param ticker the clock of the caches' TTLs; tests pass one they can advance */
+  public DatabaseProxyVerticle(Ticker ticker) {
+    this.ticker = ticker;
+  }
 
   @Override
   public Future<?> start() {
@@ -51,7 +63,7 @@ public class DatabaseProxyVerticle extends VerticleBase {
       .connectingTo(config.db().toConnectOptions())
       .using(vertx)
       .build();
-    executor = new PoolExecutor(vertx, pool, config.db(), config.faults());
+    service = new ProxyService(vertx, pool, config, ticker);
     return pool.query("SELECT VERSION()").execute()
       .map(rows -> rows.iterator().next().getString(0))
       .onFailure(err -> log.error("Database proxy not started: cannot reach database {}:{}/{} as {}: {}",
@@ -60,6 +72,7 @@ public class DatabaseProxyVerticle extends VerticleBase {
         log.info("Database pool created: {} statementTimeoutMs={} server={}:{}/{} serverVersion={}",
           config.db().pool().describe(), config.db().statementTimeoutMs(), config.db().host(), config.db().port(),
           config.db().database(), version);
+        log.info("Caches: {}", config.cache().toJson().encode());
         if (config.faults().dbLatencyEnabled()) {
           log.warn("FAULT INJECTION ON: every statement is preceded by DO SLEEP of {}..{} ms on its connection."
             + " Do not run this in production.", config.faults().minMs(), config.faults().maxMs());
@@ -79,9 +92,17 @@ public class DatabaseProxyVerticle extends VerticleBase {
       message.fail(FailureCode.BAD_REQUEST, "message body must be a JSON object");
       return;
     }
-    executor.execute(action, body, requestId).onComplete(ar -> {
+    service.handle(action, body, requestId).onComplete(ar -> {
       if (ar.succeeded()) {
-        message.reply(ar.result());
+        ProxyService.Reply reply = ar.result();
+        DeliveryOptions options = new DeliveryOptions();
+        if (reply.cacheStatus() != null) {
+          options.addHeader(ProxyContract.CACHE_HEADER, reply.cacheStatus());
+          if (reply.ageSeconds() >= 0 && !ProxyContract.CACHE_MISS.equals(reply.cacheStatus())) {
+            options.addHeader(ProxyContract.AGE_HEADER, Long.toString(reply.ageSeconds()));
+          }
+        }
+        message.reply(reply.body(), options);
       } else if (ar.cause() instanceof ProxyFailure failure) {
         message.fail(failure.code(), failure.getMessage());
       } else {
@@ -96,7 +117,7 @@ public class DatabaseProxyVerticle extends VerticleBase {
     // Stop taking requests, let those in flight finish (bounded by their own timeouts), then close the pool.
     Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
     return unregistered
-      .eventually(() -> executor == null ? Future.succeededFuture() : executor.drain(
+      .eventually(() -> service == null ? Future.succeededFuture() : service.drain(
         settings.db().pool().acquireTimeoutMs() + settings.db().statementTimeoutMs()))
       .eventually(() -> pool == null ? Future.succeededFuture() : pool.close())
       .onComplete(ar -> log.info("Database proxy stopped, pool closed"));

@@ -3,14 +3,16 @@ package io.sluice.proxy.config;
 import io.vertx.core.json.JsonObject;
 
 /**
- * Everything the database proxy reads from its deployment config: the {@code db} and {@code faults} sections.
+ * Everything the database proxy reads from its deployment config: the {@code db}, {@code cache} and {@code faults}
+ * sections.
  * Parsing validates the whole of it first, so a bad value stops the start with one message naming the key.
  */
-public record ProxyConfig(DbSettings db, FaultSettings faults) {
+public record ProxyConfig(DbSettings db, CachesConfig cache, FaultSettings faults) {
 
   public static ProxyConfig from(JsonObject config) {
     JsonSection root = JsonSection.root(config);
-    return new ProxyConfig(DbSettings.from(root.section("db")), FaultSettings.from(root.section("faults")));
+    return new ProxyConfig(DbSettings.from(root.section("db")), CachesConfig.from(root.section("cache")),
+      FaultSettings.from(root.section("faults")));
   }
 
   public static ProxyConfig defaults() {
@@ -18,6 +20,6 @@ public record ProxyConfig(DbSettings db, FaultSettings faults) {
   }
 
   public JsonObject toJson() {
-    return new JsonObject().put("db", db.toJson()).put("faults", faults.toJson());
+    return new JsonObject().put("db", db.toJson()).put("cache", cache.toJson()).put("faults", faults.toJson());
   }
 }

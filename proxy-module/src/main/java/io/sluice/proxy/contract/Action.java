@@ -35,9 +35,15 @@ public final class Action {
   /** {@code {}} → {@code {database: "up"}} once the database answered a trivial statement; 502, 503, 504. */
   public static final String PING = "health.ping";
 
+  /**
+   * {@code {}} → {@code {pool: {...}, caches: {users|settings|notifications: {...}}}}: the proxy's counters since
+   * start. Never touches the database.
+   */
+  public static final String STATS = "proxy.stats";
+
   /** Every action the proxy serves. */
   public static final Set<String> ALL = Set.of(CREATE_USER, GET_USER, GET_SETTINGS, PUT_SETTINGS,
-    LIST_NOTIFICATIONS, CREATE_NOTIFICATION, MARK_NOTIFICATION_READ, PING);
+    LIST_NOTIFICATIONS, CREATE_NOTIFICATION, MARK_NOTIFICATION_READ, PING, STATS);
 
   private Action() {
   }

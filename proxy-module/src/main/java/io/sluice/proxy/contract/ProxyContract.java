@@ -18,6 +18,24 @@ public final class ProxyContract {
   /** Optional correlation id, echoed in the proxy's log lines about the request. */
   public static final String REQUEST_ID_HEADER = "request-id";
 
+  /**
+   * Reply header on cacheable reads: {@link #CACHE_HIT}, {@link #CACHE_MISS} or {@link #CACHE_STALE}. Absent when
+   * that read's cache is disabled, and on writes (never answered from cache).
+   */
+  public static final String CACHE_HEADER = "cache";
+
+  /** Fresh entry, served without touching the pool. */
+  public static final String CACHE_HIT = "HIT";
+
+  /** Read from the database (possibly sharing one statement with concurrent identical reads). */
+  public static final String CACHE_MISS = "MISS";
+
+  /** The pool rejected the read (it would have failed 503) and an expired entry within its grace window answered. */
+  public static final String CACHE_STALE = "STALE";
+
+  /** Reply header with {@link #CACHE_HEADER} HIT or STALE: seconds since the entry was read from the database. */
+  public static final String AGE_HEADER = "age";
+
   private ProxyContract() {
   }
 }

@@ -43,7 +43,7 @@ final class Operations {
       case Action.LIST_NOTIFICATIONS -> listNotifications(body);
       case Action.CREATE_NOTIFICATION -> createNotification(body);
       case Action.MARK_NOTIFICATION_READ -> markRead(body);
-      case Action.PING -> new Operation(action, "-", false,
+      case Action.PING -> new Operation(action, "-", false, 0, null,
         conn -> conn.query(Sql.PING).execute().map(rows -> new JsonObject().put(Fields.DATABASE, "up")));
       default -> throw ProxyFailure.badRequest("unknown action '" + action + "'; expected one of " + Action.ALL);
     };
@@ -52,7 +52,7 @@ final class Operations {
   private static Operation createUser(JsonObject body) {
     String name = Requests.text(body, Fields.NAME, Fields.MAX_NAME_LENGTH, false).trim();
     String email = Requests.email(body);
-    return new Operation(Action.CREATE_USER, "new user", true, conn -> conn.preparedQuery(Sql.INSERT_USER)
+    return new Operation(Action.CREATE_USER, "new user", true, 0, null, conn -> conn.preparedQuery(Sql.INSERT_USER)
       .execute(Tuple.of(name, email, now()))
       .map(rows -> new JsonObject()
         .put(Fields.ID, rows.property(MySQLClient.LAST_INSERTED_ID))
@@ -65,7 +65,7 @@ final class Operations {
 
   private static Operation getUser(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
-    return new Operation(Action.GET_USER, "user_id=" + userId, false, conn -> conn.preparedQuery(Sql.SELECT_USER)
+    return new Operation(Action.GET_USER, "user_id=" + userId, false, userId, userId, conn -> conn.preparedQuery(Sql.SELECT_USER)
       .execute(Tuple.of(userId))
       .map(rows -> {
         Row row = single(rows, userId);
@@ -78,7 +78,7 @@ final class Operations {
 
   private static Operation getSettings(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
-    return new Operation(Action.GET_SETTINGS, "user_id=" + userId, false,
+    return new Operation(Action.GET_SETTINGS, "user_id=" + userId, false, userId, userId,
       conn -> conn.preparedQuery(Sql.SELECT_SETTINGS)
         .execute(Tuple.of(userId))
         .map(rows -> new JsonObject()
@@ -89,7 +89,7 @@ final class Operations {
   private static Operation putSettings(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     String settings = Requests.settings(body);
-    return new Operation(Action.PUT_SETTINGS, "user_id=" + userId, true,
+    return new Operation(Action.PUT_SETTINGS, "user_id=" + userId, true, userId, null,
       conn -> conn.preparedQuery(Sql.UPSERT_SETTINGS)
         .execute(Tuple.of(userId, settings, now()))
         .map(rows -> new JsonObject().put(Fields.USER_ID, userId).put(Fields.SETTINGS, new JsonObject(settings)))
@@ -101,7 +101,8 @@ final class Operations {
     boolean unreadOnly = Requests.optionalBoolean(body, Fields.UNREAD_ONLY, false);
     int limit = Requests.optionalInt(body, Fields.LIMIT, Fields.DEFAULT_LIMIT, 1, Fields.MAX_LIMIT);
     String sql = unreadOnly ? Sql.SELECT_UNREAD_NOTIFICATIONS : Sql.SELECT_NOTIFICATIONS;
-    return new Operation(Action.LIST_NOTIFICATIONS, "user_id=" + userId, false, conn -> conn.preparedQuery(sql)
+    return new Operation(Action.LIST_NOTIFICATIONS, "user_id=" + userId, false, userId,
+      new Operation.NotificationsKey(userId, unreadOnly, limit), conn -> conn.preparedQuery(sql)
       .execute(Tuple.of(userId, limit))
       .compose(rows -> {
         JsonArray list = new JsonArray();
@@ -116,7 +117,7 @@ final class Operations {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     String title = Requests.text(body, Fields.TITLE, Fields.MAX_TITLE_LENGTH, false);
     String text = Requests.text(body, Fields.BODY, Fields.MAX_BODY_LENGTH, true);
-    return new Operation(Action.CREATE_NOTIFICATION, "user_id=" + userId, true, conn -> {
+    return new Operation(Action.CREATE_NOTIFICATION, "user_id=" + userId, true, userId, null, conn -> {
       // Stamped once the connection is held, so "newest first" follows the order of the inserts.
       LocalDateTime createdAt = now();
       return conn.preparedQuery(Sql.INSERT_NOTIFICATION)
@@ -135,7 +136,7 @@ final class Operations {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     long notificationId = Requests.positiveId(body, Fields.NOTIFICATION_ID);
     return new Operation(Action.MARK_NOTIFICATION_READ, "user_id=" + userId + " notification_id=" + notificationId,
-      true, conn -> conn.preparedQuery(Sql.MARK_NOTIFICATION_READ)
+      true, userId, null, conn -> conn.preparedQuery(Sql.MARK_NOTIFICATION_READ)
       .execute(Tuple.of(notificationId, userId))
       .compose(rows -> rows.rowCount() > 0
         ? Future.succeededFuture(new JsonObject())

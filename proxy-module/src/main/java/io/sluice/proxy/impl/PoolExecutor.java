@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Runs operations on the proxy's one pool: borrow a connection (or fail fast with 503), inject latency when asked,
@@ -34,6 +35,9 @@ public final class PoolExecutor {
   private final AtomicLong rejectedQueueFull = new AtomicLong();
   private final AtomicLong rejectedAcquireTimeout = new AtomicLong();
   private final AtomicLong statementTimeouts = new AtomicLong();
+  private final LongAdder executed = new LongAdder();
+  /** Connections currently held by requests. */
+  private final AtomicInteger active = new AtomicInteger();
   /** Requests between asking the pool for a connection and giving it back. */
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile Promise<Void> drained;
@@ -46,17 +50,12 @@ public final class PoolExecutor {
   }
 
   /**
-   * Validates and runs one request. The returned future fails only with a {@link ProxyFailure}.
+   * Runs one validated operation on a borrowed connection. The returned future fails only with a
+   * {@link ProxyFailure}.
    *
    * @param requestId correlation id for log lines, may be null
    */
-  public Future<JsonObject> execute(String action, JsonObject body, String requestId) {
-    Operation op;
-    try {
-      op = Operations.prepare(action, body == null ? new JsonObject() : body);
-    } catch (ProxyFailure failure) {
-      return Future.failedFuture(failure);
-    }
+  Future<JsonObject> run(Operation op, String requestId) {
     Promise<JsonObject> reply = Promise.promise();
     Attempt attempt = new Attempt();
     inFlight.incrementAndGet();
@@ -71,7 +70,10 @@ public final class PoolExecutor {
             reply.tryFail(Failures.statementTimeout(db.statementTimeoutMs()));
           }
         });
+        executed.increment();
+        active.incrementAndGet();
         return run(conn, op, attempt).eventually(() -> {
+          active.decrementAndGet();
           vertx.cancelTimer(timer);
           return conn.close();
         });
@@ -160,6 +162,13 @@ public final class PoolExecutor {
   /** Counters since start, for diagnostics. */
   public JsonObject stats() {
     return new JsonObject()
+      .put("maxSize", db.pool().maxSize())
+      .put("maxWaitQueueSize", db.pool().maxWaitQueueSize())
+      .put("acquireTimeoutMs", db.pool().acquireTimeoutMs())
+      .put("statementTimeoutMs", db.statementTimeoutMs())
+      .put("inUse", active.get())
+      .put("waiting", Math.max(0, inFlight.get() - active.get()))
+      .put("executed", executed.sum())
       .put("rejectedQueueFull", rejectedQueueFull.get())
       .put("rejectedAcquireTimeout", rejectedAcquireTimeout.get())
       .put("statementTimeouts", statementTimeouts.get());

@@ -1,0 +1,35 @@
+package io.sluice.proxy.config;
+
+import io.vertx.core.json.JsonObject;
+
+import java.util.Set;
+
+/**
+ * One read cache of the proxy ({@code cache.users}, {@code cache.settings}, {@code cache.notifications}).
+ *
+ * @param enabled           false: every read goes to the database
+ * @param ttlSeconds        an entry younger than this is served without touching the pool ({@code X-Cache: HIT})
+ * @param maxEntries        size bound; least recently used entries are evicted beyond it
+ * @param staleGraceSeconds how long past its TTL an entry is kept to answer when the pool rejects a read
+ */
+public record CacheSettings(boolean enabled, long ttlSeconds, long maxEntries, long staleGraceSeconds) {
+
+  public static final long DEFAULT_MAX_ENTRIES = 10_000;
+  public static final long DEFAULT_STALE_GRACE_SECONDS = 600;
+
+  private static final Set<String> KEYS = Set.of("enabled", "ttlSeconds", "maxEntries", "staleGraceSeconds");
+
+  static CacheSettings from(JsonSection s, long defaultTtlSeconds) {
+    s.onlyKeys(KEYS);
+    return new CacheSettings(
+      s.bool("enabled", true),
+      s.longValue("ttlSeconds", defaultTtlSeconds, 0, 86_400),
+      s.longValue("maxEntries", DEFAULT_MAX_ENTRIES, 1, 10_000_000),
+      s.longValue("staleGraceSeconds", DEFAULT_STALE_GRACE_SECONDS, 0, 86_400));
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject().put("enabled", enabled).put("ttlSeconds", ttlSeconds).put("maxEntries", maxEntries)
+      .put("staleGraceSeconds", staleGraceSeconds);
+  }
+}

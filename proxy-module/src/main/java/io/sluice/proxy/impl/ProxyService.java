@@ -1,0 +1,89 @@
+package io.sluice.proxy.impl;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.sluice.proxy.config.ProxyConfig;
+import io.sluice.proxy.contract.Action;
+import io.sluice.proxy.contract.Fields;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+
+/**
+ * What the proxy does with one request: validate it, answer reads from the caches or the pool, run writes on the
+ * pool and bring the caches up to date before acknowledging them. The verticle only moves messages.
+ */
+public final class ProxyService {
+
+  /** A reply body plus its cache provenance ({@code cacheStatus} null when no cache was involved). */
+  public record Reply(JsonObject body, String cacheStatus, long ageSeconds) {
+  }
+
+  private final PoolExecutor executor;
+  private final ReadCache<Long> users;
+  private final ReadCache<Long> settings;
+  private final ReadCache<Operation.NotificationsKey> notifications;
+
+  public ProxyService(Vertx vertx, Pool pool, ProxyConfig config, Ticker ticker) {
+    this.executor = new PoolExecutor(vertx, pool, config.db(), config.faults());
+    this.users = new ReadCache<>("users", config.cache().users(), ticker);
+    this.settings = new ReadCache<>("settings", config.cache().settings(), ticker);
+    this.notifications = new ReadCache<>("notifications", config.cache().notifications(), ticker);
+  }
+
+  /** Fails only with a {@link ProxyFailure}. */
+  public Future<Reply> handle(String action, JsonObject body, String requestId) {
+    if (Action.STATS.equals(action)) {
+      return Future.succeededFuture(new Reply(stats(), null, -1));
+    }
+    Operation op;
+    try {
+      op = Operations.prepare(action, body == null ? new JsonObject() : body);
+    } catch (ProxyFailure failure) {
+      return Future.failedFuture(failure);
+    }
+    if (op.write()) {
+      return executor.run(op, requestId).map(result -> {
+        updateCaches(op, result);
+        return new Reply(result, null, -1);
+      });
+    }
+    return read(op, requestId).map(r -> new Reply(r.value(), r.status(), r.ageSeconds()));
+  }
+
+  private Future<ReadCache.Result> read(Operation op, String requestId) {
+    return switch (op.action()) {
+      case Action.GET_USER -> users.get((Long) op.cacheKey(), () -> executor.run(op, requestId));
+      case Action.GET_SETTINGS -> settings.get((Long) op.cacheKey(), () -> executor.run(op, requestId));
+      case Action.LIST_NOTIFICATIONS -> notifications.get((Operation.NotificationsKey) op.cacheKey(),
+        () -> executor.run(op, requestId));
+      default -> executor.run(op, requestId).map(value -> new ReadCache.Result(value, null, -1));
+    };
+  }
+
+  /** Runs after the write committed and before it is acknowledged. */
+  private void updateCaches(Operation op, JsonObject result) {
+    switch (op.action()) {
+      case Action.CREATE_USER -> users.put(result.getLong(Fields.ID), result);
+      case Action.PUT_SETTINGS -> settings.put(op.userId(), result);
+      case Action.CREATE_NOTIFICATION, Action.MARK_NOTIFICATION_READ ->
+        notifications.invalidate(key -> key.userId() == op.userId());
+      default -> {
+      }
+    }
+  }
+
+  /** Pool and cache counters since start. */
+  public JsonObject stats() {
+    return new JsonObject()
+      .put("pool", executor.stats())
+      .put("caches", new JsonObject()
+        .put(users.name(), users.stats())
+        .put(settings.name(), settings.stats())
+        .put(notifications.name(), notifications.stats()));
+  }
+
+  public Future<Void> drain(long maxWaitMs) {
+    return executor.drain(maxWaitMs);
+  }
+}
