@@ -8,7 +8,11 @@ import io.vertx.core.json.JsonObject;
  * An HTTP error reply: status, stable error code and a client-safe message. {@link #of(Throwable, HttpSettings)} is
  * the one place that maps event-bus outcomes to HTTP.
  */
-record ApiError(int status, String code, String message) {
+record ApiError(int status, String code, String message, long retryAfterSeconds) {
+
+  ApiError(int status, String code, String message) {
+    this(status, code, message, -1);
+  }
 
   static final String BAD_REQUEST = "bad_request";
   static final String NOT_FOUND = "not_found";
@@ -37,13 +41,15 @@ record ApiError(int status, String code, String message) {
         case FailureCode.BAD_REQUEST -> new ApiError(400, BAD_REQUEST, reply.getMessage());
         case FailureCode.NOT_FOUND -> new ApiError(404, NOT_FOUND, reply.getMessage());
         case FailureCode.CONFLICT -> new ApiError(409, CONFLICT, reply.getMessage());
-        case FailureCode.POOL_SATURATED -> new ApiError(503, POOL_EXHAUSTED, reply.getMessage());
-        case FailureCode.DB_UNAVAILABLE -> new ApiError(503, DB_UNAVAILABLE, reply.getMessage());
+        case FailureCode.POOL_SATURATED -> new ApiError(503, POOL_EXHAUSTED,
+          FailureCode.withoutRetryAfter(reply.getMessage()), FailureCode.retryAfterOf(reply.getMessage()));
+        case FailureCode.DB_UNAVAILABLE -> new ApiError(503, DB_UNAVAILABLE,
+          FailureCode.withoutRetryAfter(reply.getMessage()), FailureCode.retryAfterOf(reply.getMessage()));
         case FailureCode.STATEMENT_TIMEOUT -> new ApiError(504, DB_TIMEOUT, reply.getMessage());
         default -> new ApiError(500, INTERNAL, "internal error");
       };
-      case TIMEOUT -> new ApiError(504, DB_TIMEOUT, "the database proxy did not answer within "
-        + settings.requestTimeoutMs() + " ms");
+      case TIMEOUT -> new ApiError(504, DB_TIMEOUT, "the database proxy did not answer within the request's"
+        + " deadline");
       case NO_HANDLERS -> new ApiError(503, UNAVAILABLE, "the database proxy is not running");
       default -> new ApiError(500, INTERNAL, "internal error");
     };

@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
@@ -39,11 +40,15 @@ public class HttpVerticle extends VerticleBase {
   public static final int MAX_BODY_BYTES = 16 * 1024;
   public static final String REQUEST_ID_HEADER = "X-Request-Id";
   public static final String CACHE_HEADER = "X-Cache";
+  /** Client-chosen deadline in ms, capped at {@code http.maxRequestTimeoutMs}. */
+  public static final String REQUEST_TIMEOUT_HEADER = "X-Request-Timeout";
 
   private static final Pattern ID = Pattern.compile("[1-9][0-9]{0,17}");
   private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
   private static final String JSON = "application/json";
   private static final String REQUEST_ID_KEY = "requestId";
+  private static final String DEADLINE_KEY = "deadlineNanos";
+  private static final Pattern TIMEOUT = Pattern.compile("[0-9]{1,9}");
 
   private HttpSettings settings;
   private HttpServer server;
@@ -61,8 +66,8 @@ public class HttpVerticle extends VerticleBase {
       .listen(settings.port(), settings.host())
       .onSuccess(s -> {
         server = s;
-        log.info("HTTP API listening on {}:{} (event-bus send timeout {} ms)", settings.host(), s.actualPort(),
-          settings.requestTimeoutMs());
+        log.info("HTTP API listening on {}:{} (request deadline {} ms, client may ask up to {} ms)", settings.host(),
+          s.actualPort(), settings.requestTimeoutMs(), settings.maxRequestTimeoutMs());
       })
       .onFailure(err -> log.error("HTTP server could not listen on {}:{}: {}", settings.host(), settings.port(),
         err.getMessage()));
@@ -76,6 +81,7 @@ public class HttpVerticle extends VerticleBase {
   private Router router() {
     Router router = Router.router(vertx);
     router.route().handler(this::requestId);
+    router.route().handler(this::deadline);
     // Per write route, not router-wide: a method-wide route would turn every unknown path into a 405.
     BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES);
 
@@ -109,6 +115,24 @@ public class HttpVerticle extends VerticleBase {
     String id = given != null && REQUEST_ID.matcher(given).matches() ? given : UUID.randomUUID().toString();
     ctx.put(REQUEST_ID_KEY, id);
     ctx.response().putHeader(REQUEST_ID_HEADER, id);
+    ctx.next();
+  }
+
+  /**
+   * Starts the request's clock: every later step (the event-bus send, the wait for a connection, the statement)
+   * spends the same budget.
+   */
+  private void deadline(RoutingContext ctx) {
+    long budgetMs = settings.requestTimeoutMs();
+    String asked = ctx.request().getHeader(REQUEST_TIMEOUT_HEADER);
+    if (asked != null) {
+      if (!TIMEOUT.matcher(asked.trim()).matches() || Long.parseLong(asked.trim()) == 0) {
+        error(ctx, ApiError.badRequest(REQUEST_TIMEOUT_HEADER + " must be a positive integer number of milliseconds"));
+        return;
+      }
+      budgetMs = Math.min(Long.parseLong(asked.trim()), settings.maxRequestTimeoutMs());
+    }
+    ctx.put(DEADLINE_KEY, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(budgetMs));
     ctx.next();
   }
 
@@ -202,8 +226,10 @@ public class HttpVerticle extends VerticleBase {
   }
 
   private Future<Message<JsonObject>> request(RoutingContext ctx, String action, JsonObject body) {
+    long remainingMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(ctx.<Long>get(DEADLINE_KEY) - System.nanoTime()));
     DeliveryOptions options = new DeliveryOptions()
-      .setSendTimeout(settings.requestTimeoutMs())
+      .setSendTimeout(remainingMs)
+      .addHeader(ProxyContract.TIMEOUT_HEADER, Long.toString(remainingMs))
       .addHeader(ProxyContract.ACTION_HEADER, action)
       .addHeader(ProxyContract.REQUEST_ID_HEADER, ctx.get(REQUEST_ID_KEY));
     return vertx.eventBus().request(ProxyContract.ADDRESS, body, options);
@@ -283,7 +309,8 @@ public class HttpVerticle extends VerticleBase {
       return;
     }
     if (error.status() == 503) {
-      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, Integer.toString(settings.retryAfterSeconds()));
+      long retryAfter = error.retryAfterSeconds() > 0 ? error.retryAfterSeconds() : settings.retryAfterSeconds();
+      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, Long.toString(retryAfter));
     }
     json(ctx, error.status(), error.toJson());
   }

@@ -1,5 +1,6 @@
 package io.sluice.proxy;
 
+import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.proxy.contract.FailureCode;
 import io.sluice.proxy.contract.ProxyContract;
@@ -13,6 +14,7 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mysqlclient.MySQLBuilder;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
 import com.github.benmanes.caffeine.cache.Ticker;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +37,7 @@ public class DatabaseProxyVerticle extends VerticleBase {
 
   private final Ticker ticker;
   private Pool pool;
+  private Pool adminPool;
   private ProxyService service;
   private MessageConsumer<JsonObject> consumer;
   private ProxyConfig settings;
@@ -63,12 +66,18 @@ public class DatabaseProxyVerticle extends VerticleBase {
       .connectingTo(config.db().toConnectOptions())
       .using(vertx)
       .build();
-    service = new ProxyService(vertx, pool, config, ticker);
+    // One connection outside the request pool, for KILL QUERY: a saturated pool must not block its own rescue.
+    adminPool = MySQLBuilder.pool()
+      .with(new PoolOptions().setName(PoolSettings.POOL_NAME + "-admin").setMaxSize(1).setMaxWaitQueueSize(1000))
+      .connectingTo(config.db().toConnectOptions())
+      .using(vertx)
+      .build();
     return pool.query("SELECT VERSION()").execute()
       .map(rows -> rows.iterator().next().getString(0))
       .onFailure(err -> log.error("Database proxy not started: cannot reach database {}:{}/{} as {}: {}",
         config.db().host(), config.db().port(), config.db().database(), config.db().user(), err.getMessage()))
       .compose(version -> {
+        service = new ProxyService(vertx, pool, adminPool, version, config, ticker);
         log.info("Database pool created: {} statementTimeoutMs={} server={}:{}/{} serverVersion={}",
           config.db().pool().describe(), config.db().statementTimeoutMs(), config.db().host(), config.db().port(),
           config.db().database(), version);
@@ -92,7 +101,14 @@ public class DatabaseProxyVerticle extends VerticleBase {
       message.fail(FailureCode.BAD_REQUEST, "message body must be a JSON object");
       return;
     }
-    service.handle(action, body, requestId).onComplete(ar -> {
+    Long budgetMs;
+    try {
+      budgetMs = budgetOf(message);
+    } catch (NumberFormatException e) {
+      message.fail(FailureCode.BAD_REQUEST, ProxyContract.TIMEOUT_HEADER + " must be an integer number of ms");
+      return;
+    }
+    service.handle(action, body, requestId, budgetMs).onComplete(ar -> {
       if (ar.succeeded()) {
         ProxyService.Reply reply = ar.result();
         DeliveryOptions options = new DeliveryOptions();
@@ -112,6 +128,11 @@ public class DatabaseProxyVerticle extends VerticleBase {
     });
   }
 
+  private static Long budgetOf(Message<?> message) {
+    String raw = message.headers().get(ProxyContract.TIMEOUT_HEADER);
+    return raw == null ? null : Long.parseLong(raw.trim());
+  }
+
   @Override
   public Future<?> stop() {
     // Stop taking requests, let those in flight finish (bounded by their own timeouts), then close the pool.
@@ -119,6 +140,8 @@ public class DatabaseProxyVerticle extends VerticleBase {
     return unregistered
       .eventually(() -> service == null ? Future.succeededFuture() : service.drain(
         settings.db().pool().acquireTimeoutMs() + settings.db().statementTimeoutMs()))
+      .eventually(() -> service == null ? Future.succeededFuture() : service.close())
+      .eventually(() -> adminPool == null ? Future.succeededFuture() : adminPool.close())
       .eventually(() -> pool == null ? Future.succeededFuture() : pool.close())
       .onComplete(ar -> log.info("Database proxy stopped, pool closed"));
   }

@@ -35,11 +35,16 @@ public record PoolSettings(int maxSize, int maxWaitQueueSize, long acquireTimeou
       s.longValue("maxLifetimeMs", DEFAULT_MAX_LIFETIME_MS, 0, Long.MAX_VALUE / 2));
   }
 
+  /**
+   * Options of the Vert.x pool. Its own wait queue is left unbounded on purpose: the proxy's admission (a bounded
+   * FIFO of {@code maxWaitQueueSize} whose waiters leave at their deadline) never lets more requests at the pool
+   * than it has connections, so that queue only ever holds requests whose connection is being opened.
+   */
   public PoolOptions toPoolOptions() {
     return new PoolOptions()
       .setName(POOL_NAME)
       .setMaxSize(maxSize)
-      .setMaxWaitQueueSize(maxWaitQueueSize)
+      .setMaxWaitQueueSize(-1)
       .setConnectionTimeout((int) acquireTimeoutMs)
       .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
       .setIdleTimeout((int) Math.min(idleTimeoutMs, Integer.MAX_VALUE))

@@ -36,6 +36,31 @@ public final class FailureCode {
    */
   public static final int STATEMENT_TIMEOUT = 504;
 
+  /**
+   * A {@link #POOL_SATURATED} or {@link #DB_UNAVAILABLE} message ends with this marker and a number of seconds
+   * (" [retryAfter=3]"): the proxy's estimate, from its observed drain rate, of when to retry.
+   */
+  public static final String RETRY_AFTER_MARKER = " [retryAfter=";
+
+  private static final java.util.regex.Pattern RETRY_AFTER =
+    java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(RETRY_AFTER_MARKER) + "(\\d{1,9})]$");
+
   private FailureCode() {
+  }
+
+  /** Appends the retry hint to a failure message. */
+  public static String withRetryAfter(String message, long seconds) {
+    return message + RETRY_AFTER_MARKER + seconds + "]";
+  }
+
+  /** The retry hint of a failure message in seconds, or -1 when it has none. */
+  public static long retryAfterOf(String message) {
+    java.util.regex.Matcher m = message == null ? null : RETRY_AFTER.matcher(message);
+    return m != null && m.find() ? Long.parseLong(m.group(1)) : -1;
+  }
+
+  /** The failure message without its retry hint. */
+  public static String withoutRetryAfter(String message) {
+    return message == null ? null : RETRY_AFTER.matcher(message).replaceFirst("");
   }
 }

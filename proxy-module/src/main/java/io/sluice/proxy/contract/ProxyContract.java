@@ -15,6 +15,14 @@ public final class ProxyContract {
   /** Names the operation; the value is one of {@link Action}. */
   public static final String ACTION_HEADER = "action";
 
+  /**
+   * Optional: the caller's remaining time budget in milliseconds (a positive integer). The proxy spends it on
+   * waiting for a connection and then on the statement, and answers 503/504 when it runs out, stopping the
+   * statement on the server. Set the send timeout to the same value. Without it the budget is the proxy's
+   * {@code db.pool.acquireTimeoutMs} + {@code db.statementTimeoutMs}.
+   */
+  public static final String TIMEOUT_HEADER = "timeout-ms";
+
   /** Optional correlation id, echoed in the proxy's log lines about the request. */
   public static final String REQUEST_ID_HEADER = "request-id";
 

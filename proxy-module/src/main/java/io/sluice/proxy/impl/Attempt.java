@@ -1,13 +1,19 @@
 package io.sluice.proxy.impl;
 
+import io.vertx.core.Future;
+
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The race between a request's statement timeout and its completion, decided exactly once.
+ * The race between a request's deadline and its completion, decided exactly once.
  *
  * <p>Invariant: a request is answered with a timeout only if it {@link #expire() expired} before it
  * {@link #finish() finished}, and a write commits only if it finished first. So a write answered 504 was rolled
  * back, and a write answered with success was committed.
+ *
+ * <p>When the deadline passes while a statement runs, the proxy kills it; {@link #killSettled()} lets the request
+ * wait for that kill to be done before it sends anything else on the connection (a ROLLBACK must not be the
+ * statement the kill interrupts).
  */
 final class Attempt {
 
@@ -16,18 +22,27 @@ final class Attempt {
   private static final int EXPIRED = 2;
 
   private final AtomicInteger state = new AtomicInteger(RUNNING);
+  private volatile Future<Void> kill = Future.succeededFuture();
 
-  /** Claims the outcome for the timeout; false if the work already finished. */
+  /** Claims the outcome for the deadline; false if the work already finished. */
   boolean expire() {
     return state.compareAndSet(RUNNING, EXPIRED);
   }
 
-  /** Claims the outcome for the work (to commit or to reply); false if the timeout already fired. */
+  /** Claims the outcome for the work (to commit or to reply); false if the deadline already passed. */
   boolean finish() {
     return state.compareAndSet(RUNNING, FINISHED);
   }
 
   boolean expired() {
     return state.get() == EXPIRED;
+  }
+
+  void killing(Future<Void> kill) {
+    this.kill = kill.otherwiseEmpty();
+  }
+
+  Future<Void> killSettled() {
+    return kill;
   }
 }

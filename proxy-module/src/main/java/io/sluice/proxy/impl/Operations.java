@@ -11,7 +11,6 @@ import io.vertx.mysqlclient.MySQLClient;
 import io.vertx.mysqlclient.MySQLException;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
-import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 
 import java.time.LocalDateTime;
@@ -44,7 +43,7 @@ final class Operations {
       case Action.CREATE_NOTIFICATION -> createNotification(body);
       case Action.MARK_NOTIFICATION_READ -> markRead(body);
       case Action.PING -> new Operation(action, "-", false, 0, null,
-        conn -> conn.query(Sql.PING).execute().map(rows -> new JsonObject().put(Fields.DATABASE, "up")));
+        db -> db.prepared(Sql.PING).execute().map(rows -> new JsonObject().put(Fields.DATABASE, "up")));
       default -> throw ProxyFailure.badRequest("unknown action '" + action + "'; expected one of " + Action.ALL);
     };
   }
@@ -52,7 +51,7 @@ final class Operations {
   private static Operation createUser(JsonObject body) {
     String name = Requests.text(body, Fields.NAME, Fields.MAX_NAME_LENGTH, false).trim();
     String email = Requests.email(body);
-    return new Operation(Action.CREATE_USER, "new user", true, 0, null, conn -> conn.preparedQuery(Sql.INSERT_USER)
+    return new Operation(Action.CREATE_USER, "new user", true, 0, null, db -> db.prepared(Sql.INSERT_USER)
       .execute(Tuple.of(name, email, now()))
       .map(rows -> new JsonObject()
         .put(Fields.ID, rows.property(MySQLClient.LAST_INSERTED_ID))
@@ -65,7 +64,7 @@ final class Operations {
 
   private static Operation getUser(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
-    return new Operation(Action.GET_USER, "user_id=" + userId, false, userId, userId, conn -> conn.preparedQuery(Sql.SELECT_USER)
+    return new Operation(Action.GET_USER, "user_id=" + userId, false, userId, userId, db -> db.prepared(Sql.SELECT_USER)
       .execute(Tuple.of(userId))
       .map(rows -> {
         Row row = single(rows, userId);
@@ -79,7 +78,7 @@ final class Operations {
   private static Operation getSettings(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     return new Operation(Action.GET_SETTINGS, "user_id=" + userId, false, userId, userId,
-      conn -> conn.preparedQuery(Sql.SELECT_SETTINGS)
+      db -> db.prepared(Sql.SELECT_SETTINGS)
         .execute(Tuple.of(userId))
         .map(rows -> new JsonObject()
           .put(Fields.USER_ID, userId)
@@ -90,7 +89,7 @@ final class Operations {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     String settings = Requests.settings(body);
     return new Operation(Action.PUT_SETTINGS, "user_id=" + userId, true, userId, null,
-      conn -> conn.preparedQuery(Sql.UPSERT_SETTINGS)
+      db -> db.prepared(Sql.UPSERT_SETTINGS)
         .execute(Tuple.of(userId, settings, now()))
         .map(rows -> new JsonObject().put(Fields.USER_ID, userId).put(Fields.SETTINGS, new JsonObject(settings)))
         .recover(err -> failUnknownUser(err, userId)));
@@ -102,14 +101,14 @@ final class Operations {
     int limit = Requests.optionalInt(body, Fields.LIMIT, Fields.DEFAULT_LIMIT, 1, Fields.MAX_LIMIT);
     String sql = unreadOnly ? Sql.SELECT_UNREAD_NOTIFICATIONS : Sql.SELECT_NOTIFICATIONS;
     return new Operation(Action.LIST_NOTIFICATIONS, "user_id=" + userId, false, userId,
-      new Operation.NotificationsKey(userId, unreadOnly, limit), conn -> conn.preparedQuery(sql)
+      new Operation.NotificationsKey(userId, unreadOnly, limit), db -> db.prepared(sql)
       .execute(Tuple.of(userId, limit))
       .compose(rows -> {
         JsonArray list = new JsonArray();
         rows.forEach(row -> list.add(notification(row)));
         JsonObject reply = new JsonObject().put(Fields.USER_ID, userId).put(Fields.NOTIFICATIONS, list);
         // An empty list is either "no notifications" or "no such user": only then pay for a second statement.
-        return list.isEmpty() ? requireUser(conn, userId).map(reply) : Future.succeededFuture(reply);
+        return list.isEmpty() ? requireUser(db, userId).map(reply) : Future.succeededFuture(reply);
       }));
   }
 
@@ -117,10 +116,10 @@ final class Operations {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     String title = Requests.text(body, Fields.TITLE, Fields.MAX_TITLE_LENGTH, false);
     String text = Requests.text(body, Fields.BODY, Fields.MAX_BODY_LENGTH, true);
-    return new Operation(Action.CREATE_NOTIFICATION, "user_id=" + userId, true, userId, null, conn -> {
+    return new Operation(Action.CREATE_NOTIFICATION, "user_id=" + userId, true, userId, null, db -> {
       // Stamped once the connection is held, so "newest first" follows the order of the inserts.
       LocalDateTime createdAt = now();
-      return conn.preparedQuery(Sql.INSERT_NOTIFICATION)
+      return db.prepared(Sql.INSERT_NOTIFICATION)
         .execute(Tuple.of(userId, title, text, createdAt))
         .map(rows -> new JsonObject()
           .put(Fields.ID, rows.property(MySQLClient.LAST_INSERTED_ID))
@@ -136,20 +135,20 @@ final class Operations {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     long notificationId = Requests.positiveId(body, Fields.NOTIFICATION_ID);
     return new Operation(Action.MARK_NOTIFICATION_READ, "user_id=" + userId + " notification_id=" + notificationId,
-      true, userId, null, conn -> conn.preparedQuery(Sql.MARK_NOTIFICATION_READ)
+      true, userId, null, db -> db.prepared(Sql.MARK_NOTIFICATION_READ)
       .execute(Tuple.of(notificationId, userId))
       .compose(rows -> rows.rowCount() > 0
         ? Future.succeededFuture(new JsonObject())
         // Nothing changed: already read (fine, the call is idempotent) or not this user's notification.
-        : conn.preparedQuery(Sql.NOTIFICATION_EXISTS).execute(Tuple.of(notificationId, userId))
+        : db.prepared(Sql.NOTIFICATION_EXISTS).execute(Tuple.of(notificationId, userId))
           .compose(found -> found.size() > 0
             ? Future.succeededFuture(new JsonObject())
             : Future.failedFuture(ProxyFailure.notFound("notification " + notificationId + " of user " + userId
               + " not found")))));
   }
 
-  private static Future<Void> requireUser(SqlConnection conn, long userId) {
-    return conn.preparedQuery(Sql.USER_EXISTS).execute(Tuple.of(userId))
+  private static Future<Void> requireUser(Db db, long userId) {
+    return db.prepared(Sql.USER_EXISTS).execute(Tuple.of(userId))
       .compose(rows -> rows.size() > 0 ? Future.succeededFuture() : Future.failedFuture(userNotFound(userId)));
   }
 

@@ -2,6 +2,7 @@ package io.sluice.proxy.impl;
 
 import io.sluice.proxy.config.DbSettings;
 import io.sluice.proxy.config.FaultSettings;
+import io.sluice.proxy.contract.FailureCode;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -12,71 +13,94 @@ import io.vertx.sqlclient.Transaction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Runs operations on the proxy's one pool: borrow a connection (or fail fast with 503), inject latency when asked,
- * run the statements under the statement timeout, give the connection back.
+ * Runs operations on the proxy's one pool within each request's deadline:
+ * <ol>
+ *   <li>admission ({@link Admission}): a permit now, a place in a bounded FIFO, or 503 at once;</li>
+ *   <li>a connection from the pool (never more requests at the pool than it has connections);</li>
+ *   <li>the statements, each with a server-side limit of the remaining budget, under a timer that answers 504 when
+ *   the deadline passes and kills what still runs on the server ({@link Killer});</li>
+ *   <li>the connection back to the pool, the permit back to the next live waiter.</li>
+ * </ol>
+ * A write runs in a transaction that commits only if it finished before its deadline (see {@link Attempt}).
  *
- * <p>A timed-out request is answered at once; its connection returns to the pool when the server finishes. A write
- * runs in a transaction that commits only if it finished before the timeout (see {@link Attempt}).
+ * <p>Deadline of a request: its budget from the caller, counted from arrival. The statement phase is further
+ * bounded by {@code db.statementTimeoutMs}, and the wait for a connection by {@code db.pool.acquireTimeoutMs}.
  */
 public final class PoolExecutor {
 
   private static final Logger log = LoggerFactory.getLogger(PoolExecutor.class);
 
+  /** Longest the 504 waits for the KILL QUERY to be acknowledged (so the database is quiet when callers look). */
+  private static final long KILL_REPLY_GRACE_MS = 250;
+
+  /** Why a statement was stopped for its deadline. */
+  enum StopReason { KILLED, SERVER_LIMIT, BEFORE_STATEMENT }
+
   private final Vertx vertx;
   private final Pool pool;
   private final DbSettings db;
   private final FaultInjector faults;
+  private final Admission admission;
+  private final Killer killer;
+  private final ServerLimits limits;
   private final RateLimitedLog saturationLog = new RateLimitedLog(log, 1000);
-  private final AtomicLong rejectedQueueFull = new AtomicLong();
-  private final AtomicLong rejectedAcquireTimeout = new AtomicLong();
-  private final AtomicLong statementTimeouts = new AtomicLong();
   private final LongAdder executed = new LongAdder();
+  private final LongAdder[] stopped = {new LongAdder(), new LongAdder(), new LongAdder()};
+  private final AtomicLong spentOnArrival = new AtomicLong();
+  private final AtomicLong unavailable = new AtomicLong();
+  /** Requests between admission and the end of their work (waiting ones included). */
+  private final AtomicInteger inFlight = new AtomicInteger();
   /** Connections currently held by requests. */
   private final AtomicInteger active = new AtomicInteger();
-  /** Requests between asking the pool for a connection and giving it back. */
-  private final AtomicInteger inFlight = new AtomicInteger();
   private volatile Promise<Void> drained;
 
-  public PoolExecutor(Vertx vertx, Pool pool, DbSettings db, FaultSettings faults) {
+  PoolExecutor(Vertx vertx, Pool pool, Pool adminPool, String serverVersion, DbSettings db, FaultSettings faults) {
     this.vertx = vertx;
     this.pool = pool;
     this.db = db;
     this.faults = new FaultInjector(faults);
+    this.admission = new Admission(vertx, db.pool().maxSize(), db.pool().maxWaitQueueSize(),
+      db.pool().acquireTimeoutMs());
+    this.killer = new Killer(adminPool);
+    this.limits = ServerLimits.forVersion(serverVersion);
+  }
+
+  /** The budget of a request that came without one: the longest it could wait plus the longest it could run. */
+  long defaultBudgetMs() {
+    return db.pool().acquireTimeoutMs() + db.statementTimeoutMs();
   }
 
   /**
-   * Runs one validated operation on a borrowed connection. The returned future fails only with a
+   * Runs one validated operation within {@code budgetMs} from now. The returned future fails only with a
    * {@link ProxyFailure}.
    *
    * @param requestId correlation id for log lines, may be null
    */
-  Future<JsonObject> run(Operation op, String requestId) {
+  Future<JsonObject> run(Operation op, long budgetMs, String requestId) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(budgetMs);
+    if (budgetMs <= 0) {
+      spentOnArrival.incrementAndGet();
+      return Future.failedFuture(Failures.deadlineSpent());
+    }
     Promise<JsonObject> reply = Promise.promise();
-    Attempt attempt = new Attempt();
     inFlight.incrementAndGet();
-    pool.getConnection()
+    admission.acquire(deadline)
       .recover(err -> Future.failedFuture(rejected(op, err, requestId)))
-      .compose(conn -> {
-        long timer = vertx.setTimer(db.statementTimeoutMs(), id -> {
-          if (attempt.expire()) {
-            statementTimeouts.incrementAndGet();
-            log.warn("{} {} timed out after {} ms (statement timeout) request_id={}", op.action(), op.key(),
-              db.statementTimeoutMs(), requestId);
-            reply.tryFail(Failures.statementTimeout(db.statementTimeoutMs()));
-          }
-        });
-        executed.increment();
-        active.incrementAndGet();
-        return run(conn, op, attempt).eventually(() -> {
-          active.decrementAndGet();
-          vertx.cancelTimer(timer);
-          return conn.close();
-        });
+      .compose(granted -> {
+        long grantedAt = System.nanoTime();
+        return pool.getConnection()
+          .recover(err -> Future.failedFuture(unavailable(op, err, requestId)))
+          .compose(conn -> execute(conn, op, deadline, reply, requestId))
+          .eventually(() -> {
+            admission.release(System.nanoTime() - grantedAt);
+            return Future.succeededFuture();
+          });
       })
       .onComplete(ar -> {
         Promise<Void> waiting = drained;
@@ -87,7 +111,7 @@ public final class PoolExecutor {
           reply.tryComplete(ar.result());
         } else {
           ProxyFailure failure = Failures.statementFailure(ar.cause());
-          if (failure.code() >= 500 && !(ar.cause() instanceof ProxyFailure) && !attempt.expired()) {
+          if (failure.code() == FailureCode.INTERNAL && !(ar.cause() instanceof ProxyFailure)) {
             log.error("{} {} failed request_id={}", op.action(), op.key(), requestId, ar.cause());
           }
           reply.tryFail(failure);
@@ -96,55 +120,119 @@ public final class PoolExecutor {
     return reply.future();
   }
 
-  private Future<JsonObject> run(SqlConnection conn, Operation op, Attempt attempt) {
-    return faults.beforeStatement(conn).compose(v -> {
-      if (attempt.expired()) {
-        // The caller has its answer already; a write must not run after it was told it timed out.
-        return Future.failedFuture(Failures.statementTimeout(db.statementTimeoutMs()));
-      }
-      return op.write() ? inTransaction(conn, op, attempt) : op.work().apply(conn).compose(result -> attempt.finish()
-        ? Future.succeededFuture(result)
-        : Future.failedFuture(Failures.statementTimeout(db.statementTimeoutMs())));
+  private Future<JsonObject> execute(SqlConnection conn, Operation op, long deadline, Promise<JsonObject> reply,
+                                     String requestId) {
+    long statementDeadline = Math.min(deadline,
+      System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(db.statementTimeoutMs()));
+    Attempt attempt = new Attempt();
+    executed.increment();
+    active.incrementAndGet();
+    return killer.connectionId(conn)
+      .compose(connectionId -> {
+        long remainingMs = TimeUnit.NANOSECONDS.toMillis(statementDeadline - System.nanoTime());
+        if (remainingMs <= 0) {
+          attempt.expire();
+          return Future.failedFuture(stop(StopReason.BEFORE_STATEMENT, op, requestId));
+        }
+        long timer = vertx.setTimer(remainingMs, id -> onDeadline(attempt, connectionId, op, reply, requestId));
+        Db statements = sql -> conn.preparedQuery(limits.limit(sql,
+          Math.max(1, TimeUnit.NANOSECONDS.toMillis(statementDeadline - System.nanoTime()))));
+        return statements(conn, statements, op, attempt, requestId)
+          .eventually(() -> {
+            vertx.cancelTimer(timer);
+            return attempt.killSettled();
+          });
+      })
+      .eventually(() -> {
+        active.decrementAndGet();
+        return conn.close();
+      });
+  }
+
+  /** The deadline passed with work still running: answer 504 and stop the statement on the server. */
+  private void onDeadline(Attempt attempt, long connectionId, Operation op, Promise<JsonObject> reply,
+                          String requestId) {
+    if (!attempt.expire()) {
+      return;
+    }
+    ProxyFailure timeout = stop(StopReason.KILLED, op, requestId);
+    Future<Void> kill = killer.killQuery(connectionId)
+      .onFailure(err -> log.warn("KILL QUERY {} for {} {} failed: {} request_id={}", connectionId, op.action(),
+        op.key(), err.getMessage(), requestId));
+    attempt.killing(kill);
+    // Answer once the server confirmed the kill (the database is quiet when the caller looks), but not later
+    // than a short grace if the admin connection is slow.
+    long grace = vertx.setTimer(KILL_REPLY_GRACE_MS, id -> reply.tryFail(timeout));
+    kill.onComplete(ar -> {
+      vertx.cancelTimer(grace);
+      reply.tryFail(timeout);
     });
   }
 
-  private Future<JsonObject> inTransaction(SqlConnection conn, Operation op, Attempt attempt) {
-    return conn.begin().compose(tx -> op.work().apply(conn).transform(ar -> {
+  private Future<JsonObject> statements(SqlConnection conn, Db statements, Operation op, Attempt attempt,
+                                        String requestId) {
+    return faults.beforeStatement(conn).compose(v -> {
+      if (attempt.expired()) {
+        // The caller has its answer already; a write must not start after it was told it timed out.
+        return Future.failedFuture(Failures.statementTimeout());
+      }
+      Future<JsonObject> work = op.write()
+        ? inTransaction(conn, statements, op, attempt)
+        : op.work().apply(statements).compose(result -> attempt.finish()
+          ? Future.succeededFuture(result)
+          : Future.failedFuture(Failures.statementTimeout()));
+      return work.recover(err -> ServerLimits.isServerTimeout(err) && attempt.expire()
+        ? Future.failedFuture(stop(StopReason.SERVER_LIMIT, op, requestId))
+        : Future.failedFuture(attempt.expired() ? Failures.statementTimeout() : err));
+    });
+  }
+
+  private Future<JsonObject> inTransaction(SqlConnection conn, Db statements, Operation op, Attempt attempt) {
+    return conn.begin().compose(tx -> op.work().apply(statements).transform(ar -> {
       if (ar.succeeded() && attempt.finish()) {
         return tx.commit().map(ar.result());
       }
-      Throwable cause = ar.succeeded() ? Failures.statementTimeout(db.statementTimeoutMs()) : ar.cause();
-      return rollback(tx).compose(v -> Future.failedFuture(cause));
+      Throwable cause = ar.succeeded() ? Failures.statementTimeout() : ar.cause();
+      return attempt.killSettled().compose(v -> rollback(tx)).compose(v -> Future.failedFuture(cause));
     }));
   }
 
+  /** Rolls back; once more if a kill meant for the previous statement interrupted the first try. */
   private static Future<Void> rollback(Transaction tx) {
-    return tx.rollback().otherwiseEmpty();
+    return tx.rollback().recover(err -> tx.rollback()).otherwiseEmpty();
+  }
+
+  private ProxyFailure stop(StopReason reason, Operation op, String requestId) {
+    stopped[reason.ordinal()].increment();
+    log.warn("{} {} stopped at its deadline ({}) request_id={}", op.action(), op.key(),
+      reason.name().toLowerCase(java.util.Locale.ROOT), requestId);
+    return Failures.statementTimeout();
   }
 
   private ProxyFailure rejected(Operation op, Throwable err, String requestId) {
-    ProxyFailure failure = Failures.acquireFailure(err, db.pool());
-    Failures.Rejection rejection = Failures.rejectionOf(err);
-    if (rejection == Failures.Rejection.QUEUE_FULL) {
-      rejectedQueueFull.incrementAndGet();
-    } else if (rejection == Failures.Rejection.ACQUIRE_TIMEOUT) {
-      rejectedAcquireTimeout.incrementAndGet();
+    if (!(err instanceof Admission.Rejected rejection)) {
+      return Failures.statementFailure(err);
     }
-    if (rejection != null) {
-      saturationLog.warn("{} {} rejected: pool saturated ({}), likely pool exhaustion or slow DB request_id={}",
-        op.action(), op.key(), rejection.label, requestId);
-    } else {
-      saturationLog.warn("{} {} failed: cannot get a database connection: {} request_id={}", op.action(), op.key(),
-        err.toString(), requestId);
-    }
-    return failure;
+    long retryAfter = admission.retryAfterSeconds();
+    saturationLog.warn("{} {} rejected: pool saturated ({}; {} in use, {} waiting), likely pool exhaustion or slow DB"
+      + " request_id={}", op.action(), op.key(), rejection.reason.label, admission.held(), admission.waiting(),
+      requestId);
+    return Failures.saturated(rejection.reason, db.pool(), retryAfter);
+  }
+
+  private ProxyFailure unavailable(Operation op, Throwable err, String requestId) {
+    unavailable.incrementAndGet();
+    saturationLog.warn("{} {} failed: cannot get a database connection: {} request_id={}", op.action(), op.key(),
+      err.toString(), requestId);
+    return new ProxyFailure(FailureCode.DB_UNAVAILABLE,
+      FailureCode.withRetryAfter("database unavailable", admission.retryAfterSeconds()));
   }
 
   /**
    * Completes once every request in flight has given its connection back, or after {@code maxWaitMs}: closing the
-   * pool earlier would fail them. Call on the verticle's context after new requests stopped arriving.
+   * pool earlier would fail them. Call after new requests stopped arriving.
    */
-  public Future<Void> drain(long maxWaitMs) {
+  Future<Void> drain(long maxWaitMs) {
     Promise<Void> promise = Promise.promise();
     drained = promise;
     if (inFlight.get() == 0) {
@@ -153,28 +241,39 @@ public final class PoolExecutor {
     log.info("Waiting up to {} ms for {} request(s) in flight to finish", maxWaitMs, inFlight.get());
     long timer = vertx.setTimer(maxWaitMs, id -> {
       if (promise.tryComplete()) {
-        log.warn("{} request(s) still in flight after {} ms; closing the pool anyway", inFlight, maxWaitMs);
+        log.warn("{} request(s) still in flight after {} ms; closing the pool anyway", inFlight.get(), maxWaitMs);
       }
     });
     return promise.future().onComplete(ar -> vertx.cancelTimer(timer));
   }
 
-  /** Counters since start, for diagnostics. */
-  public JsonObject stats() {
+  Future<Void> close() {
+    return killer.close();
+  }
+
+  /** Counters since start. */
+  JsonObject stats() {
     return new JsonObject()
       .put("maxSize", db.pool().maxSize())
       .put("maxWaitQueueSize", db.pool().maxWaitQueueSize())
       .put("acquireTimeoutMs", db.pool().acquireTimeoutMs())
       .put("statementTimeoutMs", db.statementTimeoutMs())
+      .put("serverFlavor", limits.flavor().name().toLowerCase(java.util.Locale.ROOT))
       .put("inUse", active.get())
-      .put("waiting", Math.max(0, inFlight.get() - active.get()))
+      .put("waiting", admission.waiting())
+      .put("meanHoldMs", admission.meanHoldMs())
+      .put("retryAfterSeconds", admission.retryAfterSeconds())
       .put("executed", executed.sum())
-      .put("rejectedQueueFull", rejectedQueueFull.get())
-      .put("rejectedAcquireTimeout", rejectedAcquireTimeout.get())
-      .put("statementTimeouts", statementTimeouts.get());
-  }
-
-  public boolean faultInjectionEnabled() {
-    return faults.enabled();
+      .put("rejected", new JsonObject()
+        .put(Admission.Rejection.QUEUE_FULL.label, admission.rejected(Admission.Rejection.QUEUE_FULL))
+        .put(Admission.Rejection.PREDICTED_WAIT.label, admission.rejected(Admission.Rejection.PREDICTED_WAIT))
+        .put(Admission.Rejection.DEADLINE_EXPIRED.label, admission.rejected(Admission.Rejection.DEADLINE_EXPIRED))
+        .put(Admission.Rejection.ACQUIRE_TIMEOUT.label, admission.rejected(Admission.Rejection.ACQUIRE_TIMEOUT)))
+      .put("deadlineSpentOnArrival", spentOnArrival.get())
+      .put("connectionFailures", unavailable.get())
+      .put("statementTimeouts", new JsonObject()
+        .put("killed", stopped[StopReason.KILLED.ordinal()].sum())
+        .put("server_limit", stopped[StopReason.SERVER_LIMIT.ordinal()].sum())
+        .put("before_statement", stopped[StopReason.BEFORE_STATEMENT.ordinal()].sum()));
   }
 }

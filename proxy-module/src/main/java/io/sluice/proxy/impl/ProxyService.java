@@ -24,15 +24,25 @@ public final class ProxyService {
   private final ReadCache<Long> settings;
   private final ReadCache<Operation.NotificationsKey> notifications;
 
-  public ProxyService(Vertx vertx, Pool pool, ProxyConfig config, Ticker ticker) {
-    this.executor = new PoolExecutor(vertx, pool, config.db(), config.faults());
+  /**
+   * @param pool          the request pool
+   * @param adminPool     a one-connection pool outside the request pool, for KILL QUERY
+   * @param serverVersion {@code SELECT VERSION()} of the server, to speak its dialect of statement time limits
+   */
+  public ProxyService(Vertx vertx, Pool pool, Pool adminPool, String serverVersion, ProxyConfig config,
+                      Ticker ticker) {
+    this.executor = new PoolExecutor(vertx, pool, adminPool, serverVersion, config.db(), config.faults());
     this.users = new ReadCache<>("users", config.cache().users(), ticker);
     this.settings = new ReadCache<>("settings", config.cache().settings(), ticker);
     this.notifications = new ReadCache<>("notifications", config.cache().notifications(), ticker);
   }
 
-  /** Fails only with a {@link ProxyFailure}. */
-  public Future<Reply> handle(String action, JsonObject body, String requestId) {
+  /**
+   * Fails only with a {@link ProxyFailure}.
+   *
+   * @param budgetMs the caller's remaining time, or null for the default (acquire timeout + statement timeout)
+   */
+  public Future<Reply> handle(String action, JsonObject body, String requestId, Long budgetMs) {
     if (Action.STATS.equals(action)) {
       return Future.succeededFuture(new Reply(stats(), null, -1));
     }
@@ -42,22 +52,24 @@ public final class ProxyService {
     } catch (ProxyFailure failure) {
       return Future.failedFuture(failure);
     }
+    long budget = budgetMs == null ? executor.defaultBudgetMs() : budgetMs;
     if (op.write()) {
-      return executor.run(op, requestId).map(result -> {
+      return executor.run(op, budget, requestId).map(result -> {
         updateCaches(op, result);
         return new Reply(result, null, -1);
       });
     }
-    return read(op, requestId).map(r -> new Reply(r.value(), r.status(), r.ageSeconds()));
+    return read(op, budget, requestId).map(r -> new Reply(r.value(), r.status(), r.ageSeconds()));
   }
 
-  private Future<ReadCache.Result> read(Operation op, String requestId) {
+  /** Concurrent misses share the first caller's load, and so its deadline. */
+  private Future<ReadCache.Result> read(Operation op, long budget, String requestId) {
     return switch (op.action()) {
-      case Action.GET_USER -> users.get((Long) op.cacheKey(), () -> executor.run(op, requestId));
-      case Action.GET_SETTINGS -> settings.get((Long) op.cacheKey(), () -> executor.run(op, requestId));
+      case Action.GET_USER -> users.get((Long) op.cacheKey(), () -> executor.run(op, budget, requestId));
+      case Action.GET_SETTINGS -> settings.get((Long) op.cacheKey(), () -> executor.run(op, budget, requestId));
       case Action.LIST_NOTIFICATIONS -> notifications.get((Operation.NotificationsKey) op.cacheKey(),
-        () -> executor.run(op, requestId));
-      default -> executor.run(op, requestId).map(value -> new ReadCache.Result(value, null, -1));
+        () -> executor.run(op, budget, requestId));
+      default -> executor.run(op, budget, requestId).map(value -> new ReadCache.Result(value, null, -1));
     };
   }
 
@@ -85,5 +97,9 @@ public final class ProxyService {
 
   public Future<Void> drain(long maxWaitMs) {
     return executor.drain(maxWaitMs);
+  }
+
+  public Future<Void> close() {
+    return executor.close();
   }
 }
