@@ -24,6 +24,10 @@ public final class Main {
   }
 
   public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("diagnose")) {
+      System.exit(io.sluice.diagnose.DiagnoseCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length)));
+      return;
+    }
     Path file = Path.of(SluiceConfig.DEFAULT_FILE);
     boolean explicit = false;
     for (int i = 0; i < args.length; i++) {

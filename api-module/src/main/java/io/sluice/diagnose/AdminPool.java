@@ -1,0 +1,56 @@
+package io.sluice.diagnose;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * {@code GET /admin/pool} with a bearer token: the pool's own view, when the service has that endpoint. It is
+ * optional, so every outcome is reported, none stops the command. The token is sent, never printed.
+ *
+ * <p>A single blocking call from the command's thread, hence the JDK client rather than a Vert.x instance of its own.
+ *
+ * @param status HTTP status, 0 when no answer came
+ * @param body   the JSON answer on 2xx, else null
+ * @param note   one line for the reader when there is no body
+ */
+record AdminPool(int status, JsonObject body, String note) {
+
+  static final String PATH = "/admin/pool";
+
+  static AdminPool fetch(BaseUrl target, String token, Duration timeout) {
+    HttpRequest request = HttpRequest.newBuilder(target.uri(PATH)).timeout(timeout)
+      .header("Authorization", "Bearer " + token).header("Accept", "application/json").GET().build();
+    HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).build();
+    try {
+      return interpret(client.send(request, HttpResponse.BodyHandlers.ofString()));
+    } catch (IOException e) {
+      return new AdminPool(0, null, "GET " + PATH + " got no answer: " + LoadRun.describe(e));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new AdminPool(0, null, "GET " + PATH + " interrupted");
+    }
+  }
+
+  private static AdminPool interpret(HttpResponse<String> response) {
+    int status = response.statusCode();
+    String note = switch (status) {
+      case 404 -> "GET " + PATH + " answered 404: this service has no pool endpoint (yet)";
+      case 401, 403 -> "GET " + PATH + " answered " + status + ": the admin token was not accepted";
+      default -> status / 100 == 2 ? null : "GET " + PATH + " answered " + status;
+    };
+    if (note != null) {
+      return new AdminPool(status, null, note);
+    }
+    try {
+      return new AdminPool(status, new JsonObject(response.body()), null);
+    } catch (DecodeException | ClassCastException e) {
+      return new AdminPool(status, null, "GET " + PATH + " answered " + status + " with a body that is not a JSON object");
+    }
+  }
+}

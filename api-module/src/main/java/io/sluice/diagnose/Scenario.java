@@ -1,0 +1,31 @@
+package io.sluice.diagnose;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/** Which read the load sends; {@code mixed} cycles through the three others request by request. */
+enum Scenario {
+  USER, SETTINGS, NOTIFICATIONS, MIXED;
+
+  private static final Scenario[] SINGLE = {USER, SETTINGS, NOTIFICATIONS};
+
+  /** The path of request number {@code sequence} (from 1) for user {@code id}. */
+  String path(long id, long sequence) {
+    return switch (this) {
+      case USER -> "/users/" + id;
+      case SETTINGS -> "/users/" + id + "/settings";
+      case NOTIFICATIONS -> "/users/" + id + "/notifications";
+      case MIXED -> SINGLE[(int) (sequence % SINGLE.length)].path(id, sequence);
+    };
+  }
+
+  static Scenario parse(String text) {
+    return Arrays.stream(values()).filter(s -> s.toString().equals(text)).findFirst()
+      .orElseThrow(() -> new IllegalArgumentException("expected one of user, settings, notifications, mixed"));
+  }
+
+  @Override
+  public String toString() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+}

@@ -1,0 +1,170 @@
+package io.sluice.diagnose;
+
+import io.sluice.launcher.Launcher;
+import io.sluice.launcher.TestSluice;
+import io.sluice.proxy.config.DbSettings;
+import io.sluice.proxy.testing.TestDatabase;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The diagnose command against a real Sluice on the test database, driven in-process without System.exit. */
+@ExtendWith(VertxExtension.class)
+class DiagnoseCommandTest {
+
+  private static Vertx vertx;
+  private static Launcher sluice;
+  private static IdRange existing;
+
+  /** What one run printed and returned. */
+  record Outcome(int exitCode, String out, String err) {
+
+    JsonObject json() {
+      return new JsonObject(out.trim());
+    }
+
+    JsonObject load() {
+      return json().getJsonObject("load");
+    }
+
+    long status(String status) {
+      return load().getJsonObject("statusCounts").getLong(status, 0L);
+    }
+  }
+
+  @BeforeAll
+  static void start() {
+    vertx = Vertx.vertx();
+    sluice = TestSluice.start(vertx, TestSluice.config());
+    existing = createUsers(5);
+  }
+
+  @AfterAll
+  static void stop() {
+    sluice.close();
+  }
+
+  /** Created one after another, the users get consecutive ids, so the whole range exists. */
+  private static IdRange createUsers(int count) {
+    WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
+      .setDefaultPort(sluice.httpPort()));
+    List<Long> ids = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      HttpResponse<Buffer> created = client.post("/users").sendJson(new JsonObject().put("name", "Diag " + i)
+        .put("email", "diag-" + UUID.randomUUID() + "@example.com")).await();
+      assertEquals(201, created.statusCode(), created.bodyAsString());
+      ids.add(created.bodyAsJsonObject().getLong("id"));
+    }
+    client.close();
+    IdRange range = new IdRange(ids.get(0), ids.get(count - 1));
+    assertEquals(count - 1, range.last() - range.first(), "ids are consecutive: " + ids);
+    return range;
+  }
+
+  private static Outcome diagnose(List<String> args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int exitCode = DiagnoseCommand.run(new PrintStream(out, true, StandardCharsets.UTF_8),
+      new PrintStream(err, true, StandardCharsets.UTF_8), args.toArray(String[]::new));
+    return new Outcome(exitCode, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  private static List<String> load(int port, String ids, int requests) {
+    return new ArrayList<>(List.of("--url", "http://127.0.0.1:" + port, "--requests", String.valueOf(requests),
+      "--concurrency", "8", "--ids", ids, "--json"));
+  }
+
+  private static List<String> testDatabase() {
+    DbSettings db = TestDatabase.settings();
+    return List.of("--db-host", db.host(), "--db-port", String.valueOf(db.port()), "--db-user", db.user(),
+      "--db-password=" + db.password(), "--db-database", db.database());
+  }
+
+  @Test
+  @DisplayName("200 GETs of existing users: all 200, no 503, exit 0; the database check sees max_connections and"
+    + " the service's pool connections")
+  void existingUsersAllSucceedAndTheDatabaseIsInspected() {
+    List<String> args = load(sluice.httpPort(), existing.toString(), 200);
+    args.addAll(testDatabase());
+    Outcome outcome = diagnose(args);
+
+    assertEquals(0, outcome.exitCode(), outcome.err() + outcome.out());
+    assertEquals(200, outcome.load().getLong("totalRequests"));
+    assertEquals(200, outcome.status("200"));
+    assertEquals(0, outcome.status("503"));
+    JsonObject database = outcome.json().getJsonObject("database");
+    assertTrue(database.getLong("maxConnections") > 0, database.encode());
+    assertTrue(database.getJsonObject("processlist").getInteger("connections") >= 1, database.encode());
+  }
+
+  @Test
+  @DisplayName("ids that do not exist: every answer is 404, which is not a 503, so exit 0")
+  void unknownUsersAre404AndStillExit0() {
+    Outcome outcome = diagnose(load(sluice.httpPort(), "987654321000-987654321099", 100));
+
+    assertEquals(0, outcome.exitCode(), outcome.err() + outcome.out());
+    assertEquals(100, outcome.load().getLong("totalRequests"));
+    assertEquals(100, outcome.status("404"));
+  }
+
+  @Test
+  @DisplayName("a pool of 1 with no wait queue and 300 ms per statement, 8 in flight: 503s above the limit, exit 2")
+  void a503ShareAboveTheLimitExits2() {
+    JsonObject config = TestSluice.config();
+    config.getJsonObject("db").getJsonObject("pool")
+      .put("maxSize", 1).put("maxWaitQueueSize", 0).put("acquireTimeoutMs", 30_000);
+    config.getJsonObject("faults").put("dbLatency",
+      new JsonObject().put("enabled", true).put("minMs", 300).put("maxMs", 300));
+    Launcher overloaded = TestSluice.start(Vertx.vertx(), config);
+    try {
+      Outcome outcome = diagnose(load(overloaded.httpPort(), existing.toString(), 40));
+
+      assertEquals(2, outcome.exitCode(), outcome.err() + outcome.out());
+      assertEquals(40, outcome.load().getLong("totalRequests"));
+      assertTrue(outcome.status("503") > 0, outcome.out());
+      assertTrue(outcome.load().getDouble("rate503Percent") > 1.0, outcome.out());
+      assertEquals(2, outcome.json().getInteger("exitCode"));
+    } finally {
+      overloaded.close();
+    }
+  }
+
+  @Test
+  @DisplayName("bad usage exits 64 with a message on stderr and nothing on stdout")
+  void badArgumentsExit64() {
+    List<List<String>> badUsages = List.of(
+      List.of("--no-such-option"),
+      List.of("--ids", "100-1"),
+      List.of("--duration", "10x"),
+      List.of("--scenario", "everything"),
+      List.of("--concurrency", "0"),
+      List.of("--url", "ftp://example.com"),
+      List.of("--no-load"),
+      List.of("--db-user", "root"));
+    for (List<String> args : badUsages) {
+      Outcome outcome = diagnose(args);
+      assertEquals(64, outcome.exitCode(), args + ": " + outcome.err());
+      assertTrue(outcome.out().isEmpty(), args + " printed to stdout: " + outcome.out());
+      assertTrue(!outcome.err().isBlank(), args + " explained nothing on stderr");
+    }
+  }
+}
