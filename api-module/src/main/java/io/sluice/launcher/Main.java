@@ -67,6 +67,7 @@ public final class Main {
 
   private static final String USAGE = """
     Usage: java -jar sluice.jar [--config <file>]
+           java -jar sluice.jar diagnose [options]   (load + database checks; diagnose --help for its options)
       --config, -c   YAML config file (default: conf/config.yaml; built-in defaults when that is absent)
       --help, -h     this help
     Every key can also be set by an environment variable: SLUICE_ + its path in upper snake case,
