@@ -17,6 +17,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,6 +95,10 @@ public class HttpVerticle extends VerticleBase {
     router.post("/users/:id/notifications/:nid/read").handler(body).handler(this::markRead);
     router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(this::ready);
+    if (vertx.isMetricsEnabled()) {
+      // Prometheus text exposition of Vert.x's metrics (pool, HTTP, event bus, JVM) and the proxy's own.
+      router.get("/metrics").handler(PrometheusScrapingHandler.create());
+    }
 
     router.errorHandler(400, ctx -> error(ctx, ApiError.badRequest("malformed request")));
     router.errorHandler(404, ctx -> error(ctx, new ApiError(404, ApiError.NOT_FOUND, "no such resource: "

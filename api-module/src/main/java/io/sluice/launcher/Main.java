@@ -47,10 +47,11 @@ public final class Main {
       }
     }
 
-    Vertx vertx = Vertx.vertx();
+    Vertx vertx = SluiceVertx.create();
     Launcher launcher;
     try {
       JsonObject config = SluiceConfig.load(vertx, file, explicit, System.getenv()).await();
+      LogFormat.apply(LogFormat.from(io.sluice.proxy.config.JsonSection.root(config).section("log")));
       log.info("Config loaded from {}{}: {}", file, java.nio.file.Files.exists(file) ? "" : " (absent: defaults)",
         SluiceConfig.redacted(config).encode());
       launcher = Launcher.start(vertx, config);

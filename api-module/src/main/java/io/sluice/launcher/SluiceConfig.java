@@ -35,7 +35,7 @@ public final class SluiceConfig {
   private static final String TEST_ENV_PREFIX = "SLUICE_TEST_";
   private static final Logger log = LoggerFactory.getLogger(SluiceConfig.class);
 
-  private static final Set<String> SECTIONS = Set.of("http", "db", "cache", "embedded", "faults");
+  private static final Set<String> SECTIONS = Set.of("http", "db", "cache", "embedded", "faults", "log");
 
   private SluiceConfig() {
   }
@@ -44,7 +44,8 @@ public final class SluiceConfig {
   public static JsonObject defaults() {
     return ProxyConfig.defaults().toJson()
       .put("http", HttpSettings.defaults().toJson())
-      .put("embedded", EmbeddedSettings.from(JsonSection.root(new JsonObject())).toJson());
+      .put("embedded", EmbeddedSettings.from(JsonSection.root(new JsonObject())).toJson())
+      .put("log", LogFormat.defaults());
   }
 
   /**
@@ -71,6 +72,7 @@ public final class SluiceConfig {
     JsonSection root = JsonSection.root(config).onlyKeys(SECTIONS);
     ProxyConfig.from(config);
     EmbeddedSettings.from(root.section("embedded"));
+    LogFormat.from(root.section("log"));
     try {
       HttpSettings.from(config.getJsonObject("http"));
     } catch (IllegalArgumentException | ClassCastException e) {

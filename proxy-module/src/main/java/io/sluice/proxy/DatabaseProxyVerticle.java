@@ -12,6 +12,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.micrometer.backends.BackendRegistries;
 import io.vertx.mysqlclient.MySQLBuilder;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
@@ -77,7 +78,9 @@ public class DatabaseProxyVerticle extends VerticleBase {
       .onFailure(err -> log.error("Database proxy not started: cannot reach database {}:{}/{} as {}: {}",
         config.db().host(), config.db().port(), config.db().database(), config.db().user(), err.getMessage()))
       .compose(version -> {
-        service = new ProxyService(vertx, pool, adminPool, version, config, ticker);
+        // The metrics registry of this Vert.x instance (null when metrics are off: the meters are then no-ops).
+        service = new ProxyService(vertx, pool, adminPool, version, config, ticker,
+          vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null);
         log.info("Database pool created: {} statementTimeoutMs={} server={}:{}/{} serverVersion={}",
           config.db().pool().describe(), config.db().statementTimeoutMs(), config.db().host(), config.db().port(),
           config.db().database(), version);

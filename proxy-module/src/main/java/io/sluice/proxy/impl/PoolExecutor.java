@@ -59,8 +59,10 @@ public final class PoolExecutor {
   /** Connections currently held by requests. */
   private final AtomicInteger active = new AtomicInteger();
   private volatile Promise<Void> drained;
+  private final ProxyMetrics metrics;
 
-  PoolExecutor(Vertx vertx, Pool pool, Pool adminPool, String serverVersion, DbSettings db, FaultSettings faults) {
+  PoolExecutor(Vertx vertx, Pool pool, Pool adminPool, String serverVersion, DbSettings db, FaultSettings faults,
+               ProxyMetrics metrics) {
     this.vertx = vertx;
     this.pool = pool;
     this.db = db;
@@ -69,6 +71,27 @@ public final class PoolExecutor {
       db.pool().acquireTimeoutMs());
     this.killer = new Killer(adminPool);
     this.limits = ServerLimits.forVersion(serverVersion);
+    this.metrics = metrics;
+    bindMetrics();
+  }
+
+  private void bindMetrics() {
+    for (Admission.Rejection reason : Admission.Rejection.values()) {
+      metrics.counter("sluice.pool.rejections", "Requests refused a connection (nothing was executed)", admission,
+        a -> a.rejected(reason), "reason", reason.label);
+    }
+    for (StopReason reason : StopReason.values()) {
+      metrics.counter("sluice.statement.timeouts", "Requests stopped at their deadline", stopped[reason.ordinal()],
+        LongAdder::sum, "reason", reason.name().toLowerCase(java.util.Locale.ROOT));
+    }
+    metrics.counter("sluice.connection.failures", "Failures to get a connection from a reachable pool", unavailable,
+      AtomicLong::get);
+    metrics.gauge("sluice.admission.waiting", "Requests waiting in the proxy's queue", admission,
+      Admission::waiting);
+    metrics.gauge("sluice.admission.in.use", "Connections held by requests", active, AtomicInteger::get);
+    metrics.gauge("sluice.pool.max.size", "Configured db.pool.maxSize", db, d -> d.pool().maxSize());
+    metrics.gauge("sluice.retry.after.seconds", "Retry-After the proxy would give now", admission,
+      Admission::retryAfterSeconds);
   }
 
   /** The budget of a request that came without one: the longest it could wait plus the longest it could run. */
@@ -125,6 +148,7 @@ public final class PoolExecutor {
     long statementDeadline = Math.min(deadline,
       System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(db.statementTimeoutMs()));
     Attempt attempt = new Attempt();
+    long start = System.nanoTime();
     executed.increment();
     active.incrementAndGet();
     return killer.connectionId(conn)
@@ -145,6 +169,7 @@ public final class PoolExecutor {
       })
       .eventually(() -> {
         active.decrementAndGet();
+        metrics.recordStatement(op.action(), System.nanoTime() - start);
         return conn.close();
       });
   }

@@ -1,6 +1,7 @@
 package io.sluice.proxy.impl;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.proxy.contract.Action;
 import io.sluice.proxy.contract.Fields;
@@ -19,6 +20,7 @@ public final class ProxyService {
   public record Reply(JsonObject body, String cacheStatus, long ageSeconds) {
   }
 
+  private final ProxyMetrics metrics;
   private final PoolExecutor executor;
   private final ReadCache<Long> users;
   private final ReadCache<Long> settings;
@@ -30,11 +32,15 @@ public final class ProxyService {
    * @param serverVersion {@code SELECT VERSION()} of the server, to speak its dialect of statement time limits
    */
   public ProxyService(Vertx vertx, Pool pool, Pool adminPool, String serverVersion, ProxyConfig config,
-                      Ticker ticker) {
-    this.executor = new PoolExecutor(vertx, pool, adminPool, serverVersion, config.db(), config.faults());
+                      Ticker ticker, MeterRegistry registry) {
+    this.metrics = new ProxyMetrics(registry);
+    this.executor = new PoolExecutor(vertx, pool, adminPool, serverVersion, config.db(), config.faults(), metrics);
     this.users = new ReadCache<>("users", config.cache().users(), ticker);
     this.settings = new ReadCache<>("settings", config.cache().settings(), ticker);
     this.notifications = new ReadCache<>("notifications", config.cache().notifications(), ticker);
+    users.bind(metrics);
+    settings.bind(metrics);
+    notifications.bind(metrics);
   }
 
   /**
@@ -100,6 +106,7 @@ public final class ProxyService {
   }
 
   public Future<Void> close() {
+    metrics.close();
     return executor.close();
   }
 }

@@ -162,4 +162,16 @@ final class ReadCache<K> {
   String name() {
     return name;
   }
+
+  void bind(ProxyMetrics metrics) {
+    metrics.counter("sluice.cache.hits", "Reads answered by a fresh entry", hits, LongAdder::sum, "cache", name);
+    metrics.counter("sluice.cache.misses", "Reads that went to the database", misses, LongAdder::sum, "cache", name);
+    metrics.counter("sluice.cache.stale.serves", "Reads answered by an expired entry because the pool was saturated",
+      staleServes, LongAdder::sum, "cache", name);
+    metrics.counter("sluice.cache.evictions", "Entries evicted (size or age)", evictions, LongAdder::sum, "cache",
+      name);
+    metrics.counter("sluice.cache.coalesced.waits", "Misses that joined a load in flight for the same key", coalesced,
+      LongAdder::sum, "cache", name);
+    metrics.gauge("sluice.cache.size", "Entries held", entries, Cache::estimatedSize, "cache", name);
+  }
 }
