@@ -17,6 +17,7 @@ record ApiError(int status, String code, String message, long retryAfterSeconds)
   static final String BAD_REQUEST = "bad_request";
   static final String NOT_FOUND = "not_found";
   static final String METHOD_NOT_ALLOWED = "method_not_allowed";
+  static final String UNAUTHORIZED = "unauthorized";
   static final String CONFLICT = "conflict";
   static final String PAYLOAD_TOO_LARGE = "payload_too_large";
   static final String POOL_EXHAUSTED = "pool_exhausted";

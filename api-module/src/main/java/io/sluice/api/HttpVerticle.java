@@ -51,17 +51,22 @@ public class HttpVerticle extends VerticleBase {
   private static final String DEADLINE_KEY = "deadlineNanos";
   private static final Pattern TIMEOUT = Pattern.compile("[0-9]{1,9}");
 
-  private HttpSettings settings;
+  private volatile HttpSettings settings;
   private HttpServer server;
+  private AdminAuth admin;
 
   @Override
   public Future<?> start() {
     try {
       settings = HttpSettings.from(config().getJsonObject("http"));
+      JsonObject adminSection = config().getJsonObject("admin", new JsonObject());
+      admin = new AdminAuth(adminSection.getString("token", ""));
     } catch (RuntimeException e) {
       log.error("HTTP server not started: invalid config: {}", e.getMessage());
       return Future.failedFuture(e);
     }
+    // Live config reloads: the deadline and Retry-After settings apply to the next request.
+    vertx.eventBus().<JsonObject>consumer(ProxyContract.CONFIG_CHANGED_ADDRESS, message -> applyReload(message.body()));
     return vertx.createHttpServer()
       .requestHandler(router())
       .listen(settings.port(), settings.host())
@@ -95,6 +100,11 @@ public class HttpVerticle extends VerticleBase {
     router.post("/users/:id/notifications/:nid/read").handler(body).handler(this::markRead);
     router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(this::ready);
+    if (admin.enabled()) {
+      router.get("/admin/*").handler(this::authorize);
+      router.get("/admin/pool").handler(this::adminPool);
+      router.get("/admin/config").handler(this::adminConfig);
+    }
     if (vertx.isMetricsEnabled()) {
       // Prometheus text exposition of Vert.x's metrics (pool, HTTP, event bus, JVM) and the proxy's own.
       router.get("/metrics").handler(PrometheusScrapingHandler.create());
@@ -139,6 +149,47 @@ public class HttpVerticle extends VerticleBase {
     }
     ctx.put(DEADLINE_KEY, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(budgetMs));
     ctx.next();
+  }
+
+  private void applyReload(JsonObject change) {
+    JsonObject http = change.getJsonObject("config", new JsonObject()).getJsonObject("http");
+    try {
+      HttpSettings next = HttpSettings.from(http);
+      // Host and port are bound: they change with a restart only.
+      settings = new HttpSettings(settings.host(), settings.port(), next.requestTimeoutMs(),
+        next.maxRequestTimeoutMs(), next.retryAfterSeconds());
+    } catch (RuntimeException e) {
+      log.warn("Ignored the reloaded http section: {}", e.getMessage());
+    }
+  }
+
+  private void authorize(RoutingContext ctx) {
+    if (admin.allows(ctx.request().getHeader(HttpHeaders.AUTHORIZATION))) {
+      ctx.next();
+    } else {
+      ctx.response().putHeader("WWW-Authenticate", "Bearer");
+      error(ctx, new ApiError(401, ApiError.UNAUTHORIZED, "a valid admin bearer token is required"));
+    }
+  }
+
+  /** The proxy's pool as ops need it: settings, occupancy, totals, rejections by reason, server capacity. */
+  private void adminPool(RoutingContext ctx) {
+    request(ctx, Action.STATS, new JsonObject()).onComplete(ar -> {
+      if (ar.failed()) {
+        error(ctx, ApiError.of(ar.cause(), settings));
+      } else {
+        json(ctx, 200, ar.result().body().getJsonObject("pool"));
+      }
+    });
+  }
+
+  /** The effective config with secrets redacted, and the reload counters. */
+  private void adminConfig(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(ProxyContract.CONFIG_STATUS_ADDRESS, new JsonObject(),
+        new DeliveryOptions().setSendTimeout(2000))
+      .onComplete(ar -> json(ctx, 200, ar.succeeded()
+        ? ar.result().body()
+        : new JsonObject().put("config", Redaction.redact(config())).put("reloads", (Object) null)));
   }
 
   private void createUser(RoutingContext ctx) {

@@ -31,6 +31,7 @@ public final class Launcher implements AutoCloseable {
   private final HttpVerticle http;
   private final String proxyDeployment;
   private final String httpDeployment;
+  private ConfigReloader reloader;
 
   private Launcher(Vertx vertx, EmbeddedDatabase embedded, HttpVerticle http, String proxyDeployment,
                    String httpDeployment) {
@@ -43,11 +44,14 @@ public final class Launcher implements AutoCloseable {
 
   /** Starts everything from a validated config (see {@link SluiceConfig#load}); blocks until up or failed. */
   public static Launcher start(Vertx vertx, JsonObject config) {
-    return start(vertx, config, Ticker.systemTicker());
+    return start(vertx, config, Ticker.systemTicker(), null);
   }
 
-  /** As {@link #start(Vertx, JsonObject)}, with the clock of the proxy's caches. */
-  public static Launcher start(Vertx vertx, JsonObject config, Ticker cacheClock) {
+  /**
+   * As {@link #start(Vertx, JsonObject)}, with the clock of the proxy's caches, and watching {@code source} for
+   * config changes when given (and {@code reload.scanPeriodMs} is not 0).
+   */
+  public static Launcher start(Vertx vertx, JsonObject config, Ticker cacheClock, ConfigSource source) {
     JsonObject effective = config.copy();
     DbSettings db = ProxyConfig.from(effective).db();
     EmbeddedDatabase embedded = null;
@@ -76,13 +80,32 @@ public final class Launcher implements AutoCloseable {
       String proxyId = vertx.deployVerticle(new DatabaseProxyVerticle(cacheClock), options).await();
       HttpVerticle http = new HttpVerticle();
       String httpId = vertx.deployVerticle(http, options).await();
-      return new Launcher(vertx, embedded, http, proxyId, httpId);
+      Launcher launcher = new Launcher(vertx, embedded, http, proxyId, httpId);
+      long scanPeriodMs = config.getJsonObject("reload").getLong("scanPeriodMs", SluiceConfig.DEFAULT_SCAN_PERIOD_MS);
+      if (source != null && scanPeriodMs > 0) {
+        launcher.watch(source, config, scanPeriodMs);
+      }
+      return launcher;
     } catch (RuntimeException e) {
       if (embedded != null) {
         embedded.close();
       }
       throw e;
     }
+  }
+
+  /** Runs the config watcher on a context of its own (it must not block, and it needs no verticle). */
+  private void watch(ConfigSource source, JsonObject loaded, long scanPeriodMs) {
+    io.micrometer.core.instrument.MeterRegistry registry = vertx.isMetricsEnabled()
+      ? io.vertx.micrometer.backends.BackendRegistries.getDefaultNow() : null;
+    io.vertx.core.Context context = vertx.getOrCreateContext();
+    reloader = new ConfigReloader(vertx, source, loaded, scanPeriodMs, registry);
+    io.vertx.core.Promise<Void> started = io.vertx.core.Promise.promise();
+    context.runOnContext(v -> {
+      reloader.start();
+      started.complete();
+    });
+    started.future().await();
   }
 
   public int httpPort() {
@@ -97,6 +120,9 @@ public final class Launcher implements AutoCloseable {
   public void close() {
     log.info("Shutting down: HTTP first, then the database proxy (requests in flight finish first)");
     try {
+      if (reloader != null) {
+        reloader.stop();
+      }
       vertx.undeploy(httpDeployment).otherwiseEmpty().await();
       vertx.undeploy(proxyDeployment).otherwiseEmpty().await();
       vertx.close().await();

@@ -50,11 +50,12 @@ public final class Main {
     Vertx vertx = SluiceVertx.create();
     Launcher launcher;
     try {
-      JsonObject config = SluiceConfig.load(vertx, file, explicit, System.getenv()).await();
+      ConfigSource source = new ConfigSource(file, explicit, System.getenv());
+      JsonObject config = SluiceConfig.load(vertx, source).await();
       LogFormat.apply(LogFormat.from(io.sluice.proxy.config.JsonSection.root(config).section("log")));
       log.info("Config loaded from {}{}: {}", file, java.nio.file.Files.exists(file) ? "" : " (absent: defaults)",
         SluiceConfig.redacted(config).encode());
-      launcher = Launcher.start(vertx, config);
+      launcher = Launcher.start(vertx, config, com.github.benmanes.caffeine.cache.Ticker.systemTicker(), source);
     } catch (RuntimeException e) {
       log.error("Sluice did not start: {}", e.getMessage());
       vertx.close().otherwiseEmpty().await();

@@ -35,7 +35,10 @@ public final class SluiceConfig {
   private static final String TEST_ENV_PREFIX = "SLUICE_TEST_";
   private static final Logger log = LoggerFactory.getLogger(SluiceConfig.class);
 
-  private static final Set<String> SECTIONS = Set.of("http", "db", "cache", "embedded", "faults", "log");
+  private static final Set<String> SECTIONS =
+    Set.of("http", "db", "cache", "embedded", "faults", "log", "reload", "admin");
+  /** Default of {@code reload.scanPeriodMs}: how often the file is read again; 0 turns reloading off. */
+  public static final long DEFAULT_SCAN_PERIOD_MS = 2000;
 
   private SluiceConfig() {
   }
@@ -45,7 +48,9 @@ public final class SluiceConfig {
     return ProxyConfig.defaults().toJson()
       .put("http", HttpSettings.defaults().toJson())
       .put("embedded", EmbeddedSettings.from(JsonSection.root(new JsonObject())).toJson())
-      .put("log", LogFormat.defaults());
+      .put("log", LogFormat.defaults())
+      .put("reload", new JsonObject().put("scanPeriodMs", DEFAULT_SCAN_PERIOD_MS))
+      .put("admin", new JsonObject().put("token", ""));
   }
 
   /**
@@ -53,18 +58,33 @@ public final class SluiceConfig {
    * the result whole. Fails with a {@link ConfigException} naming the key when anything is wrong.
    */
   public static Future<JsonObject> load(Vertx vertx, Path file, boolean fileRequired, Map<String, String> env) {
-    ConfigRetrieverOptions options = new ConfigRetrieverOptions()
-      .addStore(new ConfigStoreOptions().setType("json").setConfig(defaults()));
-    if (Files.exists(file) || fileRequired) {
-      options.addStore(new ConfigStoreOptions().setType("file").setFormat("yaml").setOptional(false)
-        .setConfig(new JsonObject().put("path", file.toString())));
-    }
-    ConfigRetriever retriever = ConfigRetriever.create(vertx, options)
-      .setConfigurationProcessor(json -> validate(applyEnvironment(json, env)));
+    return load(vertx, new ConfigSource(file, fileRequired, env));
+  }
+
+  public static Future<JsonObject> load(Vertx vertx, ConfigSource source) {
+    Path file = source.file();
+    ConfigRetriever retriever = retriever(vertx, source);
     return retriever.getConfig()
+      .map(SluiceConfig::validate)
       .recover(err -> Future.failedFuture(err instanceof ConfigException ? err
         : new ConfigException("cannot read config file " + file + ": " + rootMessage(err))))
       .eventually(retriever::close);
+  }
+
+  /**
+   * Reads defaults, then the file, then the environment; does not validate (the caller does, to report a bad
+   * reload instead of silently skipping it).
+   */
+  static ConfigRetriever retriever(Vertx vertx, ConfigSource source) {
+    ConfigRetrieverOptions options = new ConfigRetrieverOptions()
+      .setScanPeriod(-1)
+      .addStore(new ConfigStoreOptions().setType("json").setConfig(defaults()));
+    if (Files.exists(source.file()) || source.fileRequired()) {
+      options.addStore(new ConfigStoreOptions().setType("file").setFormat("yaml").setOptional(false)
+        .setConfig(new JsonObject().put("path", source.file().toString())));
+    }
+    return ConfigRetriever.create(vertx, options)
+      .setConfigurationProcessor(json -> applyEnvironment(json, source.env()));
   }
 
   /** Checks every section; returns the config unchanged. */
@@ -73,6 +93,9 @@ public final class SluiceConfig {
     ProxyConfig.from(config);
     EmbeddedSettings.from(root.section("embedded"));
     LogFormat.from(root.section("log"));
+    root.section("reload").onlyKeys(Set.of("scanPeriodMs")).longValue("scanPeriodMs", DEFAULT_SCAN_PERIOD_MS, 0,
+      3_600_000);
+    root.section("admin").onlyKeys(Set.of("token")).string("token", "");
     try {
       HttpSettings.from(config.getJsonObject("http"));
     } catch (IllegalArgumentException | ClassCastException e) {
@@ -144,17 +167,21 @@ public final class SluiceConfig {
     return raw;
   }
 
-  /** The config with secrets masked, safe to log or show. */
+  /** The config with secrets ({@code db.password}, {@code admin.token}) masked, safe to log or show. */
   public static JsonObject redacted(JsonObject config) {
     JsonObject copy = config.copy();
-    JsonObject db = copy.getJsonObject("db");
-    if (db != null && db.getValue("password") instanceof String password && !password.isEmpty()) {
-      db.put("password", io.sluice.proxy.config.DbSettings.REDACTED);
-    }
+    mask(copy.getJsonObject("db"), "password");
+    mask(copy.getJsonObject("admin"), "token");
     return copy;
   }
 
-  private static String rootMessage(Throwable err) {
+  private static void mask(JsonObject section, String key) {
+    if (section != null && section.getValue(key) instanceof String secret && !secret.isEmpty()) {
+      section.put(key, io.sluice.proxy.config.DbSettings.REDACTED);
+    }
+  }
+
+  static String rootMessage(Throwable err) {
     Throwable root = err;
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();

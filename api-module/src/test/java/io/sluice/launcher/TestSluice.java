@@ -24,6 +24,6 @@ public final class TestSluice {
   }
 
   public static Launcher start(Vertx vertx, JsonObject config, Ticker cacheClock) {
-    return Launcher.start(vertx, SluiceConfig.validate(config), cacheClock);
+    return Launcher.start(vertx, SluiceConfig.validate(config), cacheClock, null);
   }
 }

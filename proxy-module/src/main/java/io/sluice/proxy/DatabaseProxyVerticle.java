@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * The database proxy: the only owner of a MySQL pool in the process, served over the event bus at
  * {@link ProxyContract#ADDRESS}.
  *
- * <p>Invariants: exactly one {@link Pool} per deployed instance, created in {@link #start()} and closed in
- * {@link #stop()}; every message gets a reply or a {@code fail(code, text)} with a code of
+ * <p>Invariants: exactly one request {@link Pool} per deployed instance at a time (owned by {@link ProxyService};
+ * during a config reload the old one drains while the new one serves), plus a one-connection admin pool for
+ * KILL QUERY and server checks; both closed in {@link #stop()}; every message gets a reply or a {@code fail(code, text)} with a code of
  * {@link io.sluice.proxy.contract.FailureCode}, never silence. The schema must exist before deployment (the launcher
  * runs the migrations first, off the event loop).
  *
@@ -37,7 +38,6 @@ public class DatabaseProxyVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(DatabaseProxyVerticle.class);
 
   private final Ticker ticker;
-  private Pool pool;
   private Pool adminPool;
   private ProxyService service;
   private MessageConsumer<JsonObject> consumer;
@@ -62,28 +62,29 @@ public class DatabaseProxyVerticle extends VerticleBase {
       return Future.failedFuture(e);
     }
     settings = config;
-    pool = MySQLBuilder.pool()
-      .with(config.db().pool().toPoolOptions())
-      .connectingTo(config.db().toConnectOptions())
-      .using(vertx)
-      .build();
-    // One connection outside the request pool, for KILL QUERY: a saturated pool must not block its own rescue.
+    // One connection outside the request pool, for KILL QUERY and server checks: a saturated pool must not block
+    // its own rescue.
     adminPool = MySQLBuilder.pool()
       .with(new PoolOptions().setName(PoolSettings.POOL_NAME + "-admin").setMaxSize(1).setMaxWaitQueueSize(1000))
       .connectingTo(config.db().toConnectOptions())
       .using(vertx)
       .build();
-    return pool.query("SELECT VERSION()").execute()
+    return adminPool.query("SELECT VERSION()").execute()
       .map(rows -> rows.iterator().next().getString(0))
       .onFailure(err -> log.error("Database proxy not started: cannot reach database {}:{}/{} as {}: {}",
         config.db().host(), config.db().port(), config.db().database(), config.db().user(), err.getMessage()))
-      .compose(version -> {
-        // The metrics registry of this Vert.x instance (null when metrics are off: the meters are then no-ops).
-        service = new ProxyService(vertx, pool, adminPool, version, config, ticker,
-          vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null);
-        log.info("Database pool created: {} statementTimeoutMs={} server={}:{}/{} serverVersion={}",
-          config.db().pool().describe(), config.db().statementTimeoutMs(), config.db().host(), config.db().port(),
-          config.db().database(), version);
+      // The metrics registry of this Vert.x instance (null when metrics are off: the meters are then no-ops).
+      .compose(version -> ProxyService.start(vertx, adminPool, version, config, ticker,
+          vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null)
+        .onFailure(err -> log.error("Database proxy not started: {}", err.getMessage()))
+        .map(started -> {
+          service = started;
+          log.info("Database pool created: {} statementTimeoutMs={} server={}:{}/{} serverVersion={}",
+            config.db().pool().describe(), config.db().statementTimeoutMs(), config.db().host(), config.db().port(),
+            config.db().database(), version);
+          return started;
+        }))
+      .compose(started -> {
         log.info("Caches: {}", config.cache().toJson().encode());
         if (config.faults().dbLatencyEnabled()) {
           log.warn("FAULT INJECTION ON: every statement is preceded by DO SLEEP of {}..{} ms on its connection."
@@ -145,7 +146,6 @@ public class DatabaseProxyVerticle extends VerticleBase {
         settings.db().pool().acquireTimeoutMs() + settings.db().statementTimeoutMs()))
       .eventually(() -> service == null ? Future.succeededFuture() : service.close())
       .eventually(() -> adminPool == null ? Future.succeededFuture() : adminPool.close())
-      .eventually(() -> pool == null ? Future.succeededFuture() : pool.close())
       .onComplete(ar -> log.info("Database proxy stopped, pool closed"));
   }
 }

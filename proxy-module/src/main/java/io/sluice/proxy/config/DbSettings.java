@@ -11,16 +11,19 @@ import java.util.Set;
  * {@link #redactedJson()} or a log line.
  */
 public record DbSettings(String host, int port, String database, String user, String password,
-                         long statementTimeoutMs, PoolSettings pool) {
+                         long statementTimeoutMs, int maxConnectionsReservePercent, PoolSettings pool) {
 
   public static final int DEFAULT_PORT = 3306;
   public static final String DEFAULT_DATABASE = "sluice";
   public static final String DEFAULT_USER = "sluice";
   public static final long DEFAULT_STATEMENT_TIMEOUT_MS = 3000;
+  /** Share of the server's max_connections the proxy leaves to others (admin tools, replicas, other services). */
+  public static final int DEFAULT_MAX_CONNECTIONS_RESERVE_PERCENT = 10;
   public static final String REDACTED = "******";
 
   private static final Set<String> KEYS =
-    Set.of("host", "port", "database", "user", "password", "statementTimeoutMs", "pool");
+    Set.of("host", "port", "database", "user", "password", "statementTimeoutMs", "maxConnectionsReservePercent",
+      "pool");
 
   public static DbSettings from(JsonSection s) {
     s.onlyKeys(KEYS);
@@ -36,7 +39,14 @@ public record DbSettings(String host, int port, String database, String user, St
       s.string("user", DEFAULT_USER),
       s.string("password", ""),
       s.longValue("statementTimeoutMs", DEFAULT_STATEMENT_TIMEOUT_MS, 1, 3_600_000),
+      s.integer("maxConnectionsReservePercent", DEFAULT_MAX_CONNECTIONS_RESERVE_PERCENT, 0, 90),
       PoolSettings.from(s.section("pool")));
+  }
+
+  /** Same server, database and credentials: only these need a restart to change. */
+  public boolean sameServer(DbSettings other) {
+    return host.equals(other.host) && port == other.port && database.equals(other.database)
+      && user.equals(other.user) && password.equals(other.password);
   }
 
   public boolean hostConfigured() {
@@ -44,7 +54,13 @@ public record DbSettings(String host, int port, String database, String user, St
   }
 
   public DbSettings withServer(String newHost, int newPort, String newUser, String newPassword) {
-    return new DbSettings(newHost, newPort, database, newUser, newPassword, statementTimeoutMs, pool);
+    return new DbSettings(newHost, newPort, database, newUser, newPassword, statementTimeoutMs,
+      maxConnectionsReservePercent, pool);
+  }
+
+  public DbSettings withDatabase(String newDatabase) {
+    return new DbSettings(host, port, newDatabase, user, password, statementTimeoutMs, maxConnectionsReservePercent,
+      pool);
   }
 
   public MySQLConnectOptions toConnectOptions() {
@@ -73,6 +89,7 @@ public record DbSettings(String host, int port, String database, String user, St
       .put("user", user)
       .put("password", password)
       .put("statementTimeoutMs", statementTimeoutMs)
+      .put("maxConnectionsReservePercent", maxConnectionsReservePercent)
       .put("pool", pool.toJson());
   }
 

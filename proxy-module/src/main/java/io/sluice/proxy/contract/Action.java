@@ -41,9 +41,17 @@ public final class Action {
    */
   public static final String STATS = "proxy.stats";
 
+  /**
+   * Admin: {@code {db: {statementTimeoutMs?, maxConnectionsReservePercent?, pool: {...}?}?, cache: {...}?,
+   * faults: {...}?}} → {@code {poolSwapped, pool}}. Applies live-reloadable settings over the current ones, all or
+   * nothing; 400 when a value is invalid, the server/credentials would change, or the capacity guard refuses the
+   * pool. The launcher's config reload sends it; on a shared event bus, restrict who may.
+   */
+  public static final String APPLY_CONFIG = "proxy.applyConfig";
+
   /** Every action the proxy serves. */
   public static final Set<String> ALL = Set.of(CREATE_USER, GET_USER, GET_SETTINGS, PUT_SETTINGS,
-    LIST_NOTIFICATIONS, CREATE_NOTIFICATION, MARK_NOTIFICATION_READ, PING, STATS);
+    LIST_NOTIFICATIONS, CREATE_NOTIFICATION, MARK_NOTIFICATION_READ, PING, STATS, APPLY_CONFIG);
 
   private Action() {
   }

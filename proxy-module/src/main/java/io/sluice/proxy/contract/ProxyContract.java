@@ -44,6 +44,18 @@ public final class ProxyContract {
   /** Reply header with {@link #CACHE_HEADER} HIT or STALE: seconds since the entry was read from the database. */
   public static final String AGE_HEADER = "age";
 
+  /**
+   * Published after every applied config reload: {@code {changes: [{key, old, new}], config: {...}}}, secrets
+   * redacted. Any verticle or service may subscribe to react to new settings.
+   */
+  public static final String CONFIG_CHANGED_ADDRESS = "sluice.config.changed";
+
+  /**
+   * Request {@code {}} → {@code {config: {...}, reloads: {applied, rejected, lastError, scanPeriodMs}}}: the
+   * effective config (secrets redacted) and the reload counters, answered by the launcher's config watcher.
+   */
+  public static final String CONFIG_STATUS_ADDRESS = "sluice.config.status";
+
   private ProxyContract() {
   }
 }

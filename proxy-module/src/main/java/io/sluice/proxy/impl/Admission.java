@@ -59,19 +59,18 @@ final class Admission {
   private final int maxQueue;
   private final long acquireTimeoutNanos;
   private final ArrayDeque<Waiter> queue = new ArrayDeque<>();
-  private final LongAdder[] rejections = new LongAdder[Rejection.values().length];
+  private final LongAdder[] rejections;
   private int held;
   private double meanHoldNanos;
   private long samples;
 
-  Admission(Vertx vertx, int permits, int maxQueue, long acquireTimeoutMs) {
+  /** @param rejections counters by {@link Rejection} ordinal, shared with later admissions (pool swaps) */
+  Admission(Vertx vertx, int permits, int maxQueue, long acquireTimeoutMs, LongAdder[] rejections) {
     this.vertx = vertx;
     this.permits = permits;
     this.maxQueue = maxQueue;
     this.acquireTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(acquireTimeoutMs);
-    for (int i = 0; i < rejections.length; i++) {
-      rejections[i] = new LongAdder();
-    }
+    this.rejections = rejections;
   }
 
   /**

@@ -2,6 +2,7 @@ package io.sluice.proxy.impl;
 
 import io.sluice.proxy.config.DbSettings;
 import io.sluice.proxy.config.FaultSettings;
+import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.contract.FailureCode;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -15,8 +16,6 @@ import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Runs operations on the proxy's one pool within each request's deadline:
@@ -44,59 +43,45 @@ public final class PoolExecutor {
 
   private final Vertx vertx;
   private final Pool pool;
-  private final DbSettings db;
-  private final FaultInjector faults;
+  private final PoolSettings poolSettings;
   private final Admission admission;
   private final Killer killer;
   private final ServerLimits limits;
+  private final ProxyMetrics metrics;
+  private final ProxyCounters counters;
   private final RateLimitedLog saturationLog = new RateLimitedLog(log, 1000);
-  private final LongAdder executed = new LongAdder();
-  private final LongAdder[] stopped = {new LongAdder(), new LongAdder(), new LongAdder()};
-  private final AtomicLong spentOnArrival = new AtomicLong();
-  private final AtomicLong unavailable = new AtomicLong();
+  /** Live-reloadable without a new pool. */
+  private volatile long statementTimeoutMs;
+  private volatile FaultInjector faults;
   /** Requests between admission and the end of their work (waiting ones included). */
   private final AtomicInteger inFlight = new AtomicInteger();
   /** Connections currently held by requests. */
   private final AtomicInteger active = new AtomicInteger();
   private volatile Promise<Void> drained;
-  private final ProxyMetrics metrics;
 
-  PoolExecutor(Vertx vertx, Pool pool, Pool adminPool, String serverVersion, DbSettings db, FaultSettings faults,
-               ProxyMetrics metrics) {
+  PoolExecutor(Vertx vertx, Pool pool, Killer killer, ServerLimits limits, DbSettings db, FaultSettings faults,
+               ProxyMetrics metrics, ProxyCounters counters) {
     this.vertx = vertx;
     this.pool = pool;
-    this.db = db;
-    this.faults = new FaultInjector(faults);
-    this.admission = new Admission(vertx, db.pool().maxSize(), db.pool().maxWaitQueueSize(),
-      db.pool().acquireTimeoutMs());
-    this.killer = new Killer(adminPool);
-    this.limits = ServerLimits.forVersion(serverVersion);
+    this.poolSettings = db.pool();
+    this.killer = killer;
+    this.limits = limits;
     this.metrics = metrics;
-    bindMetrics();
+    this.counters = counters;
+    this.admission = new Admission(vertx, poolSettings.maxSize(), poolSettings.maxWaitQueueSize(),
+      poolSettings.acquireTimeoutMs(), counters.rejections);
+    update(db.statementTimeoutMs(), faults);
   }
 
-  private void bindMetrics() {
-    for (Admission.Rejection reason : Admission.Rejection.values()) {
-      metrics.counter("sluice.pool.rejections", "Requests refused a connection (nothing was executed)", admission,
-        a -> a.rejected(reason), "reason", reason.label);
-    }
-    for (StopReason reason : StopReason.values()) {
-      metrics.counter("sluice.statement.timeouts", "Requests stopped at their deadline", stopped[reason.ordinal()],
-        LongAdder::sum, "reason", reason.name().toLowerCase(java.util.Locale.ROOT));
-    }
-    metrics.counter("sluice.connection.failures", "Failures to get a connection from a reachable pool", unavailable,
-      AtomicLong::get);
-    metrics.gauge("sluice.admission.waiting", "Requests waiting in the proxy's queue", admission,
-      Admission::waiting);
-    metrics.gauge("sluice.admission.in.use", "Connections held by requests", active, AtomicInteger::get);
-    metrics.gauge("sluice.pool.max.size", "Configured db.pool.maxSize", db, d -> d.pool().maxSize());
-    metrics.gauge("sluice.retry.after.seconds", "Retry-After the proxy would give now", admission,
-      Admission::retryAfterSeconds);
+  /** Applies the settings that need no new pool: the statement timeout and fault injection. */
+  void update(long statementTimeoutMs, FaultSettings faults) {
+    this.statementTimeoutMs = statementTimeoutMs;
+    this.faults = new FaultInjector(faults);
   }
 
   /** The budget of a request that came without one: the longest it could wait plus the longest it could run. */
   long defaultBudgetMs() {
-    return db.pool().acquireTimeoutMs() + db.statementTimeoutMs();
+    return poolSettings.acquireTimeoutMs() + statementTimeoutMs;
   }
 
   /**
@@ -108,7 +93,7 @@ public final class PoolExecutor {
   Future<JsonObject> run(Operation op, long budgetMs, String requestId) {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(budgetMs);
     if (budgetMs <= 0) {
-      spentOnArrival.incrementAndGet();
+      counters.spentOnArrival.increment();
       return Future.failedFuture(Failures.deadlineSpent());
     }
     Promise<JsonObject> reply = Promise.promise();
@@ -146,10 +131,10 @@ public final class PoolExecutor {
   private Future<JsonObject> execute(SqlConnection conn, Operation op, long deadline, Promise<JsonObject> reply,
                                      String requestId) {
     long statementDeadline = Math.min(deadline,
-      System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(db.statementTimeoutMs()));
+      System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(statementTimeoutMs));
     Attempt attempt = new Attempt();
     long start = System.nanoTime();
-    executed.increment();
+    counters.executed.increment();
     active.incrementAndGet();
     return killer.connectionId(conn)
       .compose(connectionId -> {
@@ -228,7 +213,7 @@ public final class PoolExecutor {
   }
 
   private ProxyFailure stop(StopReason reason, Operation op, String requestId) {
-    stopped[reason.ordinal()].increment();
+    counters.stops[reason.ordinal()].increment();
     log.warn("{} {} stopped at its deadline ({}) request_id={}", op.action(), op.key(),
       reason.name().toLowerCase(java.util.Locale.ROOT), requestId);
     return Failures.statementTimeout();
@@ -242,11 +227,11 @@ public final class PoolExecutor {
     saturationLog.warn("{} {} rejected: pool saturated ({}; {} in use, {} waiting), likely pool exhaustion or slow DB"
       + " request_id={}", op.action(), op.key(), rejection.reason.label, admission.held(), admission.waiting(),
       requestId);
-    return Failures.saturated(rejection.reason, db.pool(), retryAfter);
+    return Failures.saturated(rejection.reason, poolSettings, retryAfter);
   }
 
   private ProxyFailure unavailable(Operation op, Throwable err, String requestId) {
-    unavailable.incrementAndGet();
+    counters.connectionFailures.increment();
     saturationLog.warn("{} {} failed: cannot get a database connection: {} request_id={}", op.action(), op.key(),
       err.toString(), requestId);
     return new ProxyFailure(FailureCode.DB_UNAVAILABLE,
@@ -272,33 +257,24 @@ public final class PoolExecutor {
     return promise.future().onComplete(ar -> vertx.cancelTimer(timer));
   }
 
-  Future<Void> close() {
-    return killer.close();
+  Admission admission() {
+    return admission;
   }
 
-  /** Counters since start. */
-  JsonObject stats() {
-    return new JsonObject()
-      .put("maxSize", db.pool().maxSize())
-      .put("maxWaitQueueSize", db.pool().maxWaitQueueSize())
-      .put("acquireTimeoutMs", db.pool().acquireTimeoutMs())
-      .put("statementTimeoutMs", db.statementTimeoutMs())
-      .put("serverFlavor", limits.flavor().name().toLowerCase(java.util.Locale.ROOT))
-      .put("inUse", active.get())
-      .put("waiting", admission.waiting())
-      .put("meanHoldMs", admission.meanHoldMs())
-      .put("retryAfterSeconds", admission.retryAfterSeconds())
-      .put("executed", executed.sum())
-      .put("rejected", new JsonObject()
-        .put(Admission.Rejection.QUEUE_FULL.label, admission.rejected(Admission.Rejection.QUEUE_FULL))
-        .put(Admission.Rejection.PREDICTED_WAIT.label, admission.rejected(Admission.Rejection.PREDICTED_WAIT))
-        .put(Admission.Rejection.DEADLINE_EXPIRED.label, admission.rejected(Admission.Rejection.DEADLINE_EXPIRED))
-        .put(Admission.Rejection.ACQUIRE_TIMEOUT.label, admission.rejected(Admission.Rejection.ACQUIRE_TIMEOUT)))
-      .put("deadlineSpentOnArrival", spentOnArrival.get())
-      .put("connectionFailures", unavailable.get())
-      .put("statementTimeouts", new JsonObject()
-        .put("killed", stopped[StopReason.KILLED.ordinal()].sum())
-        .put("server_limit", stopped[StopReason.SERVER_LIMIT.ordinal()].sum())
-        .put("before_statement", stopped[StopReason.BEFORE_STATEMENT.ordinal()].sum()));
+  int inUse() {
+    return active.get();
+  }
+
+  /** Open connections of this executor's pool. */
+  int poolSize() {
+    return pool.size();
+  }
+
+  PoolSettings poolSettings() {
+    return poolSettings;
+  }
+
+  long statementTimeoutMs() {
+    return statementTimeoutMs;
   }
 }

@@ -2,45 +2,94 @@ package io.sluice.proxy.impl;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.proxy.config.DbSettings;
+import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.proxy.contract.Action;
+import io.sluice.proxy.contract.FailureCode;
 import io.sluice.proxy.contract.Fields;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import io.vertx.mysqlclient.MySQLBuilder;
 import io.vertx.sqlclient.Pool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Locale;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What the proxy does with one request: validate it, answer reads from the caches or the pool, run writes on the
  * pool and bring the caches up to date before acknowledging them. The verticle only moves messages.
+ *
+ * <p>Owns the request pool. A reload that changes the pool's settings builds a new pool (after the capacity guard
+ * accepted it), sends new requests to it, lets the old one finish its requests in flight and then closes it: no
+ * request fails because of a swap, and the server sees at most old + new maxSize connections meanwhile.
  */
 public final class ProxyService {
+
+  private static final Logger log = LoggerFactory.getLogger(ProxyService.class);
 
   /** A reply body plus its cache provenance ({@code cacheStatus} null when no cache was involved). */
   public record Reply(JsonObject body, String cacheStatus, long ageSeconds) {
   }
 
+  /** One request pool and the executor in front of it. */
+  private record Generation(Pool pool, PoolExecutor executor, ProxyConfig config) {
+  }
+
+  private final Vertx vertx;
+  private final Pool adminPool;
+  private final Killer killer;
+  private final ServerLimits limits;
   private final ProxyMetrics metrics;
-  private final PoolExecutor executor;
+  private final ProxyCounters counters = new ProxyCounters();
   private final ReadCache<Long> users;
   private final ReadCache<Long> settings;
   private final ReadCache<Operation.NotificationsKey> notifications;
+  private volatile Generation current;
+  private volatile CapacityGuard.ServerCapacity capacity;
+  private final LongAdder swaps = new LongAdder();
 
-  /**
-   * @param pool          the request pool
-   * @param adminPool     a one-connection pool outside the request pool, for KILL QUERY
-   * @param serverVersion {@code SELECT VERSION()} of the server, to speak its dialect of statement time limits
-   */
-  public ProxyService(Vertx vertx, Pool pool, Pool adminPool, String serverVersion, ProxyConfig config,
-                      Ticker ticker, MeterRegistry registry) {
+  private ProxyService(Vertx vertx, Pool adminPool, String serverVersion, ProxyConfig config, Ticker ticker,
+                       MeterRegistry registry, CapacityGuard.ServerCapacity capacity) {
+    this.vertx = vertx;
+    this.adminPool = adminPool;
+    this.killer = new Killer(adminPool);
+    this.limits = ServerLimits.forVersion(serverVersion);
     this.metrics = new ProxyMetrics(registry);
-    this.executor = new PoolExecutor(vertx, pool, adminPool, serverVersion, config.db(), config.faults(), metrics);
+    this.capacity = capacity;
     this.users = new ReadCache<>("users", config.cache().users(), ticker);
     this.settings = new ReadCache<>("settings", config.cache().settings(), ticker);
     this.notifications = new ReadCache<>("notifications", config.cache().notifications(), ticker);
-    users.bind(metrics);
-    settings.bind(metrics);
-    notifications.bind(metrics);
+    this.current = generation(config);
+    bindMetrics();
+  }
+
+  /**
+   * Checks the pool against the server's capacity, then builds the service and its request pool and checks that
+   * the pool reaches the database.
+   *
+   * @param adminPool     a one-connection pool outside the request pool, for KILL QUERY and server checks
+   * @param serverVersion {@code SELECT VERSION()} of the server, to speak its dialect of statement time limits
+   * @param registry      the metrics registry, or null when metrics are off
+   */
+  public static Future<ProxyService> start(Vertx vertx, Pool adminPool, String serverVersion, ProxyConfig config,
+                                           Ticker ticker, MeterRegistry registry) {
+    return CapacityGuard.check(adminPool, config.db().pool().maxSize(), config.db().maxConnectionsReservePercent())
+      .map(capacity -> new ProxyService(vertx, adminPool, serverVersion, config, ticker, registry, capacity))
+      .compose(service -> service.current.pool.query("SELECT 1").execute().map(service));
+  }
+
+  private Generation generation(ProxyConfig config) {
+    Pool pool = MySQLBuilder.pool()
+      .with(config.db().pool().toPoolOptions())
+      .connectingTo(config.db().toConnectOptions())
+      .using(vertx)
+      .build();
+    return new Generation(pool, new PoolExecutor(vertx, pool, killer, limits, config.db(), config.faults(), metrics,
+      counters), config);
   }
 
   /**
@@ -52,12 +101,16 @@ public final class ProxyService {
     if (Action.STATS.equals(action)) {
       return Future.succeededFuture(new Reply(stats(), null, -1));
     }
+    if (Action.APPLY_CONFIG.equals(action)) {
+      return reconfigure(body).map(result -> new Reply(result, null, -1));
+    }
     Operation op;
     try {
       op = Operations.prepare(action, body == null ? new JsonObject() : body);
     } catch (ProxyFailure failure) {
       return Future.failedFuture(failure);
     }
+    PoolExecutor executor = current.executor;
     long budget = budgetMs == null ? executor.defaultBudgetMs() : budgetMs;
     if (op.write()) {
       return executor.run(op, budget, requestId).map(result -> {
@@ -65,11 +118,11 @@ public final class ProxyService {
         return new Reply(result, null, -1);
       });
     }
-    return read(op, budget, requestId).map(r -> new Reply(r.value(), r.status(), r.ageSeconds()));
+    return read(executor, op, budget, requestId).map(r -> new Reply(r.value(), r.status(), r.ageSeconds()));
   }
 
   /** Concurrent misses share the first caller's load, and so its deadline. */
-  private Future<ReadCache.Result> read(Operation op, long budget, String requestId) {
+  private Future<ReadCache.Result> read(PoolExecutor executor, Operation op, long budget, String requestId) {
     return switch (op.action()) {
       case Action.GET_USER -> users.get((Long) op.cacheKey(), () -> executor.run(op, budget, requestId));
       case Action.GET_SETTINGS -> settings.get((Long) op.cacheKey(), () -> executor.run(op, budget, requestId));
@@ -91,22 +144,143 @@ public final class ProxyService {
     }
   }
 
+  /**
+   * Applies the live-reloadable sections ({@code db} pool and timeouts, {@code cache}, {@code faults}) given in
+   * {@code body} over the current config. The server, database and credentials are kept: they need a restart.
+   * All or nothing: an invalid value or a pool the capacity guard refuses leaves everything as it was.
+   */
+  private Future<JsonObject> reconfigure(JsonObject body) {
+    Generation old = current;
+    ProxyConfig next;
+    try {
+      JsonObject merged = old.config.toJson().mergeIn(body == null ? new JsonObject() : body, true);
+      next = ProxyConfig.from(merged);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(new ProxyFailure(FailureCode.BAD_REQUEST, e.getMessage()));
+    }
+    if (!next.db().sameServer(old.config.db())) {
+      return Future.failedFuture(new ProxyFailure(FailureCode.BAD_REQUEST,
+        "db host, port, database, user and password cannot change without a restart"));
+    }
+    boolean newPool = !next.db().pool().equals(old.config.db().pool());
+    Future<Void> ready = newPool
+      ? CapacityGuard.check(adminPool, next.db().pool().maxSize(), next.db().maxConnectionsReservePercent())
+        .onSuccess(c -> capacity = c).mapEmpty()
+      : Future.succeededFuture();
+    return ready.map(v -> {
+      users.reconfigure(next.cache().users());
+      settings.reconfigure(next.cache().settings());
+      notifications.reconfigure(next.cache().notifications());
+      if (newPool) {
+        swap(old, next);
+      } else {
+        old.executor.update(next.db().statementTimeoutMs(), next.faults());
+        current = new Generation(old.pool, old.executor, next);
+      }
+      if (next.faults().dbLatencyEnabled() && !old.config.faults().dbLatencyEnabled()) {
+        log.warn("FAULT INJECTION ON: every statement is preceded by DO SLEEP of {}..{} ms on its connection.",
+          next.faults().minMs(), next.faults().maxMs());
+      }
+      return new JsonObject().put("poolSwapped", newPool).put("pool", next.db().pool().toJson());
+    });
+  }
+
+  private void swap(Generation old, ProxyConfig next) {
+    Generation fresh = generation(next);
+    current = fresh;
+    swaps.increment();
+    PoolSettings was = old.config.db().pool();
+    log.info("Database pool replaced: {} (was maxSize={}); the old pool closes once its {} request(s) in flight"
+      + " finish", next.db().pool().describe(), was.maxSize(), old.executor.inUse());
+    long maxWait = was.acquireTimeoutMs() + old.executor.statementTimeoutMs();
+    old.executor.drain(maxWait)
+      .eventually(old.pool::close)
+      .onComplete(ar -> log.info("Old database pool (maxSize={}) drained and closed", was.maxSize()));
+  }
+
+  private void bindMetrics() {
+    for (Admission.Rejection reason : Admission.Rejection.values()) {
+      metrics.counter("sluice.pool.rejections", "Requests refused a connection (nothing was executed)",
+        counters.rejections[reason.ordinal()], LongAdder::sum, "reason", reason.label);
+    }
+    for (PoolExecutor.StopReason reason : PoolExecutor.StopReason.values()) {
+      metrics.counter("sluice.statement.timeouts", "Requests stopped at their deadline",
+        counters.stops[reason.ordinal()], LongAdder::sum, "reason", reason.name().toLowerCase(Locale.ROOT));
+    }
+    metrics.counter("sluice.connection.failures", "Failures to get a connection from a reachable pool",
+      counters.connectionFailures, LongAdder::sum);
+    metrics.counter("sluice.pool.swaps", "Request pools replaced by a config reload", swaps, LongAdder::sum);
+    metrics.gauge("sluice.admission.waiting", "Requests waiting in the proxy's queue", this,
+      s -> s.current.executor.admission().waiting());
+    metrics.gauge("sluice.admission.in.use", "Connections held by requests", this,
+      s -> s.current.executor.inUse());
+    metrics.gauge("sluice.pool.max.size", "Configured db.pool.maxSize", this,
+      s -> s.current.config.db().pool().maxSize());
+    metrics.gauge("sluice.retry.after.seconds", "Retry-After the proxy would give now", this,
+      s -> s.current.executor.admission().retryAfterSeconds());
+    users.bind(metrics);
+    settings.bind(metrics);
+    notifications.bind(metrics);
+  }
+
   /** Pool and cache counters since start. */
   public JsonObject stats() {
+    Generation gen = current;
+    PoolExecutor executor = gen.executor;
+    Admission admission = executor.admission();
+    DbSettings db = gen.config.db();
+    int poolSize = executor.poolSize();
     return new JsonObject()
-      .put("pool", executor.stats())
+      .put("pool", new JsonObject()
+        .put("maxSize", db.pool().maxSize())
+        .put("maxWaitQueueSize", db.pool().maxWaitQueueSize())
+        .put("acquireTimeoutMs", db.pool().acquireTimeoutMs())
+        .put("idleTimeoutMs", db.pool().idleTimeoutMs())
+        .put("maxLifetimeMs", db.pool().maxLifetimeMs())
+        .put("statementTimeoutMs", db.statementTimeoutMs())
+        .put("serverFlavor", limits.flavor().name().toLowerCase(Locale.ROOT))
+        .put("open", poolSize)
+        .put("inUse", executor.inUse())
+        .put("idle", Math.max(0, poolSize - executor.inUse()))
+        .put("waiting", admission.waiting())
+        .put("meanHoldMs", admission.meanHoldMs())
+        .put("retryAfterSeconds", admission.retryAfterSeconds())
+        .put("executed", counters.executed.sum())
+        .put("rejected", rejected())
+        .put("deadlineSpentOnArrival", counters.spentOnArrival.sum())
+        .put("connectionFailures", counters.connectionFailures.sum())
+        .put("statementTimeouts", stops())
+        .put("swaps", swaps.sum())
+        .put("server", capacity.toJson()))
       .put("caches", new JsonObject()
         .put(users.name(), users.stats())
         .put(settings.name(), settings.stats())
         .put(notifications.name(), notifications.stats()));
   }
 
-  public Future<Void> drain(long maxWaitMs) {
-    return executor.drain(maxWaitMs);
+  private JsonObject rejected() {
+    JsonObject json = new JsonObject();
+    for (Admission.Rejection reason : Admission.Rejection.values()) {
+      json.put(reason.label, counters.rejections[reason.ordinal()].sum());
+    }
+    return json;
   }
 
+  private JsonObject stops() {
+    JsonObject json = new JsonObject();
+    for (PoolExecutor.StopReason reason : PoolExecutor.StopReason.values()) {
+      json.put(reason.name().toLowerCase(Locale.ROOT), counters.stops[reason.ordinal()].sum());
+    }
+    return json;
+  }
+
+  public Future<Void> drain(long maxWaitMs) {
+    return current.executor.drain(maxWaitMs);
+  }
+
+  /** After {@link #drain}: closes the request pool. The admin pool belongs to the caller. */
   public Future<Void> close() {
     metrics.close();
-    return executor.close();
+    return current.pool.close();
   }
 }

@@ -47,10 +47,10 @@ final class ReadCache<K> {
   }
 
   private final String name;
-  private final CacheSettings settings;
   private final Ticker ticker;
-  private final long ttlNanos;
-  private final long staleLimitNanos;
+  private volatile CacheSettings settings;
+  private volatile long ttlNanos;
+  private volatile long staleLimitNanos;
   private final Cache<K, Entry> entries;
   private final Map<K, Load> loads = new ConcurrentHashMap<>();
   private final LongAdder hits = new LongAdder();
@@ -118,6 +118,22 @@ final class ReadCache<K> {
       }
     }
     return Future.failedFuture(err);
+  }
+
+  /**
+   * Applies new settings in place, keeping the entries (a reload must not empty the cache and stampede the pool).
+   * Disabling the cache drops them.
+   */
+  void reconfigure(CacheSettings next) {
+    this.ttlNanos = TimeUnit.SECONDS.toNanos(next.ttlSeconds());
+    this.staleLimitNanos = TimeUnit.SECONDS.toNanos(next.ttlSeconds() + next.staleGraceSeconds());
+    this.settings = next;
+    entries.policy().expireAfterWrite().ifPresent(p -> p.setExpiresAfter(Duration.ofNanos(Math.max(staleLimitNanos,
+      1))));
+    entries.policy().eviction().ifPresent(p -> p.setMaximum(next.maxEntries()));
+    if (!next.enabled()) {
+      invalidate(key -> true);
+    }
   }
 
   /** Stores the value a write just committed. */

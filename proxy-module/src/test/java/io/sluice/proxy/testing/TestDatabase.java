@@ -47,9 +47,9 @@ public final class TestDatabase {
     String host = env("SLUICE_TEST_DB_HOST", "");
     if (mode.equals("external") || (mode.equals("auto") && !host.isEmpty())) {
       log.info("Test database: external server {}", host);
-      return new DbSettings(host, Integer.parseInt(env("SLUICE_TEST_DB_PORT", "3306")),
-        env("SLUICE_TEST_DB_DATABASE", "sluice_test"), env("SLUICE_TEST_DB_USER", "root"),
-        env("SLUICE_TEST_DB_PASSWORD", ""), defaults.statementTimeoutMs(), defaults.pool());
+      return defaults.withServer(host, Integer.parseInt(env("SLUICE_TEST_DB_PORT", "3306")),
+        env("SLUICE_TEST_DB_USER", "root"), env("SLUICE_TEST_DB_PASSWORD", ""))
+        .withDatabase(env("SLUICE_TEST_DB_DATABASE", "sluice_test"));
     }
     if (mode.equals("testcontainers") || (mode.equals("auto") && dockerLikelyAvailable()
       && DockerClientFactory.instance().isDockerAvailable())) {
@@ -57,8 +57,8 @@ public final class TestDatabase {
       mysql.start();
       Runtime.getRuntime().addShutdownHook(new Thread(mysql::stop));
       log.info("Test database: Testcontainers MySQL 8.4 on port {}", mysql.getFirstMappedPort());
-      return new DbSettings(mysql.getHost(), mysql.getMappedPort(3306), "sluice_test", "root", mysql.getPassword(),
-        defaults.statementTimeoutMs(), defaults.pool());
+      return defaults.withServer(mysql.getHost(), mysql.getMappedPort(3306), "root", mysql.getPassword())
+        .withDatabase("sluice_test");
     }
     try {
       Path target = Paths.get("target");
@@ -67,8 +67,7 @@ public final class TestDatabase {
       EmbeddedDatabase db = EmbeddedDatabase.start(dir, 0, "sluice_test");
       Runtime.getRuntime().addShutdownHook(new Thread(db::close));
       log.info("Test database: embedded MariaDB on port {}", db.port());
-      return new DbSettings("127.0.0.1", db.port(), "sluice_test", EmbeddedDatabase.USER, "",
-        defaults.statementTimeoutMs(), defaults.pool());
+      return defaults.withServer("127.0.0.1", db.port(), EmbeddedDatabase.USER, "").withDatabase("sluice_test");
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }

@@ -1,0 +1,61 @@
+package io.sluice.proxy.impl;
+
+import io.sluice.proxy.contract.FailureCode;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Refuses a pool the server cannot hold: {@code maxSize} + the admin connection must fit in the server's
+ * {@code max_connections} minus a reserve ({@code db.maxConnectionsReservePercent}, default 10 %) left to everyone
+ * else. Checked at start (a refusal stops the start) and on every reload (a refusal keeps the old config).
+ */
+final class CapacityGuard {
+
+  private static final Logger log = LoggerFactory.getLogger(CapacityGuard.class);
+
+  /** The admin pool's one connection, outside the request pool. */
+  static final int ADMIN_CONNECTIONS = 1;
+
+  /** What the server said at the last check. */
+  record ServerCapacity(long maxConnections, long connected, long limit) {
+    JsonObject toJson() {
+      return new JsonObject().put("maxConnections", maxConnections).put("connectedAtCheck", connected)
+        .put("limitForPool", limit);
+    }
+  }
+
+  private CapacityGuard() {
+  }
+
+  static Future<ServerCapacity> check(Pool admin, int maxSize, int reservePercent) {
+    return admin.query("SHOW VARIABLES LIKE 'max_connections'").execute()
+      .compose(vars -> admin.query("SHOW GLOBAL STATUS LIKE 'Threads_connected'").execute()
+        .map(status -> {
+          long max = Long.parseLong(value(vars.iterator().next()));
+          long connected = Long.parseLong(value(status.iterator().next()));
+          long reserve = (max * reservePercent + 99) / 100;
+          return new ServerCapacity(max, connected, max - reserve - ADMIN_CONNECTIONS);
+        }))
+      .compose(capacity -> {
+        if (maxSize > capacity.limit()) {
+          String why = "db.pool.maxSize " + maxSize + " exceeds the server's max_connections "
+            + capacity.maxConnections() + " minus a " + reservePercent + " % reserve and the admin connection (limit "
+            + capacity.limit() + "; connected now: " + capacity.connected() + ")";
+          log.error("Capacity guard: {}", why);
+          return Future.failedFuture(new ProxyFailure(FailureCode.BAD_REQUEST, why));
+        }
+        log.info("Capacity guard: db.pool.maxSize {} fits max_connections {} (limit {} after a {} % reserve;"
+          + " connected now: {})", maxSize, capacity.maxConnections(), capacity.limit(), reservePercent,
+          capacity.connected());
+        return Future.succeededFuture(capacity);
+      });
+  }
+
+  private static String value(Row row) {
+    return row.getValue(1).toString();
+  }
+}

@@ -1,0 +1,24 @@
+package io.sluice.proxy.impl;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The proxy's counters since start. They outlive pool swaps: each new pool's admission and executor count into
+ * the same adders, so metrics and stats stay cumulative across config reloads.
+ */
+final class ProxyCounters {
+
+  final LongAdder[] rejections = adders(Admission.Rejection.values().length);
+  final LongAdder[] stops = adders(PoolExecutor.StopReason.values().length);
+  final LongAdder executed = new LongAdder();
+  final LongAdder spentOnArrival = new LongAdder();
+  final LongAdder connectionFailures = new LongAdder();
+
+  private static LongAdder[] adders(int n) {
+    LongAdder[] adders = new LongAdder[n];
+    for (int i = 0; i < n; i++) {
+      adders[i] = new LongAdder();
+    }
+    return adders;
+  }
+}
