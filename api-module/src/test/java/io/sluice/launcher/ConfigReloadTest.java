@@ -1,0 +1,250 @@
+package io.sluice.launcher;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.sluice.api.HttpVerticle;
+import io.sluice.proxy.config.DbSettings;
+import io.sluice.proxy.testing.TestDatabase;
+import io.sluice.proxy.testing.TestSql;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Ops edit the config file under a running service; the service follows without a restart. */
+@ExtendWith(VertxExtension.class)
+class ConfigReloadTest {
+
+  private static final String TOKEN = "test-admin-token-42";
+  private static final String PASSWORD = "s3cret-pw";
+
+  @TempDir
+  Path dir;
+
+  private Path file;
+  private Vertx vertx;
+  private Launcher sluice;
+  private WebClient client;
+  private TestSql sql;
+
+  @AfterEach
+  void stop() {
+    if (sql != null) {
+      sql.close();
+    }
+    if (sluice != null) {
+      client.close();
+      sluice.close();
+    }
+  }
+
+  /** The embedded test server runs without authentication, so a password only has to be redacted, not right. */
+  private String yaml(int maxSize, boolean faults) {
+    DbSettings db = TestDatabase.settings();
+    return """
+      http:
+        host: 127.0.0.1
+        port: 0
+      db:
+        host: %s
+        port: %d
+        database: %s
+        user: %s
+        password: %s
+        pool:
+          maxSize: %d
+      cache:
+        users: {enabled: false}
+        settings: {enabled: false}
+        notifications: {enabled: false}
+      faults:
+        dbLatency: {enabled: %s, minMs: 300, maxMs: 300}
+      reload:
+        scanPeriodMs: 100
+      admin:
+        token: %s
+      """.formatted(db.host(), db.port(), db.database(), db.user(), db.password().isEmpty() ? PASSWORD
+      : db.password(), maxSize, faults, TOKEN);
+  }
+
+  private void start(String content) throws IOException {
+    file = dir.resolve("config.yaml");
+    Files.writeString(file, content);
+    vertx = Vertx.vertx();
+    ConfigSource source = new ConfigSource(file, true, Map.of());
+    JsonObject config = SluiceConfig.load(vertx, source).await();
+    sluice = Launcher.start(vertx, config, Ticker.systemTicker(), source);
+    client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
+      .setDefaultPort(sluice.httpPort()), new PoolOptions().setHttp1MaxSize(32));
+    sql = new TestSql(vertx);
+  }
+
+  private void edit(String content) throws IOException {
+    Path tmp = dir.resolve("config.yaml.tmp");
+    Files.writeString(tmp, content);
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+      java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private JsonObject admin(String path) {
+    HttpResponse<Buffer> response = client.get(path).putHeader("Authorization", "Bearer " + TOKEN).send().await();
+    assertEquals(200, response.statusCode(), response.bodyAsString());
+    return response.bodyAsJsonObject();
+  }
+
+  private static void eventually(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, what);
+    }
+  }
+
+  @Test
+  @DisplayName("an edited pool size applies within the scan period, and the server's connections follow")
+  void poolResizesLive() throws IOException {
+    start(yaml(2, false));
+    assertEquals(2, admin("/admin/pool").getInteger("maxSize"));
+
+    edit(yaml(6, true));
+    eventually("maxSize 6 never applied", () -> admin("/admin/pool").getInteger("maxSize") == 6);
+    // Six slow requests at once: with the new pool all six run on the server together.
+    List<Future<HttpResponse<Buffer>>> slow = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      slow.add(client.get("/users/" + (960_000 + i)).send());
+    }
+    long maxRunning = 0;
+    Future<?> all = Future.all(slow);
+    while (!all.isComplete()) {
+      maxRunning = Math.max(maxRunning, sql.count(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%'"));
+    }
+    assertEquals(6, maxRunning, "statements running at once on the server");
+    slow.forEach(r -> assertEquals(404, r.result().statusCode()));
+
+    edit(yaml(3, true));
+    eventually("maxSize 3 never applied", () -> admin("/admin/pool").getInteger("maxSize") == 3);
+    // The old pool drains and closes: the open connections of the request pool come back to the new maxSize.
+    eventually("pool did not shrink", () -> admin("/admin/pool").getInteger("open") <= 3);
+    assertEquals(2, admin("/admin/config").getJsonObject("reloads").getInteger("applied"));
+  }
+
+  @Test
+  @DisplayName("pool swaps under steady concurrent load fail no request")
+  void swapsUnderLoadFailNothing() throws IOException {
+    start(yaml(4, false));
+    AtomicBoolean running = new AtomicBoolean(true);
+    ConcurrentLinkedQueue<Integer> statuses = new ConcurrentLinkedQueue<>();
+    List<Future<Void>> workers = new ArrayList<>();
+    for (int w = 0; w < 8; w++) {
+      int worker = w;
+      workers.add(loop(worker, running, statuses));
+    }
+    for (int size : new int[]{7, 3, 5}) {
+      edit(yaml(size, false));
+      eventually("maxSize " + size + " never applied", () -> admin("/admin/pool").getInteger("maxSize") == size);
+    }
+    running.set(false);
+    Future.all(workers).await();
+    assertTrue(statuses.size() > 8, "the load ran: " + statuses.size());
+    List<Integer> failures = statuses.stream().filter(s -> s >= 500).toList();
+    assertEquals(List.of(), failures, "requests failed during swaps");
+    assertEquals(3, admin("/admin/pool").getInteger("swaps"));
+  }
+
+  private Future<Void> loop(int worker, AtomicBoolean running, ConcurrentLinkedQueue<Integer> statuses) {
+    if (!running.get()) {
+      return Future.succeededFuture();
+    }
+    Future<HttpResponse<Buffer>> request = worker % 2 == 0
+      ? client.get("/users/" + (970_000 + worker)).send()
+      : client.post("/users").sendJson(new JsonObject().put("name", "w")
+        .put("email", "swap-" + java.util.UUID.randomUUID() + "@example.com"));
+    return request.compose(response -> {
+      statuses.add(response.statusCode());
+      return loop(worker, running, statuses);
+    });
+  }
+
+  @Test
+  @DisplayName("an invalid file and a pool over the capacity guard are refused, and the old config stays")
+  void invalidChangesAreRefused() throws IOException {
+    start(yaml(2, false));
+    edit("db: [this is not: valid yaml\n");
+    eventually("bad YAML not counted", () -> admin("/admin/config").getJsonObject("reloads").getInteger("rejected") == 1);
+    assertEquals(2, admin("/admin/pool").getInteger("maxSize"));
+
+    edit(yaml(2, false).replace("maxSize: 2", "maxSize: -4"));
+    eventually("negative size not counted",
+      () -> admin("/admin/config").getJsonObject("reloads").getInteger("rejected") == 2);
+    assertTrue(admin("/admin/config").getJsonObject("reloads").getString("lastError").contains("db.pool.maxSize"));
+
+    long maxConnections = admin("/admin/pool").getJsonObject("server").getLong("maxConnections");
+    edit(yaml((int) maxConnections, false));
+    eventually("guard refusal not counted",
+      () -> admin("/admin/config").getJsonObject("reloads").getInteger("rejected") == 3);
+    assertTrue(admin("/admin/config").getJsonObject("reloads").getString("lastError").contains("max_connections"));
+    assertEquals(2, admin("/admin/pool").getInteger("maxSize"));
+    assertEquals(0, admin("/admin/config").getJsonObject("reloads").getInteger("applied"));
+
+    edit(yaml(3, false));
+    eventually("a valid change after refusals applies", () -> admin("/admin/pool").getInteger("maxSize") == 3);
+  }
+
+  @Test
+  @DisplayName("admin endpoints: 401 without or with a wrong token, 200 with it, secrets redacted")
+  void adminEndpointsRequireTheToken() throws IOException {
+    start(yaml(2, false));
+    for (String auth : new String[]{null, "Bearer wrong", "Basic " + TOKEN, "Bearer " + TOKEN + "x"}) {
+      var request = client.get("/admin/pool");
+      if (auth != null) {
+        request.putHeader("Authorization", auth);
+      }
+      HttpResponse<Buffer> response = request.send().await();
+      assertEquals(401, response.statusCode());
+      assertEquals("unauthorized", response.bodyAsJsonObject().getString("error"));
+      assertFalse(response.bodyAsString().contains(TOKEN));
+    }
+    JsonObject pool = admin("/admin/pool");
+    for (String key : new String[]{"maxSize", "maxWaitQueueSize", "acquireTimeoutMs", "inUse", "idle", "waiting",
+      "executed", "rejected", "server"}) {
+      assertTrue(pool.containsKey(key), "missing " + key + " in " + pool);
+    }
+    String config = client.get("/admin/config").putHeader("Authorization", "Bearer " + TOKEN).send().await()
+      .bodyAsString();
+    assertFalse(config.contains(PASSWORD), "password leaked");
+    assertFalse(config.contains(TOKEN), "token leaked");
+    assertTrue(config.contains("******"));
+  }
+
+  @Test
+  @DisplayName("without a configured token the admin endpoints do not exist")
+  void noTokenNoAdmin() throws IOException {
+    start(yaml(2, false).replace("token: " + TOKEN, "token: \"\""));
+    assertEquals(404, client.get("/admin/pool").putHeader("Authorization", "Bearer " + TOKEN).send().await()
+      .statusCode());
+  }
+}
