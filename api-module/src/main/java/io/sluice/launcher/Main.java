@@ -61,6 +61,11 @@ public final class Main {
       vertx.close().otherwiseEmpty().await();
       System.exit(1);
       return;
+    } catch (Error e) {
+      // Vert.x threads are not daemons: without the exit a failed start would leave the JVM hanging.
+      log.error("Sluice did not start", e);
+      System.exit(1);
+      return;
     }
     Launcher running = launcher;
     Runtime.getRuntime().addShutdownHook(new Thread(running::close, "sluice-shutdown"));
