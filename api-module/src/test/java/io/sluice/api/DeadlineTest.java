@@ -2,6 +2,7 @@ package io.sluice.api;
 
 import io.sluice.launcher.Launcher;
 import io.sluice.launcher.TestSluice;
+import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.TestSql;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -20,7 +21,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -81,13 +81,6 @@ class DeadlineTest {
     return request.send();
   }
 
-  /** Polls (no sleeping) until the condition holds; fails after the deadline. */
-  private static void eventually(Duration within, String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, what);
-    }
-  }
 
   @Test
   @DisplayName("a request whose deadline is shorter than the statement gets 504, the statement is stopped on the"
@@ -98,7 +91,7 @@ class DeadlineTest {
     assertEquals(504, response.statusCode(), response.bodyAsString());
     assertEquals("db_timeout", response.bodyAsJsonObject().getString("error"));
     // The injected DO SLEEP(3) would run for another 2.7 s if it had not been killed.
-    eventually(Duration.ofMillis(1500), "the timed-out statement still runs on the server",
+    Poll.until(Duration.ofMillis(1500), "the timed-out statement still runs on the server",
       () -> sql.count(RUNNING_SLEEPS) == 0);
 
     // Both connections (the killed one among them) serve normal requests.
@@ -128,7 +121,7 @@ class DeadlineTest {
       int status = reply.result().statusCode();
       assertTrue(status == 503 || status == 504, "status " + status);
     }
-    eventually(Duration.ofMillis(1500), "statements still run after the burst", () -> sql.count(RUNNING_SLEEPS) == 0);
+    Poll.until(Duration.ofMillis(1500), "statements still run after the burst", () -> sql.count(RUNNING_SLEEPS) == 0);
   }
 
   @Test

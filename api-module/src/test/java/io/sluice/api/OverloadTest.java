@@ -5,6 +5,7 @@ import io.sluice.launcher.TestSluice;
 import io.sluice.proxy.contract.Action;
 import io.sluice.proxy.contract.ProxyContract;
 import io.sluice.proxy.testing.FakeTicker;
+import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.TestSql;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -120,10 +121,8 @@ class OverloadTest {
 
     // Occupy the only connection, then wait (polling the proxy's own counters) until it is really held.
     Future<HttpResponse<Buffer>> slow = client.get("/users/2").send();
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (proxyStats().getJsonObject("pool").getInteger("inUse") < 1) {
-      assertTrue(System.nanoTime() < deadline, "the slow request never got the connection");
-    }
+    Poll.until(Duration.ofSeconds(30), "the slow request never got the connection",
+      () -> proxyStats().getJsonObject("pool").getInteger("inUse") >= 1);
 
     HttpResponse<Buffer> stale = client.get("/users/1/settings").send().await();
     assertEquals(200, stale.statusCode());

@@ -1,8 +1,8 @@
 package io.sluice.launcher;
 
 import com.github.benmanes.caffeine.cache.Ticker;
-import io.sluice.api.HttpVerticle;
 import io.sluice.proxy.config.DbSettings;
+import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.TestDatabase;
 import io.sluice.proxy.testing.TestSql;
 import io.vertx.core.Future;
@@ -117,10 +117,7 @@ class ConfigReloadTest {
   }
 
   private static void eventually(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, what);
-    }
+    Poll.until(Duration.ofSeconds(15), what, condition);
   }
 
   @Test
@@ -194,7 +191,8 @@ class ConfigReloadTest {
   void invalidChangesAreRefused() throws IOException {
     start(yaml(2, false));
     edit("db: [this is not: valid yaml\n");
-    eventually("bad YAML not counted", () -> admin("/admin/config").getJsonObject("reloads").getInteger("rejected") == 1);
+    eventually("bad YAML not counted",
+      () -> admin("/admin/config").getJsonObject("reloads").getInteger("rejected") == 1);
     assertEquals(2, admin("/admin/pool").getInteger("maxSize"));
 
     edit(yaml(2, false).replace("maxSize: 2", "maxSize: -4"));

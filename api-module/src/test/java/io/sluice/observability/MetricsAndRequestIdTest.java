@@ -7,6 +7,7 @@ import io.sluice.api.HttpVerticle;
 import io.sluice.launcher.Launcher;
 import io.sluice.launcher.SluiceVertx;
 import io.sluice.launcher.TestSluice;
+import io.sluice.proxy.testing.Poll;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -115,10 +116,8 @@ class MetricsAndRequestIdTest {
       .send().await();
     assertEquals(504, response.statusCode());
     assertEquals(id, response.getHeader(HttpVerticle.REQUEST_ID_HEADER));
-    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (proxyLog.stream().noneMatch(line -> line.contains("request_id=" + id))) {
-      assertTrue(System.nanoTime() < deadline, "no proxy log line with the request id; saw " + proxyLog);
-    }
+    Poll.until(Duration.ofSeconds(5), "no proxy log line with the request id",
+      () -> proxyLog.stream().anyMatch(line -> line.contains("request_id=" + id)));
   }
 
   private static double value(String text, String series) {

@@ -5,6 +5,7 @@ import io.sluice.proxy.contract.FailureCode;
 import io.sluice.proxy.contract.Fields;
 import io.sluice.proxy.contract.ProxyContract;
 import io.sluice.proxy.testing.FakeTicker;
+import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.TestConfigs;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -29,7 +30,6 @@ import java.util.UUID;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The proxy's read caches, through the event-bus contract, on the real database. */
 @ExtendWith(VertxExtension.class)
@@ -173,10 +173,8 @@ class CacheTest {
 
     // Hold the only connection with a slow read, and wait until it really holds it.
     Future<Message<JsonObject>> slow = send(Action.GET_USER, user(other));
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (call(Action.STATS, new JsonObject()).body().getJsonObject("pool").getInteger("inUse") < 1) {
-      assertTrue(System.nanoTime() < deadline, "the slow read never got the connection");
-    }
+    Poll.until(Duration.ofSeconds(30), "the slow read never got the connection",
+      () -> call(Action.STATS, new JsonObject()).body().getJsonObject("pool").getInteger("inUse") >= 1);
 
     Message<JsonObject> stale = call(Action.GET_SETTINGS, user(cached));
     assertEquals(ProxyContract.CACHE_STALE, stale.headers().get(ProxyContract.CACHE_HEADER));

@@ -1,0 +1,23 @@
+package io.sluice.proxy.testing;
+
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Waiting for a condition in tests: polling with a deadline, never a sleep standing in for synchronization. */
+public final class Poll {
+
+  private Poll() {
+  }
+
+  /** Polls {@code condition} until it holds; fails with {@code what} once {@code within} has passed. */
+  public static void until(Duration within, String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) {
+        fail(what + " (within " + within.toMillis() + " ms)");
+      }
+    }
+  }
+}
