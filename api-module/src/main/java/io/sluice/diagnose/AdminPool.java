@@ -40,7 +40,7 @@ record AdminPool(int status, JsonObject body, String note) {
   private static AdminPool interpret(HttpResponse<String> response) {
     int status = response.statusCode();
     String note = switch (status) {
-      case 404 -> "GET " + PATH + " answered 404: this service has no pool endpoint (yet)";
+      case 404 -> "GET " + PATH + " answered 404: the service has no admin.token, so its admin endpoints are off";
       case 401, 403 -> "GET " + PATH + " answered " + status + ": the admin token was not accepted";
       default -> status / 100 == 2 ? null : "GET " + PATH + " answered " + status;
     };
@@ -50,7 +50,8 @@ record AdminPool(int status, JsonObject body, String note) {
     try {
       return new AdminPool(status, new JsonObject(response.body()), null);
     } catch (DecodeException | ClassCastException e) {
-      return new AdminPool(status, null, "GET " + PATH + " answered " + status + " with a body that is not a JSON object");
+      return new AdminPool(status, null,
+        "GET " + PATH + " answered " + status + " with a body that is not a JSON object");
     }
   }
 }
