@@ -1,0 +1,396 @@
+package io.sluice.bench;
+
+import io.sluice.diagnose.BenchAccess;
+import io.sluice.proxy.config.CacheSettings;
+import io.sluice.proxy.config.FaultSettings;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * {@code bench/run}: starts the service jar once per scenario (a separate process, configured by environment
+ * variables), drives it, reads the database server meanwhile, and writes one report as Markdown and JSON.
+ *
+ * <p>Scenarios, in the order they run: {@code fast-uncached} and, on the same idle service's database,
+ * {@code ceiling}; then {@code cached}; then {@code overload}. See bench/README.md for what each one measures.
+ */
+public final class Bench {
+
+  private static final Logger log = LoggerFactory.getLogger(Bench.class);
+
+  /** The incident's bigger pool, and its 400–1000 ms queries (the fault injection's defaults). */
+  static final int OVERLOAD_POOL_MAX_SIZE = 70;
+  static final long OVERLOAD_MIN_MS = FaultSettings.DEFAULT_MIN_MS;
+  static final long OVERLOAD_MAX_MS = FaultSettings.DEFAULT_MAX_MS;
+  /** Offered concurrency over what the pool holds in flight at capacity (Little's law: maxSize). */
+  static final int OVERLOAD_FACTOR = 3;
+  /** Long enough that no entry expires during the cached scenario (the default 60 s is shorter than a run). */
+  static final long CACHED_TTL_SECONDS = 600;
+  /** Per request; every scenario answers far sooner (the service's own deadline is 2 s). */
+  static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+
+  static final String FAST_UNCACHED = "fast-uncached";
+  static final String CACHED = "cached";
+  static final String OVERLOAD = "overload";
+  static final String CEILING = "ceiling";
+
+  private static final DateTimeFormatter STAMP =
+    DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+
+  private final BenchOptions options;
+  private final PrintStream progress;
+  private final Instant date = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+  /** A copy of the service jar taken at the start of the run (see {@link #snapshotJar()}). */
+  private final Path serviceJar;
+  private final String loadAverageAtStart;
+  /** The service running now, for the shutdown hook; set and cleared by the bench's thread. */
+  private volatile ServiceProcess current;
+  private String serverVersion;
+
+  Bench(BenchOptions options, PrintStream progress) {
+    this.options = options;
+    this.progress = progress;
+    this.serviceJar = options.workDir().resolve("service/sluice.jar");
+    this.loadAverageAtStart = Machine.loadAverage();
+  }
+
+  /** Where a run's report was written, and the report itself. */
+  record Written(Path markdown, Path json, JsonObject report) {
+  }
+
+  public static void main(String[] args) {
+    if (java.util.Arrays.asList(args).contains("--help") || java.util.Arrays.asList(args).contains("-h")) {
+      System.out.println(BenchOptions.USAGE);
+      return;
+    }
+    BenchOptions options;
+    try {
+      options = BenchOptions.parse(args, System.getenv(), Path.of(""));
+    } catch (IllegalArgumentException e) {
+      System.err.println("bench: " + e.getMessage());
+      System.err.println(BenchOptions.USAGE);
+      System.exit(2);
+      return;
+    }
+    try {
+      Written written = new Bench(options, System.err).run();
+      System.out.println(Files.readString(written.markdown()));
+      System.out.println("Report: " + written.markdown() + " and " + written.json());
+    } catch (RuntimeException | IOException e) {
+      log.error("The benchmark did not complete: {}", e.getMessage(), e);
+      System.exit(1);
+    }
+  }
+
+  /** Runs every scenario and writes the report; any scenario that cannot run fails the whole run. */
+  Written run() {
+    Thread hook = new Thread(this::stopCurrent, "bench-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      Files.createDirectories(options.workDir().resolve("logs"));
+      Files.createDirectories(options.resultsDir());
+      snapshotJar();
+      JsonObject fast;
+      JsonObject ceiling;
+      try (Running running = startService(FAST_UNCACHED, Map.of("SLUICE_CACHE_USERS_ENABLED", "false"))) {
+        running.db().ensureUsers(options.users());
+        fast = fastUncached(running);
+        ceiling = ceiling(running);
+      }
+      JsonObject cached = cached();
+      JsonObject overload = overload();
+      fast.put("fractionOfCeiling", ratio(fast.getDouble("throughputPerSecond"),
+        ceiling.getDouble("throughputPerSecond")));
+      JsonObject report = report(new JsonArray().add(fast).add(cached).add(overload).add(ceiling));
+      return write(report);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // The JVM is shutting down: the hook is running or has run.
+      }
+    }
+  }
+
+  // ---- scenarios ----
+
+  private JsonObject fastUncached(Running running) {
+    String url = running.service().baseUrl();
+    int c = options.concurrency();
+    warmUp(FAST_UNCACHED, () -> BenchAccess.closedLoop(url, 1, options.users(), c, options.warmup(),
+      REQUEST_TIMEOUT, progress));
+    Measured m = measure(FAST_UNCACHED, running.db(), () -> BenchAccess.closedLoop(url, 1, options.users(), c,
+      options.duration(), REQUEST_TIMEOUT, progress));
+    return scenario(FAST_UNCACHED, "GET /users/{random id} with the users cache off: every request goes HTTP → event"
+      + " bus → proxy → pool → database and back.", c, running).mergeIn(m.json());
+  }
+
+  private JsonObject ceiling(Running running) {
+    int c = options.concurrency();
+    try (CeilingRun ceiling = CeilingRun.open(running.db())) {
+      warmUp(CEILING, () -> ceiling.run(1, options.users(), c, options.warmup(), progress));
+      Measured m = measure(CEILING, running.db(), () -> ceiling.run(1, options.users(), c, options.duration(),
+        progress));
+      JsonObject json = new JsonObject().put("name", CEILING)
+        .put("measures", "The same PK lookup issued straight at one Vert.x MySQL pool in the bench JVM: no HTTP, no"
+          + " event bus, no admission, no cache. The database's ceiling for this read on this machine.")
+        .put("config", config(c).mergeIn(ceiling.describe())
+          .put("note", "runs against the database of the fast-uncached service, which stays up and idle"));
+      return json.mergeIn(m.json());
+    }
+  }
+
+  private JsonObject cached() {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("SLUICE_CACHE_USERS_ENABLED", "true");
+    env.put("SLUICE_CACHE_USERS_TTL_SECONDS", String.valueOf(CACHED_TTL_SECONDS));
+    env.put("SLUICE_CACHE_USERS_MAX_ENTRIES", String.valueOf(Math.max(options.users(),
+      CacheSettings.DEFAULT_MAX_ENTRIES)));
+    try (Running running = startService(CACHED, env)) {
+      String url = running.service().baseUrl();
+      int c = options.concurrency();
+      progress.printf("[bench] %s: filling the cache with users 1..%d%n", CACHED, options.users());
+      BenchAccess.Load prime = BenchAccess.sweep(url, 1, options.users(), c, REQUEST_TIMEOUT, progress);
+      warmUp(CACHED, () -> BenchAccess.closedLoop(url, 1, options.users(), c, options.warmup(), REQUEST_TIMEOUT,
+        progress));
+      Measured m = measure(CACHED, running.db(), () -> BenchAccess.closedLoop(url, 1, options.users(), c,
+        options.duration(), REQUEST_TIMEOUT, progress));
+      JsonObject json = scenario(CACHED, "GET /users/{random id} with the users cache on, after every id was read"
+        + " once and a warm-up: fresh hits answered by the proxy without touching the pool.", c, running);
+      json.getJsonObject("config").put("prime", new JsonObject().put("requests", prime.total())
+        .put("seconds", round(prime.seconds())).put("statusCounts", counts(prime.statusCounts())));
+      return json.mergeIn(m.json());
+    }
+  }
+
+  private JsonObject overload() {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("SLUICE_CACHE_USERS_ENABLED", "false");
+    env.put("SLUICE_FAULTS_DB_LATENCY_ENABLED", "true");
+    env.put("SLUICE_FAULTS_DB_LATENCY_MIN_MS", String.valueOf(OVERLOAD_MIN_MS));
+    env.put("SLUICE_FAULTS_DB_LATENCY_MAX_MS", String.valueOf(OVERLOAD_MAX_MS));
+    env.put("SLUICE_DB_POOL_MAX_SIZE", String.valueOf(OVERLOAD_POOL_MAX_SIZE));
+    int c = OVERLOAD_FACTOR * OVERLOAD_POOL_MAX_SIZE;
+    try (Running running = startService(OVERLOAD, env)) {
+      String url = running.service().baseUrl();
+      warmUp(OVERLOAD, () -> BenchAccess.closedLoopByOutcome(url, 1, options.users(), c, options.warmup(),
+        REQUEST_TIMEOUT, progress));
+      Measured m = measure(OVERLOAD, running.db(), () -> BenchAccess.closedLoopByOutcome(url, 1, options.users(), c,
+        options.duration(), REQUEST_TIMEOUT, progress));
+      JsonObject json = scenario(OVERLOAD, "GET /users/{random id}, cache off, every borrowed connection held "
+        + OVERLOAD_MIN_MS + "–" + OVERLOAD_MAX_MS + " ms by injected latency, pool " + OVERLOAD_POOL_MAX_SIZE
+        + ", offered " + OVERLOAD_FACTOR + "× what the pool holds in flight at capacity: the incident, replayed.",
+        c, running).mergeIn(m.json());
+      double meanMs = (OVERLOAD_MIN_MS + OVERLOAD_MAX_MS) / 2.0;
+      double capacity = OVERLOAD_POOL_MAX_SIZE * 1000.0 / meanMs;
+      // Over the sending time only: the drain after it runs a pool that is no longer offered enough work.
+      double goodput = m.load().successesWhileSending() / (options.duration().toMillis() / 1000.0);
+      return json.put("overload", new JsonObject()
+        .put("poolMaxSize", OVERLOAD_POOL_MAX_SIZE)
+        .put("injectedLatencyMs", new JsonObject().put("min", OVERLOAD_MIN_MS).put("max", OVERLOAD_MAX_MS)
+          .put("mean", meanMs))
+        .put("poolCapacityPerSecond", round(capacity))
+        .put("successes", m.load().successes())
+        .put("successesWhileSending", m.load().successesWhileSending())
+        .put("rejections503", m.load().count("503"))
+        .put("goodputPerSecond", round(goodput))
+        .put("goodputFractionOfCapacity", round(goodput / capacity))
+        .put("goodputIncludingDrainPerSecond", round(m.load().successes() / m.load().seconds()))
+        .put("successLatencyMs", latency(m.load().ok()))
+        .put("rejectionLatencyMs", latency(m.load().rejected())));
+    }
+  }
+
+  // ---- running the service and measuring ----
+
+  /** A service process and the database it uses. */
+  private record Running(ServiceProcess service, DbTarget db) implements AutoCloseable {
+    @Override
+    public void close() {
+      service.close();
+    }
+  }
+
+  private Running startService(String scenario, Map<String, String> scenarioEnv) {
+    Map<String, String> env = new LinkedHashMap<>();
+    DbTarget db = options.externalDb();
+    if (db == null) {
+      db = DbTarget.embedded(ServiceProcess.freePort());
+      env.put("SLUICE_EMBEDDED_DATA_DIR", dataDir().toString());
+      env.put("SLUICE_EMBEDDED_PORT", String.valueOf(db.port()));
+      env.put("SLUICE_EMBEDDED_SEED_USERS", String.valueOf(options.users()));
+    } else {
+      env.put("SLUICE_DB_HOST", db.host());
+      env.put("SLUICE_DB_PORT", String.valueOf(db.port()));
+      env.put("SLUICE_DB_DATABASE", db.database());
+      env.put("SLUICE_DB_USER", db.user());
+      env.put("SLUICE_DB_PASSWORD", db.password());
+    }
+    env.putAll(scenarioEnv);
+    progress.printf("[bench] %s: starting the service%n", scenario);
+    Path logFile = options.workDir().resolve("logs").resolve(STAMP.format(date) + "-" + scenario + ".log");
+    ServiceProcess service = ServiceProcess.start(serviceJar, options.workDir(), logFile, env);
+    current = service;
+    return new Running(service, db);
+  }
+
+  /**
+   * Every scenario runs the jar as it was when the run began, although a build elsewhere may replace
+   * {@code api-module/target/sluice.jar} meanwhile.
+   */
+  private void snapshotJar() throws IOException {
+    Files.createDirectories(serviceJar.getParent());
+    Files.copy(options.jar(), serviceJar, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** One data directory per user count: a directory once seeded is never seeded again. */
+  private Path dataDir() {
+    return options.workDir().resolve("data-" + options.users());
+  }
+
+  private void stopCurrent() {
+    ServiceProcess service = current;
+    if (service != null) {
+      service.close();
+    }
+  }
+
+  private void warmUp(String scenario, Supplier<BenchAccess.Load> load) {
+    if (options.warmup().isZero()) {
+      return;
+    }
+    progress.printf("[bench] %s: warm-up %s (not measured)%n", scenario, BenchOptions.text(options.warmup()));
+    BenchAccess.Load l = load.get();
+    progress.printf("[bench] %s: warm-up done, %d requests%n", scenario, l.total());
+  }
+
+  /** The load's outcome with the server's side sampled while it ran. */
+  private record Measured(BenchAccess.Load load, JsonObject server) {
+
+    JsonObject json() {
+      return new JsonObject().put("requests", load.total()).put("elapsedSeconds", round(load.seconds()))
+        .put("throughputPerSecond", round(load.throughput())).put("latencyMs", latency(load.all()))
+        .put("statusCounts", counts(load.statusCounts())).put("firstError", load.firstError())
+        .put("server", server);
+    }
+  }
+
+  private Measured measure(String scenario, DbTarget db, Supplier<BenchAccess.Load> load) {
+    progress.printf("[bench] %s: measuring %s%n", scenario, BenchOptions.text(options.duration()));
+    ConnectionSampler sampler = ConnectionSampler.start(db);
+    BenchAccess.Load l;
+    try {
+      l = load.get();
+    } catch (RuntimeException e) {
+      sampler.stop(0);
+      throw e;
+    }
+    JsonObject server = sampler.stop(l.total());
+    serverVersion = server.getString("serverVersion", serverVersion);
+    if (l.total() == 0) {
+      throw new IllegalStateException(scenario + " completed no request" + (l.firstError() == null ? ""
+        : ": " + l.firstError()));
+    }
+    return new Measured(l, server);
+  }
+
+  private JsonObject scenario(String name, String measures, int concurrency, Running running) {
+    JsonObject environment = new JsonObject();
+    running.service().environment().forEach(environment::put);
+    JsonObject config = config(concurrency).put("serviceEnvironment", environment);
+    return new JsonObject().put("name", name).put("measures", measures).put("config", config)
+      .put("serviceConfig", running.service().effectiveConfig());
+  }
+
+  private JsonObject config(int concurrency) {
+    return new JsonObject().put("concurrency", concurrency).put("ids", "1-" + options.users())
+      .put("warmupSeconds", round(options.warmup().toMillis() / 1000.0))
+      .put("durationSeconds", round(options.duration().toMillis() / 1000.0))
+      .put("requestTimeoutSeconds", REQUEST_TIMEOUT.toSeconds());
+  }
+
+  // ---- the report ----
+
+  private JsonObject report(JsonArray scenarios) {
+    JsonObject db = options.externalDb() == null
+      ? new JsonObject().put("kind", "embedded MariaDB, started by the service").put("dataDir", shown(dataDir()))
+      : new JsonObject().put("kind", "external").put("server", options.externalDb().where());
+    db.put("version", serverVersion).put("users", options.users());
+    JsonObject report = new JsonObject()
+      .put("date", date.toString())
+      .put("smoke", options.smoke())
+      .put("commit", Machine.commit(options.repo()))
+      .put("machine", Machine.describe().put("loadAverageAtStart", loadAverageAtStart)
+        .put("loadAverageAtEnd", Machine.loadAverage()))
+      .put("jvm", Machine.jvm().put("note", "the bench and every service process run on this JVM"))
+      .put("database", db)
+      .put("options", new JsonObject().put("users", options.users()).put("concurrency", options.concurrency())
+        .put("warmup", BenchOptions.text(options.warmup())).put("duration", BenchOptions.text(options.duration())))
+      .put("serviceJar", shown(options.jar()) + " (copied at the start of the run; each scenario starts it with"
+        + " java -jar in a process of its own)")
+      .put("rerun", options.rerun())
+      .put("scenarios", scenarios);
+    return report.put("summary", BenchReport.summary(scenarios)).put("caveats", BenchReport.caveats(report));
+  }
+
+  private Written write(JsonObject report) throws IOException {
+    String stamp = STAMP.format(date);
+    Path md = options.resultsDir().resolve(stamp + ".md");
+    Path json = options.resultsDir().resolve(stamp + ".json");
+    String markdown = BenchReport.markdown(report);
+    String encoded = report.encodePrettily() + "\n";
+    Files.writeString(md, markdown);
+    Files.writeString(json, encoded);
+    replace(options.resultsDir().resolve("latest.md"), markdown);
+    replace(options.resultsDir().resolve("latest.json"), encoded);
+    return new Written(md, json, report);
+  }
+
+  /** Written aside, then moved over: a reader never sees half a {@code latest} file. */
+  private static void replace(Path target, String content) throws IOException {
+    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+    Files.writeString(tmp, content);
+    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private String shown(Path path) {
+    return path.startsWith(options.repo()) ? options.repo().relativize(path).toString() : path.toString();
+  }
+
+  static JsonObject latency(BenchAccess.Latency l) {
+    return l == null ? null : new JsonObject().put("p50", l.p50()).put("p90", l.p90()).put("p99", l.p99())
+      .put("p99.9", l.p999()).put("max", l.max());
+  }
+
+  static JsonObject counts(Map<String, Long> counts) {
+    JsonObject json = new JsonObject();
+    counts.forEach(json::put);
+    return json;
+  }
+
+  static Double ratio(Double part, Double whole) {
+    return part == null || whole == null || whole == 0 ? null : round(part / whole);
+  }
+
+  static double round(double value) {
+    return Math.round(value * 1000) / 1000.0;
+  }
+}

@@ -1,0 +1,142 @@
+package io.sluice.bench;
+
+import io.sluice.diagnose.BenchAccess;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * What one benchmark run does. Each value comes from, in order of precedence: its command-line option, the
+ * {@code --smoke} preset, its {@code SLUICE_BENCH_*} environment variable, the default.
+ *
+ * @param externalDb  the database named by {@code SLUICE_BENCH_DB_HOST} (and friends); null: the service's embedded one
+ * @param repo        the project's root: the service jar, {@code git} and the default directories are found from it
+ * @param workDir     embedded data ({@code data-<users>}, seeded once and kept) and the service logs
+ * @param resultsDir  where the report goes ({@code <UTC timestamp>.md/.json} and {@code latest.md/.json})
+ */
+record BenchOptions(int users, int concurrency, Duration warmup, Duration duration, boolean smoke, Path repo, Path jar,
+                    Path workDir, Path resultsDir, DbTarget externalDb) {
+
+  static final int DEFAULT_USERS = 10_000;
+  static final int DEFAULT_CONCURRENCY = 64;
+  static final Duration DEFAULT_WARMUP = Duration.ofSeconds(5);
+  static final Duration DEFAULT_DURATION = Duration.ofSeconds(20);
+
+  /** A few seconds in all: checks that everything runs, measures nothing worth quoting. */
+  static final int SMOKE_USERS = 500;
+  static final Duration SMOKE_WARMUP = Duration.ofMillis(500);
+  static final Duration SMOKE_DURATION = Duration.ofMillis(1500);
+
+  static final String USAGE = """
+    Usage: bench/run [--users N] [--duration T] [--warmup T] [--concurrency N] [--smoke]
+                     [--repo DIR] [--jar FILE] [--work-dir DIR] [--results-dir DIR]
+      --users N         users seeded and looked up at random (default 10000; env SLUICE_BENCH_USERS)
+      --duration T      measured time per scenario: 20s, 1500ms, 1m (default 20s; env SLUICE_BENCH_DURATION)
+      --warmup T        unmeasured load before each scenario (default 5s; env SLUICE_BENCH_WARMUP)
+      --concurrency N   closed-loop workers of fast-uncached, cached and ceiling (default 64;
+                        env SLUICE_BENCH_CONCURRENCY); overload always uses 3 x its pool
+      --smoke           500 users, 1.5 s per scenario; report under <work-dir>/smoke-results, so that
+                        bench/results/latest.* keeps the last full run
+      --repo DIR        project root (default: the current directory)
+      --jar FILE        service jar (default: <repo>/api-module/target/sluice.jar)
+      --work-dir DIR    embedded database data and service logs (default: <repo>/bench/work)
+      --results-dir DIR report directory (default: <repo>/bench/results)
+    External database instead of the embedded one: SLUICE_BENCH_DB_HOST, SLUICE_BENCH_DB_PORT (3306),
+    SLUICE_BENCH_DB_USER (sluice), SLUICE_BENCH_DB_PASSWORD (empty), SLUICE_BENCH_DB_DATABASE (sluice).""";
+
+  /** Reads the options; an invalid one is an {@link IllegalArgumentException} whose message names it. */
+  static BenchOptions parse(String[] args, Map<String, String> env, Path cwd) {
+    Map<String, String> given = new HashMap<>();
+    boolean smoke = false;
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("--smoke")) {
+        smoke = true;
+        continue;
+      }
+      int eq = arg.indexOf('=');
+      String name = eq > 0 ? arg.substring(0, eq) : arg;
+      if (!Map.of("--users", 1, "--duration", 1, "--warmup", 1, "--concurrency", 1, "--repo", 1, "--jar", 1,
+        "--work-dir", 1, "--results-dir", 1).containsKey(name)) {
+        throw new IllegalArgumentException("unknown argument: " + arg);
+      }
+      if (eq < 0 && i + 1 >= args.length) {
+        throw new IllegalArgumentException(name + " needs a value");
+      }
+      given.put(name, eq > 0 ? arg.substring(eq + 1) : args[++i]);
+    }
+
+    String users = pick(given.get("--users"), smoke ? String.valueOf(SMOKE_USERS) : null,
+      env.get("SLUICE_BENCH_USERS"), String.valueOf(DEFAULT_USERS));
+    String concurrency = pick(given.get("--concurrency"), null, env.get("SLUICE_BENCH_CONCURRENCY"),
+      String.valueOf(DEFAULT_CONCURRENCY));
+    String warmup = pick(given.get("--warmup"), smoke ? SMOKE_WARMUP.toMillis() + "ms" : null,
+      env.get("SLUICE_BENCH_WARMUP"), DEFAULT_WARMUP.toSeconds() + "s");
+    String duration = pick(given.get("--duration"), smoke ? SMOKE_DURATION.toMillis() + "ms" : null,
+      env.get("SLUICE_BENCH_DURATION"), DEFAULT_DURATION.toSeconds() + "s");
+
+    Path repo = Path.of(given.getOrDefault("--repo", cwd.toString())).toAbsolutePath().normalize();
+    if (!Files.isDirectory(repo.resolve("api-module"))) {
+      throw new IllegalArgumentException("--repo " + repo + " is not the project root (no api-module in it)");
+    }
+    Path workDir = path(given.get("--work-dir"), repo.resolve("bench/work"));
+    Path resultsDir = path(given.get("--results-dir"), smoke ? workDir.resolve("smoke-results")
+      : repo.resolve("bench/results"));
+    Path jar = path(given.get("--jar"), repo.resolve("api-module/target/sluice.jar"));
+
+    BenchOptions options = new BenchOptions(integer("--users", users, 1, 10_000_000),
+      integer("--concurrency", concurrency, 1, 10_000), duration("--warmup", warmup, true),
+      duration("--duration", duration, false), smoke, repo, jar, workDir, resultsDir, DbTarget.fromEnv(env));
+    if (!Files.isRegularFile(options.jar())) {
+      throw new IllegalArgumentException("service jar " + options.jar() + " not found: build it with"
+        + " `mvn -q -B -DskipTests install` (bench/run does)");
+    }
+    return options;
+  }
+
+  /** The command that repeats this run. */
+  String rerun() {
+    return (externalDb == null ? "" : "SLUICE_BENCH_DB_HOST=" + externalDb.host() + " … ")
+      + "bench/run --users " + users + " --duration " + text(duration) + " --warmup " + text(warmup)
+      + " --concurrency " + concurrency;
+  }
+
+  static String text(Duration d) {
+    long ms = d.toMillis();
+    return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
+  }
+
+  private static String pick(String arg, String smokePreset, String env, String fallback) {
+    return arg != null ? arg : smokePreset != null ? smokePreset : env != null && !env.isBlank() ? env : fallback;
+  }
+
+  private static Path path(String given, Path fallback) {
+    return (given == null ? fallback : Path.of(given)).toAbsolutePath().normalize();
+  }
+
+  private static int integer(String name, String value, int min, int max) {
+    try {
+      int n = Integer.parseInt(value.trim());
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(name + " must be an integer " + min + ".." + max + ", got " + value);
+  }
+
+  private static Duration duration(String name, String value, boolean zeroAllowed) {
+    if (zeroAllowed && value.trim().matches("0+(ms|s)?")) {
+      return Duration.ZERO;
+    }
+    try {
+      return BenchAccess.parseDuration(value);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(name + ": " + e.getMessage());
+    }
+  }
+}

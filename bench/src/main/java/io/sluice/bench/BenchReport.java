@@ -1,0 +1,253 @@
+package io.sluice.bench;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * The report's Markdown, rendered from its JSON only: whatever the Markdown says, the JSON holds too. Also the
+ * summary rows and the caveats, which both renderings carry.
+ */
+final class BenchReport {
+
+  private BenchReport() {
+  }
+
+  // ---- summary and caveats (part of the JSON) ----
+
+  static JsonArray summary(JsonArray scenarios) {
+    JsonArray rows = new JsonArray();
+    for (JsonObject s : objects(scenarios)) {
+      JsonObject latency = s.getJsonObject("latencyMs", new JsonObject());
+      rows.add(new JsonObject().put("scenario", s.getString("name"))
+        .put("concurrency", s.getJsonObject("config").getInteger("concurrency"))
+        .put("requests", s.getLong("requests"))
+        .put("throughputPerSecond", s.getDouble("throughputPerSecond"))
+        .put("p50Ms", latency.getDouble("p50")).put("p90Ms", latency.getDouble("p90"))
+        .put("p99Ms", latency.getDouble("p99")).put("maxMs", latency.getDouble("max"))
+        .put("statusCounts", s.getJsonObject("statusCounts"))
+        .put("serverConnectionsMax", s.getJsonObject("server").getInteger("maxConnections"))
+        .put("keyFigure", keyFigure(s, scenarios)));
+    }
+    return rows;
+  }
+
+  private static String keyFigure(JsonObject s, JsonArray scenarios) {
+    JsonObject server = s.getJsonObject("server");
+    return switch (s.getString("name")) {
+      case Bench.FAST_UNCACHED -> "throughput " + number(s.getDouble("fractionOfCeiling"), 2) + " × ceiling";
+      case Bench.CACHED -> {
+        Double fast = find(scenarios, Bench.FAST_UNCACHED).getDouble("throughputPerSecond");
+        yield "throughput " + number(Bench.ratio(s.getDouble("throughputPerSecond"), fast), 2)
+          + " × fast-uncached; " + number(server.getDouble("statementsPerRequest"), 3) + " DB statements/request";
+      }
+      case Bench.OVERLOAD -> {
+        JsonObject o = s.getJsonObject("overload");
+        JsonObject rejected = o.getJsonObject("rejectionLatencyMs");
+        yield "goodput " + number(o.getDouble("goodputPerSecond"), 1) + "/s = "
+          + number(o.getDouble("goodputFractionOfCapacity"), 2) + " × pool capacity ("
+          + number(o.getDouble("poolCapacityPerSecond"), 0) + "/s); 503 p50 "
+          + (rejected == null ? "n/a" : number(rejected.getDouble("p50"), 2) + " ms");
+      }
+      case Bench.CEILING -> "the database's ceiling: pool of "
+        + s.getJsonObject("config").getJsonObject("pool").getInteger("maxSize") + ", no HTTP";
+      default -> "";
+    };
+  }
+
+  static JsonArray caveats(JsonObject report) {
+    JsonObject machine = report.getJsonObject("machine");
+    List<String> caveats = new ArrayList<>();
+    if (report.getBoolean("smoke", false)) {
+      caveats.add("Smoke run: each scenario ran for a second or two. It checks that the bench works; its numbers are"
+        + " not worth quoting.");
+    }
+    caveats.add("One run. The load generator, the service and the database share this machine's "
+      + machine.getInteger("cores") + " cores, and anything else running at the time (a build, another test) skews"
+      + " the numbers. Compare runs made on the same machine, and rerun before trusting a difference of a few"
+      + " percent.");
+    caveats.add("Closed loop: a fixed number of workers, each sending its next request when the previous one ends."
+      + " Latency is timed from the actual send, so a stall delays the sends that would have measured it"
+      + " (coordinated omission): the percentiles understate the tail an open-loop client would see. Throughput is"
+      + " the saturated rate at that concurrency, not a latency SLO.");
+    caveats.add("Overload: a worker answered 503 sends again at once (no back-off on Retry-After), so the 503 count"
+      + " and rate describe this loop, not real clients. Goodput and the two latency distributions are the point.");
+    caveats.add("Ceiling: the statement goes through the same Vert.x MySQL client (one event loop, "
+      + "prepared-statement cache on), so it is the ceiling of the database plus that client on this machine, not"
+      + " of the database alone.");
+    caveats.add("Server connections are sampled every " + ConnectionSampler.PERIOD.toMillis() + " ms from "
+      + "SHOW FULL PROCESSLIST (the sampler's own session left out); a peak shorter than that can be missed."
+      + " Threads_connected is the server's own count: it includes the sampler, and on a shared server other"
+      + " clients too.");
+    return new JsonArray(caveats);
+  }
+
+  // ---- Markdown ----
+
+  static String markdown(JsonObject r) {
+    StringBuilder out = new StringBuilder();
+    JsonObject machine = r.getJsonObject("machine");
+    JsonObject jvm = r.getJsonObject("jvm");
+    JsonObject db = r.getJsonObject("database");
+    JsonObject opts = r.getJsonObject("options");
+    out.append("# Sluice benchmark").append(r.getBoolean("smoke", false) ? " (smoke run)" : "").append("\n\n");
+    out.append("| | |\n|---|---|\n");
+    row(out, "Date (UTC)", r.getString("date"));
+    row(out, "Machine", machine.getInteger("cores") + " cores (availableProcessors), " + machine.getString("memory")
+      + " RAM, " + machine.getString("os") + " " + machine.getString("arch") + ", CPU " + machine.getString("cpuModel"));
+    row(out, "Load average", machine.getString("loadAverageAtStart") + " at the start, "
+      + machine.getString("loadAverageAtEnd") + " at the end (1, 5, 15 min; the bench itself adds to it)");
+    row(out, "JVM", jvm.getString("vm") + " " + jvm.getString("version") + " (" + jvm.getString("vendor")
+      + "), for the bench and the service");
+    row(out, "Commit", "`" + r.getString("commit") + "`");
+    row(out, "Database", db.getString("kind") + ", " + db.getString("version", "version unknown")
+      + (db.containsKey("dataDir") ? ", `" + db.getString("dataDir") + "`" : ", " + db.getString("server"))
+      + ", " + db.getInteger("users") + " users");
+    row(out, "Run", "ids uniform in 1.." + opts.getInteger("users") + "; concurrency " + opts.getInteger("concurrency")
+      + " (overload " + Bench.OVERLOAD_FACTOR * Bench.OVERLOAD_POOL_MAX_SIZE + "); warm-up " + opts.getString("warmup")
+      + ", then " + opts.getString("duration") + " measured, per scenario");
+    row(out, "Rerun", "`" + r.getString("rerun") + "` (from the project root; see bench/README.md)");
+
+    out.append("\n## Summary\n\n");
+    out.append("| Scenario | Concurrency | Requests | Throughput (req/s) | p50 ms | p90 ms | p99 ms | max ms | Statuses"
+      + " | Server connections (max) | Key figure |\n");
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n");
+    for (JsonObject s : objects(r.getJsonArray("summary"))) {
+      out.append("| ").append(s.getString("scenario")).append(" | ").append(s.getInteger("concurrency"))
+        .append(" | ").append(s.getLong("requests")).append(" | ").append(number(s.getDouble("throughputPerSecond"), 1))
+        .append(" | ").append(number(s.getDouble("p50Ms"), 2)).append(" | ").append(number(s.getDouble("p90Ms"), 2))
+        .append(" | ").append(number(s.getDouble("p99Ms"), 2)).append(" | ").append(number(s.getDouble("maxMs"), 2))
+        .append(" | ").append(counts(s.getJsonObject("statusCounts"))).append(" | ")
+        .append(s.getInteger("serverConnectionsMax")).append(" | ").append(s.getString("keyFigure")).append(" |\n");
+    }
+
+    for (JsonObject s : objects(r.getJsonArray("scenarios"))) {
+      scenario(out, s);
+    }
+
+    out.append("\n## Caveats\n\n");
+    for (Object caveat : r.getJsonArray("caveats")) {
+      out.append("- ").append(caveat).append('\n');
+    }
+    return out.toString();
+  }
+
+  private static void scenario(StringBuilder out, JsonObject s) {
+    JsonObject config = s.getJsonObject("config");
+    JsonObject server = s.getJsonObject("server");
+    out.append("\n## ").append(s.getString("name")).append("\n\n").append(s.getString("measures")).append("\n\n");
+    out.append("| Metric | Value |\n|---|---|\n");
+    row(out, "Concurrency", config.getInteger("concurrency") + " closed-loop workers, ids uniform in "
+      + config.getString("ids"));
+    row(out, "Warm-up, measured", number(config.getDouble("warmupSeconds"), 1) + " s unmeasured, then "
+      + number(s.getDouble("elapsedSeconds"), 2) + " s measured (" + number(config.getDouble("durationSeconds"), 1)
+      + " s of sending, plus the requests in flight at its end)");
+    if (config.containsKey("prime")) {
+      JsonObject prime = config.getJsonObject("prime");
+      row(out, "Cache fill (before warm-up)", prime.getLong("requests") + " requests, one per id, in "
+        + number(prime.getDouble("seconds"), 2) + " s: " + counts(prime.getJsonObject("statusCounts")));
+    }
+    row(out, "Requests", String.valueOf(s.getLong("requests")));
+    row(out, "Throughput", number(s.getDouble("throughputPerSecond"), 1) + " req/s");
+    row(out, "Latency, all answers", latency(s.getJsonObject("latencyMs")));
+    row(out, "Status counts", counts(s.getJsonObject("statusCounts")));
+    if (s.containsKey("overload")) {
+      JsonObject o = s.getJsonObject("overload");
+      JsonObject injected = o.getJsonObject("injectedLatencyMs");
+      row(out, "Pool capacity (Little's law)", o.getInteger("poolMaxSize") + " connections / "
+        + number(injected.getDouble("mean") / 1000, 1) + " s mean injected latency = "
+        + number(o.getDouble("poolCapacityPerSecond"), 1) + " req/s");
+      row(out, "Goodput (2xx/s)", number(o.getDouble("goodputPerSecond"), 1) + " req/s = "
+        + number(o.getDouble("goodputFractionOfCapacity"), 3) + " × capacity (" + o.getLong("successesWhileSending")
+        + " successes while sending; " + number(o.getDouble("goodputIncludingDrainPerSecond"), 1)
+        + "/s counting all " + o.getLong("successes") + " over the whole measured time, drain included)");
+      row(out, "Latency of successes (2xx)", latency(o.getJsonObject("successLatencyMs")));
+      row(out, "Latency of rejections (503)", latency(o.getJsonObject("rejectionLatencyMs")) + " ("
+        + o.getLong("rejections503") + " rejections)");
+    }
+    if (s.containsKey("fractionOfCeiling")) {
+      row(out, "Fraction of the ceiling", number(s.getDouble("fractionOfCeiling"), 3)
+        + " (this throughput / the ceiling scenario's)");
+    }
+    row(out, "Server connections", "max " + server.getInteger("maxConnections") + " in the processlist, of which at"
+      + " most " + server.getInteger("maxBusyConnections") + " running a statement at once; Threads_connected max "
+      + server.getLong("maxThreadsConnected") + " (" + server.getInteger("samples") + " samples)");
+    row(out, "Statements at the database", server.getLong("statementsExecuted") + " prepared statements executed = "
+      + number(server.getDouble("statementsPerRequest"), 3) + " per request; " + server.getLong("statementsPrepared")
+      + " prepared (cache misses)");
+    if (config.containsKey("pool")) {
+      row(out, "Pool (in the bench JVM)", "maxSize " + config.getJsonObject("pool").getInteger("maxSize")
+        + " (the service's default), statement `" + config.getString("statement") + "`; " + config.getString("note"));
+    }
+    if (config.containsKey("serviceEnvironment")) {
+      row(out, "Service environment", config.getJsonObject("serviceEnvironment").stream()
+        .filter(e -> !e.getKey().contains("PORT") && !e.getKey().equals("SLUICE_HTTP_HOST"))
+        .map(e -> "`" + e.getKey() + "=" + e.getValue() + "`").collect(Collectors.joining(" ")));
+      row(out, "Service config (effective)", serviceConfig(s.getJsonObject("serviceConfig")));
+    }
+    if (s.getString("firstError") != null) {
+      row(out, "First failed request", s.getString("firstError"));
+    }
+    if (server.getString("problem") != null) {
+      row(out, "Database sampler", server.getString("problem"));
+    }
+  }
+
+  /** The settings that shape these scenarios, from the config the service logged at start. */
+  private static String serviceConfig(JsonObject c) {
+    if (c == null) {
+      return "not found in the service log";
+    }
+    JsonObject http = c.getJsonObject("http", new JsonObject());
+    JsonObject db = c.getJsonObject("db", new JsonObject());
+    JsonObject pool = db.getJsonObject("pool", new JsonObject());
+    JsonObject users = c.getJsonObject("cache", new JsonObject()).getJsonObject("users", new JsonObject());
+    JsonObject faults = c.getJsonObject("faults", new JsonObject()).getJsonObject("dbLatency", new JsonObject());
+    return "pool maxSize " + pool.getValue("maxSize") + ", maxWaitQueueSize " + pool.getValue("maxWaitQueueSize")
+      + ", acquireTimeoutMs " + pool.getValue("acquireTimeoutMs") + "; request deadline (http.requestTimeoutMs) "
+      + http.getValue("requestTimeoutMs") + " ms; statementTimeoutMs " + db.getValue("statementTimeoutMs")
+      + "; users cache " + (Boolean.TRUE.equals(users.getValue("enabled")) ? "on, ttl " + users.getValue("ttlSeconds")
+      + " s, maxEntries " + users.getValue("maxEntries") : "off") + "; injected DB latency "
+      + (Boolean.TRUE.equals(faults.getValue("enabled")) ? faults.getValue("minMs") + "–" + faults.getValue("maxMs")
+      + " ms" : "off") + " (the whole config is in the JSON report)";
+  }
+
+  private static String latency(JsonObject l) {
+    if (l == null) {
+      return "no answers";
+    }
+    return "p50 " + number(l.getDouble("p50"), 2) + " · p90 " + number(l.getDouble("p90"), 2) + " · p99 "
+      + number(l.getDouble("p99"), 2) + " · p99.9 " + number(l.getDouble("p99.9"), 2) + " · max "
+      + number(l.getDouble("max"), 2) + " ms";
+  }
+
+  private static String counts(JsonObject counts) {
+    return counts == null || counts.isEmpty() ? "none" : counts.stream().map(e -> e.getKey() + ": " + e.getValue())
+      .collect(Collectors.joining(", "));
+  }
+
+  private static void row(StringBuilder out, String label, String value) {
+    out.append("| ").append(label).append(" | ").append(value.replace("|", "\\|")).append(" |\n");
+  }
+
+  static String number(Double value, int decimals) {
+    return value == null ? "n/a" : String.format(Locale.ROOT, "%." + decimals + "f", value);
+  }
+
+  private static List<JsonObject> objects(JsonArray array) {
+    List<JsonObject> list = new ArrayList<>();
+    for (int i = 0; i < array.size(); i++) {
+      list.add(array.getJsonObject(i));
+    }
+    return list;
+  }
+
+  private static JsonObject find(JsonArray scenarios, String name) {
+    return objects(scenarios).stream().filter(s -> name.equals(s.getString("name"))).findFirst()
+      .orElse(new JsonObject());
+  }
+}

@@ -1,0 +1,189 @@
+package io.sluice.bench;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The service as its users run it: {@code java -jar sluice.jar} in a process of its own, configured only by
+ * {@code SLUICE_*} environment variables over the built-in defaults (it runs in a directory without
+ * {@code conf/config.yaml}, and no {@code SLUICE_*} variable of the caller's environment leaks in). Its output goes to
+ * a log file. {@link #close()} stops it the way an operator would: SIGTERM, then waiting for its clean shutdown.
+ */
+final class ServiceProcess implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ServiceProcess.class);
+
+  /** The first start unpacks MariaDB (about 150 MB) and seeds the users; later ones take seconds. */
+  static final Duration READY_TIMEOUT = Duration.ofMinutes(5);
+  static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
+  private static final Duration POLL = Duration.ofMillis(250);
+  private static final String CONFIG_LINE = "Config loaded from ";
+
+  private final Process process;
+  private final int httpPort;
+  private final Path logFile;
+  private final Map<String, String> overrides;
+
+  private ServiceProcess(Process process, int httpPort, Path logFile, Map<String, String> overrides) {
+    this.process = process;
+    this.httpPort = httpPort;
+    this.logFile = logFile;
+    this.overrides = overrides;
+  }
+
+  /**
+   * Starts the jar with {@code overrides} as its only {@code SLUICE_*} variables and waits until
+   * {@code /health/ready} answers 200. The HTTP port is chosen here and added to the overrides.
+   */
+  static ServiceProcess start(Path jar, Path workDir, Path logFile, Map<String, String> overrides) {
+    int port = freePort();
+    Map<String, String> env = new LinkedHashMap<>(overrides);
+    env.put("SLUICE_HTTP_HOST", "127.0.0.1");
+    env.put("SLUICE_HTTP_PORT", String.valueOf(port));
+    ProcessBuilder builder = new ProcessBuilder(List.of(javaBinary(), "-jar", jar.toString()))
+      .directory(workDir.toFile())
+      .redirectErrorStream(true)
+      .redirectOutput(logFile.toFile());
+    builder.environment().keySet().removeIf(name -> name.startsWith("SLUICE_"));
+    builder.environment().putAll(env);
+    try {
+      Files.createDirectories(logFile.getParent());
+      if (Files.exists(workDir.resolve("conf/config.yaml"))) {
+        throw new IllegalStateException(workDir + "/conf/config.yaml exists: the service would read it; remove it");
+      }
+      ServiceProcess service = new ServiceProcess(builder.start(), port, logFile, env);
+      log.info("Started the service (pid {}), log {}", service.process.pid(), logFile);
+      try {
+        service.awaitReady();
+      } catch (RuntimeException e) {
+        service.close();
+        throw e;
+      }
+      return service;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start " + jar, e);
+    }
+  }
+
+  /** The same JVM as the bench's: the report names one JVM for both. */
+  static String javaBinary() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  /** A port free at this moment on loopback (the usual small race with another process is accepted). */
+  static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("no free port on loopback", e);
+    }
+  }
+
+  String baseUrl() {
+    return "http://127.0.0.1:" + httpPort;
+  }
+
+  /** The variables the service got, with the password masked. */
+  Map<String, String> environment() {
+    Map<String, String> shown = new LinkedHashMap<>(overrides);
+    shown.computeIfPresent("SLUICE_DB_PASSWORD", (k, v) -> v.isEmpty() ? v : "******");
+    return shown;
+  }
+
+  /** The effective config the service logged at start (its password already masked there); null if not found. */
+  JsonObject effectiveConfig() {
+    try (var lines = Files.lines(logFile)) {
+      return lines.filter(line -> line.contains(CONFIG_LINE)).findFirst()
+        .map(line -> line.substring(line.indexOf('{', line.indexOf(CONFIG_LINE))))
+        .map(JsonObject::new).orElse(null);
+    } catch (IOException | DecodeException | StringIndexOutOfBoundsException e) {
+      log.warn("Cannot read the effective config from {}: {}", logFile, e.getMessage());
+      return null;
+    }
+  }
+
+  private void awaitReady() {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    HttpRequest ready = HttpRequest.newBuilder(URI.create(baseUrl() + "/health/ready"))
+      .timeout(Duration.ofSeconds(5)).GET().build();
+    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("the service exited with status " + process.exitValue()
+          + " before it was ready; last lines of " + logFile + ":\n" + tail(20));
+      }
+      try {
+        if (client.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // Not listening yet.
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the service");
+      }
+      waitForExit(POLL);
+    }
+    throw new IllegalStateException("the service was not ready within " + READY_TIMEOUT.toSeconds() + " s; see "
+      + logFile);
+  }
+
+  /** Waits up to {@code time} for the process to end: the pause between readiness polls, cut short by a crash. */
+  private boolean waitForExit(Duration time) {
+    try {
+      return process.waitFor(time.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return !process.isAlive();
+    }
+  }
+
+  private String tail(int lines) {
+    try {
+      List<String> all = Files.readAllLines(logFile);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException e) {
+      return "(unreadable: " + e.getMessage() + ")";
+    }
+  }
+
+  /**
+   * SIGTERM, then up to {@link #STOP_TIMEOUT} for the service to finish requests in flight, close its pool and stop
+   * its embedded database. Only if that fails: SIGKILL for it and the processes it started (its MariaDB).
+   */
+  @Override
+  public void close() {
+    if (!process.isAlive()) {
+      return;
+    }
+    List<ProcessHandle> children = process.descendants().toList();
+    process.destroy();
+    if (!waitForExit(STOP_TIMEOUT)) {
+      log.warn("The service (pid {}) did not stop within {} s of SIGTERM; killing it", process.pid(),
+        STOP_TIMEOUT.toSeconds());
+      children.forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly();
+      waitForExit(STOP_TIMEOUT);
+    } else {
+      log.info("Stopped the service (pid {}), exit status {}", process.pid(), process.exitValue());
+    }
+  }
+}
