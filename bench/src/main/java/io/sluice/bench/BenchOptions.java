@@ -22,7 +22,8 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
 
   static final int DEFAULT_USERS = 10_000;
   static final int DEFAULT_CONCURRENCY = 64;
-  static final Duration DEFAULT_WARMUP = Duration.ofSeconds(5);
+  /** Long enough for C2 to finish compiling the hot path: 5 s left the service at half its speed. */
+  static final Duration DEFAULT_WARMUP = Duration.ofSeconds(15);
   static final Duration DEFAULT_DURATION = Duration.ofSeconds(20);
 
   /** A few seconds in all: checks that everything runs, measures nothing worth quoting. */
@@ -35,7 +36,7 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
                      [--repo DIR] [--jar FILE] [--work-dir DIR] [--results-dir DIR]
       --users N         users seeded and looked up at random (default 10000; env SLUICE_BENCH_USERS)
       --duration T      measured time per scenario: 20s, 1500ms, 1m (default 20s; env SLUICE_BENCH_DURATION)
-      --warmup T        unmeasured load before each scenario (default 5s; env SLUICE_BENCH_WARMUP)
+      --warmup T        unmeasured load before each scenario (default 15s; env SLUICE_BENCH_WARMUP)
       --concurrency N   closed-loop workers of fast-uncached, cached and ceiling (default 64;
                         env SLUICE_BENCH_CONCURRENCY); overload always uses 3 x its pool
       --smoke           500 users, 1.5 s per scenario; report under <work-dir>/smoke-results, so that

@@ -3,6 +3,8 @@ package io.sluice.proxy.impl;
 import io.vertx.mysqlclient.MySQLException;
 
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Server-side time limits for statements, in the dialect of the server we talk to (detected at start from
@@ -29,6 +31,8 @@ final class ServerLimits {
     15_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000, 3_600_000};
 
   private final Flavor flavor;
+  /** The limited text of each statement at each step, built once: the set is small and fixed. */
+  private final Map<String, String[]> texts = new ConcurrentHashMap<>();
 
   ServerLimits(Flavor flavor) {
     this.flavor = flavor;
@@ -45,7 +49,17 @@ final class ServerLimits {
 
   /** The statement with a server-side limit of at least {@code remainingMs}. */
   String limit(String sql, long remainingMs) {
-    long ms = step(remainingMs);
+    int step = stepIndex(remainingMs);
+    String[] bySteps = texts.computeIfAbsent(sql, s -> new String[STEPS_MS.length]);
+    String text = bySteps[step];
+    if (text == null) {
+      text = render(sql, STEPS_MS[step]);
+      bySteps[step] = text;
+    }
+    return text;
+  }
+
+  private String render(String sql, long ms) {
     if (flavor == Flavor.MARIADB) {
       return "SET STATEMENT max_statement_time=" + (ms / 1000) + "." + String.format("%03d", ms % 1000) + " FOR " + sql;
     }
@@ -55,13 +69,13 @@ final class ServerLimits {
     return sql;
   }
 
-  static long step(long remainingMs) {
-    for (long step : STEPS_MS) {
-      if (remainingMs <= step) {
-        return step;
+  private static int stepIndex(long remainingMs) {
+    for (int i = 0; i < STEPS_MS.length; i++) {
+      if (remainingMs <= STEPS_MS[i]) {
+        return i;
       }
     }
-    return STEPS_MS[STEPS_MS.length - 1];
+    return STEPS_MS.length - 1;
   }
 
   /** The server stopped the statement for its time limit. */
