@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Why not the pool's own wait queue: in Vert.x 5.0.x a waiter whose acquire timed out can stay in the pool's
  * queue and keep a slot until a connection frees up, so a saturated pool fills with callers who already gave up.
  * Here a waiter leaves the queue the moment its deadline passes, a permit is handed only to a live waiter, and a
- * request that cannot be served in its remaining budget is refused at once instead of queueing in vain.
+ * request that cannot be served in its remaining budget (predicted wait plus mean hold time) is refused at once
+ * instead of queueing in vain.
  *
  * <p>Confined to the proxy verticle's event loop: every method is called on that context (the consumer, the pool's
  * callbacks and the timers all run there), so there is no locking.
@@ -48,7 +49,12 @@ final class Admission {
 
   private static final class Waiter {
     final Promise<Void> promise = Promise.promise();
+    final long deadlineNanos;
     long timerId;
+
+    Waiter(long deadlineNanos) {
+      this.deadlineNanos = deadlineNanos;
+    }
   }
 
   /** Weight of the newest sample in the moving average of the time a request holds a connection. */
@@ -90,10 +96,12 @@ final class Admission {
     if (remaining <= 0) {
       return reject(Rejection.DEADLINE_EXPIRED);
     }
-    if (samples > 0 && predictedWaitNanos(queue.size() + 1) > remaining) {
+    // Refuse now what cannot finish in time: its wait in line plus its own time on a connection. Admitting it
+    // would only spend a connection on a statement that gets killed at the deadline.
+    if (samples > 0 && predictedWaitNanos(queue.size() + 1) + (long) meanHoldNanos > remaining) {
       return reject(Rejection.PREDICTED_WAIT);
     }
-    Waiter waiter = new Waiter();
+    Waiter waiter = new Waiter(deadlineNanos);
     boolean deadlineFirst = remaining <= acquireTimeoutNanos;
     long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(remaining, acquireTimeoutNanos)));
     waiter.timerId = vertx.setTimer(waitMs, id -> {
@@ -110,13 +118,20 @@ final class Admission {
   void release(long heldNanos) {
     meanHoldNanos = samples == 0 ? heldNanos : meanHoldNanos + ALPHA * (heldNanos - meanHoldNanos);
     samples++;
-    Waiter next = queue.pollFirst();
-    if (next == null) {
-      held--;
-      return;
+    long now = System.nanoTime();
+    Waiter next;
+    while ((next = queue.pollFirst()) != null) {
+      vertx.cancelTimer(next.timerId);
+      // A waiter whose remaining time is shorter than a typical hold would spend the connection on a statement
+      // that gets killed at its deadline: refuse it now and give the connection to one that can finish.
+      if (next.deadlineNanos - now >= (long) meanHoldNanos) {
+        next.promise.complete();
+        return;
+      }
+      count(Rejection.PREDICTED_WAIT);
+      next.promise.fail(new Rejected(Rejection.PREDICTED_WAIT));
     }
-    vertx.cancelTimer(next.timerId);
-    next.promise.complete();
+    held--;
   }
 
   /** Expected wait of the {@code position}-th request in line (1-based): position × mean hold time ÷ permits. */
