@@ -50,6 +50,8 @@ public class HttpVerticle extends VerticleBase {
   private static final String JSON = "application/json";
   private static final String REQUEST_ID_KEY = "requestId";
   private static final String DEADLINE_KEY = "deadlineNanos";
+  /** Least time kept back from the proxy's budget for its reply to travel back (10 % of the budget above 100 ms). */
+  private static final long MIN_REPLY_MARGIN_MS = 10;
   private static final Pattern TIMEOUT = Pattern.compile("[0-9]{1,9}");
 
   private volatile HttpSettings settings;
@@ -294,10 +296,17 @@ public class HttpVerticle extends VerticleBase {
   }
 
   private Future<Message<JsonObject>> request(RoutingContext ctx, String action, JsonObject body) {
-    long remainingMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(ctx.<Long>get(DEADLINE_KEY) - System.nanoTime()));
+    long remainingMs = TimeUnit.NANOSECONDS.toMillis(ctx.<Long>get(DEADLINE_KEY) - System.nanoTime());
+    // The proxy gets a little less than what is left here, so that its answer (a commit or a 504 with the write
+    // rolled back) arrives before this side gives up: a 504 from the proxy means "nothing written".
+    long proxyBudgetMs = remainingMs - Math.max(MIN_REPLY_MARGIN_MS, remainingMs / 10);
+    if (proxyBudgetMs <= 0) {
+      return Future.failedFuture(new ApiError.Failure(new ApiError(504, ApiError.DB_TIMEOUT,
+        "the request's deadline passed before it reached the database")));
+    }
     DeliveryOptions options = new DeliveryOptions()
       .setSendTimeout(remainingMs)
-      .addHeader(ProxyContract.TIMEOUT_HEADER, Long.toString(remainingMs))
+      .addHeader(ProxyContract.TIMEOUT_HEADER, Long.toString(proxyBudgetMs))
       .addHeader(ProxyContract.ACTION_HEADER, action)
       .addHeader(ProxyContract.REQUEST_ID_HEADER, ctx.get(REQUEST_ID_KEY));
     return vertx.eventBus().request(ProxyContract.ADDRESS, body, options);
@@ -397,8 +406,10 @@ public class HttpVerticle extends VerticleBase {
     return raw.length() > 24 ? raw.substring(0, 24) + "…" : raw;
   }
 
+  /** Stops accepting connections and lets requests in flight finish, up to the longest deadline a client may ask. */
   @Override
   public Future<?> stop() {
-    return server == null ? Future.succeededFuture() : server.close();
+    return server == null ? Future.succeededFuture()
+      : server.shutdown(settings.maxRequestTimeoutMs(), TimeUnit.MILLISECONDS);
   }
 }

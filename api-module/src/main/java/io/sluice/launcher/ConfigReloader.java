@@ -3,11 +3,14 @@ package io.sluice.launcher;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.proxy.contract.Action;
+import io.sluice.proxy.contract.FailureCode;
 import io.sluice.proxy.contract.ProxyContract;
 import io.vertx.config.ConfigRetriever;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -52,6 +55,7 @@ final class ConfigReloader {
   /** The last content read, applied or not: each distinct content is considered once. */
   private JsonObject lastSeen;
   private String lastError;
+  private String lastDeferral;
   private long timerId = -1;
   private boolean busy;
   private MessageConsumer<JsonObject> statusConsumer;
@@ -128,12 +132,19 @@ final class ConfigReloader {
       .onComplete(ar -> {
         busy = false;
         if (ar.failed()) {
-          reject("the database proxy refused it: " + ar.cause().getMessage());
+          if (isTemporary(ar.cause())) {
+            // The pool is mid-swap or the database is briefly away: try this content again on the next scan.
+            lastSeen = current;
+            deferred(ar.cause().getMessage());
+          } else {
+            reject("the database proxy refused it: " + ar.cause().getMessage());
+          }
           return;
         }
         JsonObject before = current;
         current = adopted;
         lastError = null;
+        lastDeferral = null;
         applied.increment();
         Map<String, Object[]> appliedChanges = diff(before, adopted);
         log.info("Config reloaded: {}", describe(appliedChanges));
@@ -141,6 +152,18 @@ final class ConfigReloader {
           .put("changes", toJson(appliedChanges))
           .put("config", SluiceConfig.redacted(adopted)));
       });
+  }
+
+  private static boolean isTemporary(Throwable err) {
+    return err instanceof ReplyException reply && reply.failureType() == ReplyFailure.RECIPIENT_FAILURE
+      && (reply.failureCode() == FailureCode.POOL_SATURATED || reply.failureCode() == FailureCode.DB_UNAVAILABLE);
+  }
+
+  private void deferred(String why) {
+    if (!Objects.equals(why, lastDeferral)) {
+      lastDeferral = why;
+      log.info("Config reload deferred, will retry: {}", why);
+    }
   }
 
   private void reject(String why) {
@@ -199,14 +222,16 @@ final class ConfigReloader {
       .put("faults", config.getJsonObject("faults"));
   }
 
-  /** Leaf keys whose values differ, with {old, new}; secrets redacted. */
+  /** Leaf keys whose values differ, with {old, new}: compared raw, secrets redacted in what is returned. */
   static Map<String, Object[]> diff(JsonObject before, JsonObject after) {
-    Map<String, Object> a = flatten(SluiceConfig.redacted(before), "");
-    Map<String, Object> b = flatten(SluiceConfig.redacted(after), "");
+    Map<String, Object> a = flatten(before, "");
+    Map<String, Object> b = flatten(after, "");
+    Map<String, Object> shownA = flatten(SluiceConfig.redacted(before), "");
+    Map<String, Object> shownB = flatten(SluiceConfig.redacted(after), "");
     Map<String, Object[]> changes = new TreeMap<>();
     for (String key : union(a.keySet(), b.keySet())) {
       if (!Objects.equals(normalize(a.get(key)), normalize(b.get(key)))) {
-        changes.put(key, new Object[]{a.get(key), b.get(key)});
+        changes.put(key, new Object[]{shownA.get(key), shownB.get(key)});
       }
     }
     return changes;

@@ -41,7 +41,6 @@ public class DatabaseProxyVerticle extends VerticleBase {
   private Pool adminPool;
   private ProxyService service;
   private MessageConsumer<JsonObject> consumer;
-  private ProxyConfig settings;
 
   public DatabaseProxyVerticle() {
     this(Ticker.systemTicker());
@@ -61,7 +60,6 @@ public class DatabaseProxyVerticle extends VerticleBase {
       log.error("Database proxy not started: invalid config: {}", e.getMessage());
       return Future.failedFuture(e);
     }
-    settings = config;
     // One connection outside the request pool, for KILL QUERY and server checks: a saturated pool must not block
     // its own rescue.
     adminPool = MySQLBuilder.pool()
@@ -142,8 +140,7 @@ public class DatabaseProxyVerticle extends VerticleBase {
     // Stop taking requests, let those in flight finish (bounded by their own timeouts), then close the pool.
     Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
     return unregistered
-      .eventually(() -> service == null ? Future.succeededFuture() : service.drain(
-        settings.db().pool().acquireTimeoutMs() + settings.db().statementTimeoutMs()))
+      .eventually(() -> service == null ? Future.succeededFuture() : service.drain())
       .eventually(() -> service == null ? Future.succeededFuture() : service.close())
       .eventually(() -> adminPool == null ? Future.succeededFuture() : adminPool.close())
       .onComplete(ar -> log.info("Database proxy stopped, pool closed"));

@@ -108,6 +108,13 @@ class ProxyContractTest {
       new JsonObject().put(Fields.USER_ID, 1).put(Fields.LIMIT, 101)).failureCode());
     assertEquals(FailureCode.BAD_REQUEST, failure(Action.PUT_SETTINGS,
       new JsonObject().put(Fields.USER_ID, 1).put(Fields.SETTINGS, new JsonArray())).failureCode());
+    JsonObject deep = new JsonObject();
+    for (int i = 0; i < 40; i++) {
+      deep = new JsonObject().put("n", deep);
+    }
+    assertEquals(FailureCode.BAD_REQUEST, failure(Action.PUT_SETTINGS,
+      new JsonObject().put(Fields.USER_ID, 1).put(Fields.SETTINGS, deep)).failureCode(),
+      "JSON nested deeper than the servers accept is the client's error, not a 500");
   }
 
   @Test

@@ -40,6 +40,8 @@ final class CapacityGuard {
           long reserve = (max * reservePercent + 99) / 100;
           return new ServerCapacity(max, connected, max - reserve - ADMIN_CONNECTIONS);
         }))
+      .recover(err -> Future.failedFuture(new ProxyFailure(FailureCode.DB_UNAVAILABLE,
+        "cannot read the server's max_connections for the capacity guard: " + err.getMessage())))
       .compose(capacity -> {
         if (maxSize > capacity.limit()) {
           String why = "db.pool.maxSize " + maxSize + " exceeds the server's max_connections "

@@ -3,8 +3,11 @@ package io.sluice.proxy.impl;
 import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.contract.FailureCode;
 
+import io.vertx.mysqlclient.MySQLException;
+
 import java.net.ConnectException;
 import java.nio.channels.ClosedChannelException;
+import java.util.Set;
 
 /** Maps what went wrong to a contract failure code and a client-safe message (no SQL, no server detail). */
 final class Failures {
@@ -34,10 +37,20 @@ final class Failures {
     return new ProxyFailure(FailureCode.STATEMENT_TIMEOUT, "the request's deadline had passed when it arrived");
   }
 
+  /** Server errors that say "try again": the statement lost a race with another, nothing was changed. */
+  private static final Set<Integer> TRANSIENT = Set.of(
+    1205, // ER_LOCK_WAIT_TIMEOUT
+    1213, // ER_LOCK_DEADLOCK
+    ServerLimits.QUERY_INTERRUPTED); // killed by someone else (an operator's KILL QUERY)
+
   /** Anything that failed after the connection was obtained and is not already a contract failure. */
   static ProxyFailure statementFailure(Throwable err) {
     if (err instanceof ProxyFailure failure) {
       return failure;
+    }
+    if (err instanceof MySQLException e && TRANSIENT.contains(e.getErrorCode())) {
+      return new ProxyFailure(FailureCode.DB_UNAVAILABLE,
+        FailureCode.withRetryAfter("database busy (lock conflict or interrupted statement); nothing was changed", 1));
     }
     if (err instanceof ConnectException || err instanceof ClosedChannelException
       || (err.getMessage() != null && err.getMessage().contains("closed"))) {

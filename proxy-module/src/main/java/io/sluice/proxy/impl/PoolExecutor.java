@@ -37,6 +37,8 @@ public final class PoolExecutor {
 
   /** Longest the 504 waits for the KILL QUERY to be acknowledged (so the database is quiet when callers look). */
   private static final long KILL_REPLY_GRACE_MS = 250;
+  /** Longest a request waits for its KILL QUERY before it gives its connection back anyway. */
+  private static final long KILL_SETTLE_MS = 5000;
 
   /** Why a statement was stopped for its deadline. */
   enum StopReason { KILLED, SERVER_LIMIT, BEFORE_STATEMENT }
@@ -136,43 +138,61 @@ public final class PoolExecutor {
     long start = System.nanoTime();
     counters.executed.increment();
     active.incrementAndGet();
-    return killer.connectionId(conn)
-      .compose(connectionId -> {
-        long remainingMs = TimeUnit.NANOSECONDS.toMillis(statementDeadline - System.nanoTime());
-        if (remainingMs <= 0) {
-          attempt.expire();
-          return Future.failedFuture(stop(StopReason.BEFORE_STATEMENT, op, requestId));
-        }
-        long timer = vertx.setTimer(remainingMs, id -> onDeadline(attempt, connectionId, op, reply, requestId));
-        Db statements = sql -> conn.preparedQuery(limits.limit(sql,
-          Math.max(1, TimeUnit.NANOSECONDS.toMillis(statementDeadline - System.nanoTime()))));
-        return statements(conn, statements, op, attempt, requestId)
-          .eventually(() -> {
-            vertx.cancelTimer(timer);
-            return attempt.killSettled();
-          });
-      })
+    long remainingMs = TimeUnit.NANOSECONDS.toMillis(statementDeadline - start);
+    if (remainingMs <= 0) {
+      attempt.expire();
+      return release(conn, op, start, Future.failedFuture(stop(StopReason.BEFORE_STATEMENT, op, requestId)));
+    }
+    // The timer is armed before the first round trip, so even the connection-id lookup runs under the deadline.
+    Future<Long> connectionId = killer.connectionId(conn);
+    long timer = vertx.setTimer(remainingMs, id -> onDeadline(attempt, connectionId, op, reply, requestId));
+    Db statements = sql -> {
+      if (attempt.expired()) {
+        // Past the deadline nothing new is sent: the kill may already have passed this connection by.
+        throw Failures.statementTimeout();
+      }
+      return conn.preparedQuery(limits.limit(sql,
+        Math.max(1, TimeUnit.NANOSECONDS.toMillis(statementDeadline - System.nanoTime()))));
+    };
+    Future<JsonObject> work = connectionId
+      .compose(id -> statements(conn, statements, op, attempt, requestId))
       .eventually(() -> {
-        active.decrementAndGet();
-        metrics.recordStatement(op.action(), System.nanoTime() - start);
-        return conn.close();
+        vertx.cancelTimer(timer);
+        return attempt.killSettled();
       });
+    return release(conn, op, start, work);
+  }
+
+  private Future<JsonObject> release(SqlConnection conn, Operation op, long start, Future<JsonObject> work) {
+    return work.eventually(() -> {
+      active.decrementAndGet();
+      metrics.recordStatement(op.action(), System.nanoTime() - start);
+      return conn.close();
+    });
   }
 
   /** The deadline passed with work still running: answer 504 and stop the statement on the server. */
-  private void onDeadline(Attempt attempt, long connectionId, Operation op, Promise<JsonObject> reply,
+  private void onDeadline(Attempt attempt, Future<Long> connectionId, Operation op, Promise<JsonObject> reply,
                           String requestId) {
     if (!attempt.expire()) {
       return;
     }
     ProxyFailure timeout = stop(StopReason.KILLED, op, requestId);
-    Future<Void> kill = killer.killQuery(connectionId)
-      .onFailure(err -> log.warn("KILL QUERY {} for {} {} failed: {} request_id={}", connectionId, op.action(),
+    if (!connectionId.succeeded()) {
+      // Still looking up the id: no statement of the request has started, and none will.
+      reply.tryFail(timeout);
+      return;
+    }
+    long id = connectionId.result();
+    // Bounded: a dead admin connection must not hold this request's connection and permit for ever.
+    Future<Void> kill = killer.killQuery(id)
+      .timeout(KILL_SETTLE_MS, TimeUnit.MILLISECONDS)
+      .onFailure(err -> log.warn("KILL QUERY {} for {} {} failed: {} request_id={}", id, op.action(),
         op.key(), err.getMessage(), requestId));
     attempt.killing(kill);
     // Answer once the server confirmed the kill (the database is quiet when the caller looks), but not later
     // than a short grace if the admin connection is slow.
-    long grace = vertx.setTimer(KILL_REPLY_GRACE_MS, id -> reply.tryFail(timeout));
+    long grace = vertx.setTimer(KILL_REPLY_GRACE_MS, t -> reply.tryFail(timeout));
     kill.onComplete(ar -> {
       vertx.cancelTimer(grace);
       reply.tryFail(timeout);
@@ -188,7 +208,7 @@ public final class PoolExecutor {
       }
       Future<JsonObject> work = op.write()
         ? inTransaction(conn, statements, op, attempt)
-        : op.work().apply(statements).compose(result -> attempt.finish()
+        : work(op, statements).compose(result -> attempt.finish()
           ? Future.succeededFuture(result)
           : Future.failedFuture(Failures.statementTimeout()));
       return work.recover(err -> ServerLimits.isServerTimeout(err) && attempt.expire()
@@ -197,12 +217,21 @@ public final class PoolExecutor {
     });
   }
 
+  /** The operation's statements as a future, even when it fails before sending any (a throw becomes a failure). */
+  private static Future<JsonObject> work(Operation op, Db statements) {
+    return Future.<Void>succeededFuture().compose(v -> op.work().apply(statements));
+  }
+
   private Future<JsonObject> inTransaction(SqlConnection conn, Db statements, Operation op, Attempt attempt) {
-    return conn.begin().compose(tx -> op.work().apply(statements).transform(ar -> {
+    return conn.begin().compose(tx -> work(op, statements).transform(ar -> {
       if (ar.succeeded() && attempt.finish()) {
         return tx.commit().map(ar.result());
       }
       Throwable cause = ar.succeeded() ? Failures.statementTimeout() : ar.cause();
+      // The work's own answer (404, 409, 400) stands if it came before the deadline; claim it before rolling back.
+      if (ar.failed() && cause instanceof ProxyFailure own && own.code() < 500 && attempt.finish()) {
+        return rollback(tx).compose(v -> Future.failedFuture(own));
+      }
       return attempt.killSettled().compose(v -> rollback(tx)).compose(v -> Future.failedFuture(cause));
     }));
   }

@@ -17,6 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -51,6 +52,8 @@ public final class ProxyService {
   private volatile Generation current;
   private volatile CapacityGuard.ServerCapacity capacity;
   private final LongAdder swaps = new LongAdder();
+  /** Old pools still finishing their requests after a swap. */
+  private final AtomicInteger draining = new AtomicInteger();
 
   private ProxyService(Vertx vertx, Pool adminPool, String serverVersion, ProxyConfig config, Ticker ticker,
                        MeterRegistry registry, CapacityGuard.ServerCapacity capacity) {
@@ -163,7 +166,14 @@ public final class ProxyService {
         "db host, port, database, user and password cannot change without a restart"));
     }
     boolean newPool = !next.db().pool().equals(old.config.db().pool());
-    Future<Void> ready = newPool
+    if (newPool && draining.get() > 0) {
+      // Old + new is the most the server may see during a swap: a third pool waits until the previous one closed.
+      return Future.failedFuture(new ProxyFailure(FailureCode.POOL_SATURATED,
+        "the previous pool is still draining; the change will be tried again"));
+    }
+    boolean guard = newPool
+      || next.db().maxConnectionsReservePercent() != old.config.db().maxConnectionsReservePercent();
+    Future<Void> ready = guard
       ? CapacityGuard.check(adminPool, next.db().pool().maxSize(), next.db().maxConnectionsReservePercent())
         .onSuccess(c -> capacity = c).mapEmpty()
       : Future.succeededFuture();
@@ -192,10 +202,13 @@ public final class ProxyService {
     PoolSettings was = old.config.db().pool();
     log.info("Database pool replaced: {} (was maxSize={}); the old pool closes once its {} request(s) in flight"
       + " finish", next.db().pool().describe(), was.maxSize(), old.executor.inUse());
-    long maxWait = was.acquireTimeoutMs() + old.executor.statementTimeoutMs();
-    old.executor.drain(maxWait)
+    draining.incrementAndGet();
+    old.executor.drain(old.executor.defaultBudgetMs())
       .eventually(old.pool::close)
-      .onComplete(ar -> log.info("Old database pool (maxSize={}) drained and closed", was.maxSize()));
+      .onComplete(ar -> {
+        draining.decrementAndGet();
+        log.info("Old database pool (maxSize={}) drained and closed", was.maxSize());
+      });
   }
 
   private void bindMetrics() {
@@ -274,8 +287,10 @@ public final class ProxyService {
     return json;
   }
 
-  public Future<Void> drain(long maxWaitMs) {
-    return current.executor.drain(maxWaitMs);
+  /** Waits for the requests in flight, at most as long as one of them may take under the current settings. */
+  public Future<Void> drain() {
+    PoolExecutor executor = current.executor;
+    return executor.drain(executor.defaultBudgetMs());
   }
 
   /** After {@link #drain}: closes the request pool. The admin pool belongs to the caller. */

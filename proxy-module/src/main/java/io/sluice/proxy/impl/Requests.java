@@ -11,7 +11,27 @@ final class Requests {
 
   private static final Pattern EMAIL = Pattern.compile("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$");
 
+  /** MariaDB refuses JSON nested deeper than 32 levels; MySQL allows 100. Keep to what both accept. */
+  static final int MAX_SETTINGS_DEPTH = 32;
+
   private Requests() {
+  }
+
+  private static int depth(Object value) {
+    int deepest = 0;
+    if (value instanceof JsonObject object) {
+      for (String key : object.fieldNames()) {
+        deepest = Math.max(deepest, depth(object.getValue(key)));
+      }
+      return deepest + 1;
+    }
+    if (value instanceof io.vertx.core.json.JsonArray array) {
+      for (Object item : array) {
+        deepest = Math.max(deepest, depth(item));
+      }
+      return deepest + 1;
+    }
+    return 0;
   }
 
   static long positiveId(JsonObject body, String field) {
@@ -75,6 +95,9 @@ final class Requests {
     Object value = body.getValue(Fields.SETTINGS);
     if (!(value instanceof JsonObject settings)) {
       throw ProxyFailure.badRequest(Fields.SETTINGS + " is required and must be a JSON object");
+    }
+    if (depth(settings) > MAX_SETTINGS_DEPTH) {
+      throw ProxyFailure.badRequest(Fields.SETTINGS + " must not nest deeper than " + MAX_SETTINGS_DEPTH + " levels");
     }
     String encoded = settings.encode();
     if (encoded.getBytes(StandardCharsets.UTF_8).length > Fields.MAX_SETTINGS_BYTES) {
