@@ -67,8 +67,10 @@ final class Admission {
   private final ArrayDeque<Waiter> queue = new ArrayDeque<>();
   private final LongAdder[] rejections;
   private int held;
-  private double meanHoldNanos;
-  private long samples;
+  /** Written on the event loop only; volatile because metrics gauges read them from other threads. */
+  private volatile double meanHoldNanos;
+  private volatile long samples;
+  private volatile int waitingSnapshot;
 
   /** @param rejections counters by {@link Rejection} ordinal, shared with later admissions (pool swaps) */
   Admission(Vertx vertx, int permits, int maxQueue, long acquireTimeoutMs, LongAdder[] rejections) {
@@ -106,11 +108,13 @@ final class Admission {
     long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(remaining, acquireTimeoutNanos)));
     waiter.timerId = vertx.setTimer(waitMs, id -> {
       if (queue.remove(waiter)) {
+        waitingSnapshot = queue.size();
         count(deadlineFirst ? Rejection.DEADLINE_EXPIRED : Rejection.ACQUIRE_TIMEOUT);
         waiter.promise.fail(new Rejected(deadlineFirst ? Rejection.DEADLINE_EXPIRED : Rejection.ACQUIRE_TIMEOUT));
       }
     });
     queue.addLast(waiter);
+    waitingSnapshot = queue.size();
     return waiter.promise.future();
   }
 
@@ -121,6 +125,7 @@ final class Admission {
     long now = System.nanoTime();
     Waiter next;
     while ((next = queue.pollFirst()) != null) {
+      waitingSnapshot = queue.size();
       vertx.cancelTimer(next.timerId);
       // A waiter whose remaining time is shorter than a typical hold would spend the connection on a statement
       // that gets killed at its deadline: refuse it now and give the connection to one that can finish.
@@ -144,7 +149,7 @@ final class Admission {
    * rounded up to whole seconds, from 1 to 60.
    */
   long retryAfterSeconds() {
-    long nanos = samples == 0 ? acquireTimeoutNanos : predictedWaitNanos(queue.size() + 1);
+    long nanos = samples == 0 ? acquireTimeoutNanos : predictedWaitNanos(waitingSnapshot + 1);
     long seconds = (nanos + 999_999_999L) / 1_000_000_000L;
     return Math.max(1, Math.min(60, seconds));
   }
@@ -166,8 +171,9 @@ final class Admission {
     return held;
   }
 
+  /** Safe from any thread (metrics); on the event loop it equals the queue length. */
   int waiting() {
-    return queue.size();
+    return waitingSnapshot;
   }
 
   long meanHoldMs() {
