@@ -101,6 +101,23 @@ class CacheTest {
   }
 
   @Test
+  @DisplayName("a coalesced read is not failed by the deadline of the caller whose load it joined")
+  void joinerOutlivesTheStartersDeadline() {
+    deploy(TestConfigs.saturable(4, 100, 300));
+    long id = newUser();
+    Future<Message<JsonObject>> hasty = vertx.eventBus().request(ProxyContract.ADDRESS, user(id),
+      new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, Action.GET_SETTINGS)
+        .addHeader(ProxyContract.TIMEOUT_HEADER, "100").setSendTimeout(60_000));
+    Future<Message<JsonObject>> patient = send(Action.GET_SETTINGS, user(id));
+    Future.join(hasty, patient).otherwiseEmpty().await();
+
+    assertEquals(FailureCode.STATEMENT_TIMEOUT,
+      assertInstanceOf(ReplyException.class, hasty.cause()).failureCode());
+    assertEquals(user(id).put(Fields.SETTINGS, new JsonObject()), patient.result().body());
+    assertEquals(1, cacheStats("settings").getLong("coalescedWaits"), "the patient read joined the hasty one");
+  }
+
+  @Test
   @DisplayName("a read after each kind of write sees the new value, and repeated reads do not touch the pool")
   void readAfterWriteSeesNewValue() {
     deploy(TestConfigs.proxyConfig());

@@ -87,14 +87,13 @@ public final class PoolExecutor {
   }
 
   /**
-   * Runs one validated operation within {@code budgetMs} from now. The returned future fails only with a
-   * {@link ProxyFailure}.
+   * Runs one validated operation before {@code deadline} ({@link System#nanoTime()} scale). The returned future
+   * fails only with a {@link ProxyFailure}.
    *
    * @param requestId correlation id for log lines, may be null
    */
-  Future<JsonObject> run(Operation op, long budgetMs, String requestId) {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(budgetMs);
-    if (budgetMs <= 0) {
+  Future<JsonObject> run(Operation op, long deadline, String requestId) {
+    if (deadline - System.nanoTime() <= 0) {
       counters.spentOnArrival.increment();
       return Future.failedFuture(Failures.deadlineSpent());
     }

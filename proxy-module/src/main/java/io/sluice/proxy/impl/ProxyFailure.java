@@ -9,14 +9,25 @@ import io.sluice.proxy.contract.FailureCode;
 public final class ProxyFailure extends RuntimeException {
 
   private final int code;
+  private final String reason;
 
   public ProxyFailure(int code, String message) {
+    this(code, message, null);
+  }
+
+  /** @param reason a stable label of why (an admission rejection reason), or null */
+  public ProxyFailure(int code, String message, String reason) {
     super(message, null, false, false);
     this.code = code;
+    this.reason = reason;
   }
 
   public int code() {
     return code;
+  }
+
+  public String reason() {
+    return reason;
   }
 
   public static ProxyFailure badRequest(String message) {

@@ -17,6 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -114,24 +115,29 @@ public final class ProxyService {
       return Future.failedFuture(failure);
     }
     PoolExecutor executor = current.executor;
-    long budget = budgetMs == null ? executor.defaultBudgetMs() : budgetMs;
+    // The deadline is fixed on arrival: whoever runs the work later (a retried cache load) spends the same budget.
+    long deadline = System.nanoTime()
+      + TimeUnit.MILLISECONDS.toNanos(budgetMs == null ? executor.defaultBudgetMs() : budgetMs);
     if (op.write()) {
-      return executor.run(op, budget, requestId).map(result -> {
+      return executor.run(op, deadline, requestId).map(result -> {
         updateCaches(op, result);
         return new Reply(result, null, -1);
       });
     }
-    return read(executor, op, budget, requestId).map(r -> new Reply(r.value(), r.status(), r.ageSeconds()));
+    return read(executor, op, deadline, requestId).map(r -> new Reply(r.value(), r.status(), r.ageSeconds()));
   }
 
-  /** Concurrent misses share the first caller's load, and so its deadline. */
-  private Future<ReadCache.Result> read(PoolExecutor executor, Operation op, long budget, String requestId) {
+  /**
+   * Concurrent misses share the first caller's load, and so its deadline; if that load runs out of time, a
+   * caller with time left loads again under its own deadline (see {@link ReadCache}).
+   */
+  private Future<ReadCache.Result> read(PoolExecutor executor, Operation op, long deadline, String requestId) {
     return switch (op.action()) {
-      case Action.GET_USER -> users.get((Long) op.cacheKey(), () -> executor.run(op, budget, requestId));
-      case Action.GET_SETTINGS -> settings.get((Long) op.cacheKey(), () -> executor.run(op, budget, requestId));
+      case Action.GET_USER -> users.get((Long) op.cacheKey(), () -> executor.run(op, deadline, requestId));
+      case Action.GET_SETTINGS -> settings.get((Long) op.cacheKey(), () -> executor.run(op, deadline, requestId));
       case Action.LIST_NOTIFICATIONS -> notifications.get((Operation.NotificationsKey) op.cacheKey(),
-        () -> executor.run(op, budget, requestId));
-      default -> executor.run(op, budget, requestId).map(value -> new ReadCache.Result(value, null, -1));
+        () -> executor.run(op, deadline, requestId));
+      default -> executor.run(op, deadline, requestId).map(value -> new ReadCache.Result(value, null, -1));
     };
   }
 

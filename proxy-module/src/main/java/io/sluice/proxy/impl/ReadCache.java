@@ -85,7 +85,8 @@ final class ReadCache<K> {
       return Future.succeededFuture(new Result(entry.value, ProxyContract.CACHE_HIT, ageSeconds(entry, now)));
     }
     Load load = loads.get(key);
-    if (load != null) {
+    boolean joined = load != null;
+    if (joined) {
       coalesced.increment();
     } else {
       misses.increment();
@@ -93,7 +94,30 @@ final class ReadCache<K> {
     }
     return load.future
       .map(value -> new Result(value, ProxyContract.CACHE_MISS, 0))
-      .recover(err -> staleOr(key, err));
+      .recover(err -> joined && ranOutOfTime(err)
+        // The shared load ran out of *its starter's* time: this caller has its own deadline, so load again (once;
+        // joiners of the same failed load share the new one).
+        ? load(key, loader).recover(again -> staleOr(key, again))
+        : staleOr(key, err));
+  }
+
+  /** A load for {@code key}: the one in flight, or a new one. */
+  private Future<Result> load(K key, Supplier<Future<JsonObject>> loader) {
+    Load load = loads.get(key);
+    if (load != null) {
+      coalesced.increment();
+    } else {
+      misses.increment();
+      load = startLoad(key, loader);
+    }
+    return load.future.map(value -> new Result(value, ProxyContract.CACHE_MISS, 0));
+  }
+
+  /** A 504, or a 503 that came from the starter's deadline rather than from the pool being full. */
+  private static boolean ranOutOfTime(Throwable err) {
+    return err instanceof ProxyFailure failure && (failure.code() == FailureCode.STATEMENT_TIMEOUT
+      || Admission.Rejection.PREDICTED_WAIT.label.equals(failure.reason())
+      || Admission.Rejection.DEADLINE_EXPIRED.label.equals(failure.reason()));
   }
 
   private Load startLoad(K key, Supplier<Future<JsonObject>> loader) {
