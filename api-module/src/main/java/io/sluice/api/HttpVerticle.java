@@ -50,8 +50,9 @@ public class HttpVerticle extends VerticleBase {
   private static final String JSON = "application/json";
   private static final String REQUEST_ID_KEY = "requestId";
   private static final String DEADLINE_KEY = "deadlineNanos";
-  /** Least time kept back from the proxy's budget for its reply to travel back (10 % of the budget above 100 ms). */
+  /** Time kept back from the proxy's budget for its reply to travel back: 10 % of it, from 10 to 50 ms. */
   private static final long MIN_REPLY_MARGIN_MS = 10;
+  private static final long MAX_REPLY_MARGIN_MS = 50;
   private static final Pattern TIMEOUT = Pattern.compile("[0-9]{1,9}");
 
   private volatile HttpSettings settings;
@@ -299,7 +300,7 @@ public class HttpVerticle extends VerticleBase {
     long remainingMs = TimeUnit.NANOSECONDS.toMillis(ctx.<Long>get(DEADLINE_KEY) - System.nanoTime());
     // The proxy gets a little less than what is left here, so that its answer (a commit or a 504 with the write
     // rolled back) arrives before this side gives up: a 504 from the proxy means "nothing written".
-    long proxyBudgetMs = remainingMs - Math.max(MIN_REPLY_MARGIN_MS, remainingMs / 10);
+    long proxyBudgetMs = remainingMs - Math.max(MIN_REPLY_MARGIN_MS, Math.min(MAX_REPLY_MARGIN_MS, remainingMs / 10));
     if (proxyBudgetMs <= 0) {
       return Future.failedFuture(new ApiError.Failure(new ApiError(504, ApiError.DB_TIMEOUT,
         "the request's deadline passed before it reached the database")));

@@ -69,6 +69,7 @@ final class Admission {
   private int held;
   /** Written on the event loop only; volatile because metrics gauges read them from other threads. */
   private volatile double meanHoldNanos;
+  private volatile double holdVariance;
   private volatile long samples;
   private volatile int waitingSnapshot;
 
@@ -100,7 +101,7 @@ final class Admission {
     }
     // Refuse now what cannot finish in time: its wait in line plus its own time on a connection. Admitting it
     // would only spend a connection on a statement that gets killed at the deadline.
-    if (samples > 0 && predictedWaitNanos(queue.size() + 1) + (long) meanHoldNanos > remaining) {
+    if (samples > 0 && predictedWaitNanos(queue.size() + 1) + likelyHoldNanos() > remaining) {
       return reject(Rejection.PREDICTED_WAIT);
     }
     Waiter waiter = new Waiter(deadlineNanos);
@@ -120,7 +121,14 @@ final class Admission {
 
   /** Returns a permit; {@code heldNanos} is how long it was held, for the wait prediction. */
   void release(long heldNanos) {
-    meanHoldNanos = samples == 0 ? heldNanos : meanHoldNanos + ALPHA * (heldNanos - meanHoldNanos);
+    if (samples == 0) {
+      meanHoldNanos = heldNanos;
+    } else {
+      // Exponentially weighted mean and variance (West's update): recent behaviour counts most.
+      double delta = heldNanos - meanHoldNanos;
+      meanHoldNanos += ALPHA * delta;
+      holdVariance = (1 - ALPHA) * (holdVariance + ALPHA * delta * delta);
+    }
     samples++;
     long now = System.nanoTime();
     Waiter next;
@@ -129,7 +137,7 @@ final class Admission {
       vertx.cancelTimer(next.timerId);
       // A waiter whose remaining time is shorter than a typical hold would spend the connection on a statement
       // that gets killed at its deadline: refuse it now and give the connection to one that can finish.
-      if (next.deadlineNanos - now >= (long) meanHoldNanos) {
+      if (next.deadlineNanos - now >= likelyHoldNanos()) {
         next.promise.complete();
         return;
       }
@@ -137,6 +145,15 @@ final class Admission {
       next.promise.fail(new Rejected(Rejection.PREDICTED_WAIT));
     }
     held--;
+  }
+
+  /**
+   * How long a request will likely hold its connection: mean plus one standard deviation. Admitting on the mean
+   * alone lets half of the slower requests run into their deadline, and a statement killed at its deadline has
+   * spent a connection for nothing.
+   */
+  private long likelyHoldNanos() {
+    return (long) (meanHoldNanos + Math.sqrt(holdVariance));
   }
 
   /** Expected wait of the {@code position}-th request in line (1-based): position × mean hold time ÷ permits. */
