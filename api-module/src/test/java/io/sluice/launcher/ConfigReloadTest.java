@@ -146,6 +146,10 @@ class ConfigReloadTest {
     eventually("maxSize 3 never applied", () -> admin("/admin/pool").getInteger("maxSize") == 3);
     // The old pool drains and closes: the open connections of the request pool come back to the new maxSize.
     eventually("pool did not shrink", () -> admin("/admin/pool").getInteger("open") <= 3);
+    // And on the server: the new pool (3), the admin connection and this test's own checker, nothing more.
+    eventually("the server still holds the old pool's connections", () -> sql.count(
+      "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND <> 'Daemon'",
+      TestDatabase.settings().database()) <= 3 + 1 + 1);
     assertEquals(2, admin("/admin/config").getJsonObject("reloads").getInteger("applied"));
   }
 
