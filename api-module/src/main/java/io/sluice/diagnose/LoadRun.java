@@ -33,9 +33,18 @@ import java.util.concurrent.TimeoutException;
  */
 final class LoadRun implements AutoCloseable {
 
-  /** What to send and for how long. {@code maxRequests} and {@code duration} may each be null (not both). */
+  /**
+   * What to send and for how long. {@code maxRequests} and {@code duration} may each be null (not both).
+   * {@code sweep}: ids in order from the first instead of at random (with {@code maxRequests} = the range, every id
+   * once: fills a cache).
+   */
   record Plan(BaseUrl target, Scenario scenario, IdRange ids, int concurrency, Long maxRequests, Duration duration,
-              Duration timeout) {
+              Duration timeout, boolean sweep) {
+
+    Plan(BaseUrl target, Scenario scenario, IdRange ids, int concurrency, Long maxRequests, Duration duration,
+         Duration timeout) {
+      this(target, scenario, ids, concurrency, maxRequests, duration, timeout, false);
+    }
 
     String limit() {
       String requests = maxRequests == null ? null : maxRequests + " requests";
@@ -55,10 +64,13 @@ final class LoadRun implements AutoCloseable {
   /**
    * Outcome of the run. {@code statusCounts} is keyed by HTTP status, plus {@code error} and {@code timeout} for
    * requests that got no answer. {@code latency} covers answered requests only (null when there were none):
-   * a timeout's "latency" is the timeout itself and would only hide the answers' shape.
+   * a timeout's "latency" is the timeout itself and would only hide the answers' shape. {@code ok} (2xx) and
+   * {@code rejected} (503) split it by outcome, because under overload a fast 503 and a slow success averaged
+   * together describe neither. {@code okWhileSending} counts the 2xx answers that arrived before the duration
+   * ended, before the drain of the requests still in flight: the steady-state part of the run.
    */
   record Result(long elapsedNanos, long total, Map<String, Long> statusCounts, Latency latency, RetryAfter retryAfter,
-                String firstError) {
+                String firstError, Latency ok, Latency rejected, long okWhileSending) {
 
     static final String ERROR = "error";
     static final String TIMEOUT = "timeout";
@@ -90,6 +102,9 @@ final class LoadRun implements AutoCloseable {
 
   // Event-loop state (see the class comment).
   private final Histogram latencyMicros = new Histogram(3);
+  private final Histogram okMicros = new Histogram(3);
+  private final Histogram rejectedMicros = new Histogram(3);
+  private long okWhileSending;
   private final Map<String, Long> statusCounts = new TreeMap<>();
   private long startNanos;
   private long started;
@@ -174,10 +189,11 @@ final class LoadRun implements AutoCloseable {
       }
       return;
     }
+    long id = plan.sweep() ? plan.ids().first() + started : plan.ids().pick();
     started++;
     inFlight++;
     long sentAt = System.nanoTime();
-    client.get(plan.target().path(plan.scenario().path(plan.ids().pick(), started)))
+    client.get(plan.target().path(plan.scenario().path(id, started)))
       .timeout(plan.timeout().toMillis())
       .send()
       .onComplete(ar -> {
@@ -197,9 +213,16 @@ final class LoadRun implements AutoCloseable {
     completed++;
     if (ar.succeeded()) {
       HttpResponse<Buffer> response = ar.result();
-      latencyMicros.recordValue(nanos / 1000);
+      long micros = nanos / 1000;
+      latencyMicros.recordValue(micros);
       count(String.valueOf(response.statusCode()));
-      if (response.statusCode() == 503) {
+      if (response.statusCode() / 100 == 2) {
+        okMicros.recordValue(micros);
+        if (plan.duration() == null || System.nanoTime() - startNanos <= plan.duration().toNanos()) {
+          okWhileSending++;
+        }
+      } else if (response.statusCode() == 503) {
+        rejectedMicros.recordValue(micros);
         noteRetryAfter(response.getHeader("Retry-After"));
       }
     } else {
@@ -245,17 +268,17 @@ final class LoadRun implements AutoCloseable {
     vertx.cancelTimer(progressTimer);
     halfway.tryComplete();
     done.complete(new Result(System.nanoTime() - startNanos, completed,
-      Collections.unmodifiableMap(new TreeMap<>(statusCounts)), latency(),
-      retryAfter(), firstError));
+      Collections.unmodifiableMap(new TreeMap<>(statusCounts)), latency(latencyMicros),
+      retryAfter(), firstError, latency(okMicros), latency(rejectedMicros), okWhileSending));
   }
 
-  private Latency latency() {
-    if (latencyMicros.getTotalCount() == 0) {
+  private static Latency latency(Histogram micros) {
+    if (micros.getTotalCount() == 0) {
       return null;
     }
-    return new Latency(millis(latencyMicros.getValueAtPercentile(50)), millis(latencyMicros.getValueAtPercentile(90)),
-      millis(latencyMicros.getValueAtPercentile(99)), millis(latencyMicros.getValueAtPercentile(99.9)),
-      millis(latencyMicros.getMaxValue()));
+    return new Latency(millis(micros.getValueAtPercentile(50)), millis(micros.getValueAtPercentile(90)),
+      millis(micros.getValueAtPercentile(99)), millis(micros.getValueAtPercentile(99.9)),
+      millis(micros.getMaxValue()));
   }
 
   private RetryAfter retryAfter() {

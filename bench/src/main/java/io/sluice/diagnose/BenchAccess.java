@@ -73,35 +73,35 @@ public final class BenchAccess {
    */
   public static Load closedLoop(String baseUrl, long firstId, long lastId, int concurrency, Duration duration,
                                 Duration timeout, PrintStream progress) {
-    LoadRun.Plan plan = new LoadRun.Plan(BaseUrl.parse(baseUrl), Scenario.USER, new IdRange(firstId, lastId),
-      concurrency, null, duration, timeout);
-    try (LoadRun run = start(() -> LoadRun.start(plan, progress))) {
-      LoadRun.Result r = run.result().await();
-      return new Load(r.elapsedNanos(), r.total(), r.statusCounts(), Latency.of(r.latency()), null, null, -1,
-        r.firstError());
-    }
+    LoadRun.Result r = load(new LoadRun.Plan(BaseUrl.parse(baseUrl), Scenario.USER, new IdRange(firstId, lastId),
+      concurrency, null, duration, timeout), progress);
+    return new Load(r.elapsedNanos(), r.total(), r.statusCounts(), Latency.of(r.latency()), null, null, -1,
+      r.firstError());
   }
 
   /** As {@link #closedLoop}, with the latency of successes and of rejections recorded apart. */
   public static Load closedLoopByOutcome(String baseUrl, long firstId, long lastId, int concurrency,
                                          Duration duration, Duration timeout, PrintStream progress) {
-    return outcomeLoad(new OutcomeLoadRun.Plan(BaseUrl.parse(baseUrl), new IdRange(firstId, lastId), concurrency,
-      duration, timeout), progress);
+    return byOutcome(load(new LoadRun.Plan(BaseUrl.parse(baseUrl), Scenario.USER, new IdRange(firstId, lastId),
+      concurrency, null, duration, timeout), progress));
   }
 
   /** {@code GET /users/{id}} once for every id in [firstId, lastId], in order: fills the users cache. */
   public static Load sweep(String baseUrl, long firstId, long lastId, int concurrency, Duration timeout,
                            PrintStream progress) {
-    return outcomeLoad(new OutcomeLoadRun.Plan(BaseUrl.parse(baseUrl), new IdRange(firstId, lastId), concurrency,
-      null, timeout), progress);
+    return byOutcome(load(new LoadRun.Plan(BaseUrl.parse(baseUrl), Scenario.USER, new IdRange(firstId, lastId),
+      concurrency, lastId - firstId + 1, null, timeout, true), progress));
   }
 
-  private static Load outcomeLoad(OutcomeLoadRun.Plan plan, PrintStream progress) {
-    try (OutcomeLoadRun run = start(() -> OutcomeLoadRun.start(plan, progress))) {
-      OutcomeLoadRun.Result r = run.result().await();
-      return new Load(r.elapsedNanos(), r.total(), r.statusCounts(), Latency.of(r.all()), Latency.of(r.ok()),
-        Latency.of(r.rejected()), r.okWhileSending(), r.firstError());
+  private static LoadRun.Result load(LoadRun.Plan plan, PrintStream progress) {
+    try (LoadRun run = start(() -> LoadRun.start(plan, progress))) {
+      return run.result().await();
     }
+  }
+
+  private static Load byOutcome(LoadRun.Result r) {
+    return new Load(r.elapsedNanos(), r.total(), r.statusCounts(), Latency.of(r.latency()), Latency.of(r.ok()),
+      Latency.of(r.rejected()), r.okWhileSending(), r.firstError());
   }
 
   /** {@link CannotRun} is package-private: callers outside see an {@link IllegalStateException} with its message. */
