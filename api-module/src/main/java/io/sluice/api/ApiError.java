@@ -1,6 +1,6 @@
 package io.sluice.api;
 
-import io.sluice.proxy.contract.FailureCode;
+import io.sluice.contract.FailureCode;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
 

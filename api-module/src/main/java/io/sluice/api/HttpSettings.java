@@ -1,9 +1,10 @@
 package io.sluice.api;
 
+import io.sluice.config.ConfigException;
+import io.sluice.config.JsonSection;
 import io.vertx.core.json.JsonObject;
 
 import java.util.Set;
-import java.util.TreeSet;
 
 /** The {@code http} config section, validated whole: a bad value fails with a message naming the key. */
 public record HttpSettings(String host, int port, long requestTimeoutMs, long maxRequestTimeoutMs,
@@ -20,42 +21,29 @@ public record HttpSettings(String host, int port, long requestTimeoutMs, long ma
   private static final Set<String> KEYS =
     Set.of("host", "port", "requestTimeoutMs", "maxRequestTimeoutMs", "retryAfterSeconds");
 
+  /** Validated by the same schema code as every other section: a bad value names its full key path. */
   public static HttpSettings from(JsonObject http) {
-    JsonObject s = http == null ? new JsonObject() : http;
-    Set<String> unknown = new TreeSet<>(s.fieldNames());
-    unknown.removeAll(KEYS);
-    if (!unknown.isEmpty()) {
-      throw new IllegalArgumentException("unknown key(s) in http: " + unknown + "; known keys: " + new TreeSet<>(KEYS));
-    }
-    Object host = s.getValue("host", DEFAULT_HOST);
-    if (!(host instanceof String h) || h.isBlank()) {
-      throw new IllegalArgumentException("http.host must be a host name or address, got " + host);
-    }
-    long requestTimeout = number(s, "requestTimeoutMs", DEFAULT_REQUEST_TIMEOUT_MS, 1, 3_600_000);
-    long maxRequestTimeout = number(s, "maxRequestTimeoutMs", Math.max(DEFAULT_MAX_REQUEST_TIMEOUT_MS, requestTimeout),
-      1, 3_600_000);
-    if (maxRequestTimeout < requestTimeout) {
-      throw new IllegalArgumentException("http.maxRequestTimeoutMs (" + maxRequestTimeout
-        + ") must be at least http.requestTimeoutMs (" + requestTimeout + ")");
-    }
-    return new HttpSettings(h,
-      (int) number(s, "port", DEFAULT_PORT, 0, 65_535),
-      requestTimeout,
-      maxRequestTimeout,
-      (int) number(s, "retryAfterSeconds", DEFAULT_RETRY_AFTER_SECONDS, 1, 86_400));
+    return from(JsonSection.root(new JsonObject().put("http", http == null ? new JsonObject() : http)).section("http"));
   }
 
-  private static long number(JsonObject s, String key, long defaultValue, long min, long max) {
-    Object value = s.getValue(key);
-    if (value == null) {
-      return defaultValue;
+  public static HttpSettings from(JsonSection s) {
+    s.onlyKeys(KEYS);
+    String host = s.string("host", DEFAULT_HOST);
+    if (host.isBlank()) {
+      throw new ConfigException(s.keyOf("host") + " must be a host name or address, got \"" + host + "\"");
     }
-    if ((value instanceof Integer || value instanceof Long) && ((Number) value).longValue() >= min
-      && ((Number) value).longValue() <= max) {
-      return ((Number) value).longValue();
+    long requestTimeout = s.longValue("requestTimeoutMs", DEFAULT_REQUEST_TIMEOUT_MS, 1, 3_600_000);
+    long maxRequestTimeout = s.longValue("maxRequestTimeoutMs",
+      Math.max(DEFAULT_MAX_REQUEST_TIMEOUT_MS, requestTimeout), 1, 3_600_000);
+    if (maxRequestTimeout < requestTimeout) {
+      throw new ConfigException(s.keyOf("maxRequestTimeoutMs") + " (" + maxRequestTimeout
+        + ") must be at least " + s.keyOf("requestTimeoutMs") + " (" + requestTimeout + ")");
     }
-    throw new IllegalArgumentException("http." + key + " must be an integer between " + min + " and " + max
-      + ", got " + value);
+    return new HttpSettings(host,
+      s.integer("port", DEFAULT_PORT, 0, 65_535),
+      requestTimeout,
+      maxRequestTimeout,
+      s.integer("retryAfterSeconds", DEFAULT_RETRY_AFTER_SECONDS, 1, 86_400));
   }
 
   public JsonObject toJson() {

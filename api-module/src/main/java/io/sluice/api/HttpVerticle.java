@@ -1,8 +1,9 @@
 package io.sluice.api;
 
-import io.sluice.proxy.contract.Action;
-import io.sluice.proxy.contract.Fields;
-import io.sluice.proxy.contract.ProxyContract;
+import io.sluice.config.Secrets;
+import io.sluice.contract.Action;
+import io.sluice.contract.Fields;
+import io.sluice.contract.ProxyContract;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.VerticleBase;
@@ -193,7 +194,7 @@ public class HttpVerticle extends VerticleBase {
         new DeliveryOptions().setSendTimeout(2000))
       .onComplete(ar -> json(ctx, 200, ar.succeeded()
         ? ar.result().body()
-        : new JsonObject().put("config", Redaction.redact(config())).put("reloads", (Object) null)));
+        : new JsonObject().put("config", Secrets.redact(config())).put("reloads", (Object) null)));
   }
 
   /**

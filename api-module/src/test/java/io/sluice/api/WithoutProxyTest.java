@@ -1,6 +1,6 @@
 package io.sluice.api;
 
-import io.sluice.proxy.contract.FailureCode;
+import io.sluice.contract.FailureCode;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;

@@ -254,7 +254,7 @@ public final class Bench {
 
   /**
    * Every scenario runs the jar as it was when the run began, although a build elsewhere may replace
-   * {@code api-module/target/sluice.jar} meanwhile.
+   * {@code app/target/sluice.jar} meanwhile.
    */
   private void snapshotJar() throws IOException {
     Files.createDirectories(serviceJar.getParent());

@@ -42,7 +42,7 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
       --smoke           500 users, 1.5 s per scenario; report under <work-dir>/smoke-results, so that
                         bench/results/latest.* keeps the last full run
       --repo DIR        project root (default: the current directory)
-      --jar FILE        service jar (default: <repo>/api-module/target/sluice.jar)
+      --jar FILE        service jar (default: <repo>/app/target/sluice.jar)
       --work-dir DIR    embedded database data and service logs (default: <repo>/bench/work)
       --results-dir DIR report directory (default: <repo>/bench/results)
     External database instead of the embedded one: SLUICE_BENCH_DB_HOST, SLUICE_BENCH_DB_PORT (3306),
@@ -80,13 +80,13 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
       env.get("SLUICE_BENCH_DURATION"), DEFAULT_DURATION.toSeconds() + "s");
 
     Path repo = Path.of(given.getOrDefault("--repo", cwd.toString())).toAbsolutePath().normalize();
-    if (!Files.isDirectory(repo.resolve("api-module"))) {
-      throw new IllegalArgumentException("--repo " + repo + " is not the project root (no api-module in it)");
+    if (!Files.isDirectory(repo.resolve("app"))) {
+      throw new IllegalArgumentException("--repo " + repo + " is not the project root (no app module in it)");
     }
     Path workDir = path(given.get("--work-dir"), repo.resolve("bench/work"));
     Path resultsDir = path(given.get("--results-dir"), smoke ? workDir.resolve("smoke-results")
       : repo.resolve("bench/results"));
-    Path jar = path(given.get("--jar"), repo.resolve("api-module/target/sluice.jar"));
+    Path jar = path(given.get("--jar"), repo.resolve("app/target/sluice.jar"));
 
     BenchOptions options = new BenchOptions(integer("--users", users, 1, 10_000_000),
       integer("--concurrency", concurrency, 1, 10_000), duration("--warmup", warmup, true),

@@ -1,7 +1,7 @@
 package io.sluice.bench;
 
 import io.sluice.diagnose.BenchAccess;
-import io.sluice.proxy.config.JsonSection;
+import io.sluice.config.JsonSection;
 import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.impl.BenchStatements;
 import io.vertx.core.AsyncResult;

@@ -2,7 +2,7 @@ package io.sluice.bench;
 
 import io.sluice.diagnose.BenchAccess;
 import io.sluice.proxy.config.DbSettings;
-import io.sluice.proxy.config.JsonSection;
+import io.sluice.config.JsonSection;
 import io.sluice.proxy.db.DatabaseSetup;
 import io.vertx.core.json.JsonObject;
 

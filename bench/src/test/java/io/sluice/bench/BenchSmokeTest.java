@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The whole bench, very short: the service jar (built by api-module earlier in the reactor) started per scenario on
+ * The whole bench, very short: the service jar (built by app earlier in the reactor) started per scenario on
  * its embedded database, 500 users, about 1.5 s per scenario. It checks that the run completes and that its report
  * parses and covers every scenario; it asserts no duration or rate, which would only measure the machine running it.
  */
@@ -32,8 +32,8 @@ class BenchSmokeTest {
   @DisplayName("bench --smoke writes a Markdown and a JSON report with the four scenarios, each with requests")
   void smokeRunWritesAParseableReportWithEveryScenario() throws IOException {
     Path repo = Path.of(System.getProperty("sluice.repo", "..")).toAbsolutePath().normalize();
-    Path jar = repo.resolve("api-module/target/sluice.jar");
-    assertTrue(Files.isRegularFile(jar), jar + " is missing: api-module is packaged before bench in the reactor;"
+    Path jar = repo.resolve("app/target/sluice.jar");
+    assertTrue(Files.isRegularFile(jar), jar + " is missing: app is packaged before bench in the reactor;"
       + " run mvn verify from the project root");
     Path dir = repo.resolve("bench/target/bench-smoke");
     String[] args = {"--smoke", "--repo", repo.toString(), "--jar", jar.toString(),

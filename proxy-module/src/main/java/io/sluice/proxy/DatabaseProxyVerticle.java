@@ -2,8 +2,8 @@ package io.sluice.proxy;
 
 import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.config.ProxyConfig;
-import io.sluice.proxy.contract.FailureCode;
-import io.sluice.proxy.contract.ProxyContract;
+import io.sluice.contract.FailureCode;
+import io.sluice.contract.ProxyContract;
 import io.sluice.proxy.impl.ProxyFailure;
 import io.sluice.proxy.impl.ProxyService;
 import io.vertx.core.Future;
@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * <p>Invariants: exactly one request {@link Pool} per deployed instance at a time (owned by {@link ProxyService};
  * during a config reload the old one drains while the new one serves), plus a one-connection admin pool for
  * KILL QUERY and server checks; both closed in {@link #stop()}; every message gets a reply or a {@code fail(code, text)} with a code of
- * {@link io.sluice.proxy.contract.FailureCode}, never silence. The schema must exist before deployment (the launcher
+ * {@link io.sluice.contract.FailureCode}, never silence. The schema must exist before deployment (the launcher
  * runs the migrations first, off the event loop).
  *
  * <p>Config: the {@code db} and {@code faults} sections, see {@link ProxyConfig}. A start that cannot reach the

@@ -1,9 +1,9 @@
 package io.sluice.proxy;
 
-import io.sluice.proxy.contract.Action;
-import io.sluice.proxy.contract.FailureCode;
-import io.sluice.proxy.contract.Fields;
-import io.sluice.proxy.contract.ProxyContract;
+import io.sluice.contract.Action;
+import io.sluice.contract.FailureCode;
+import io.sluice.contract.Fields;
+import io.sluice.contract.ProxyContract;
 import io.sluice.proxy.testing.TestConfigs;
 import io.sluice.proxy.testing.TestSql;
 import io.vertx.core.DeploymentOptions;

@@ -1,5 +1,7 @@
 package io.sluice.proxy.config;
 
+import io.sluice.config.JsonSection;
+
 import io.vertx.core.json.JsonObject;
 
 import java.util.Set;

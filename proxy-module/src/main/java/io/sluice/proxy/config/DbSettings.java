@@ -1,5 +1,9 @@
 package io.sluice.proxy.config;
 
+import io.sluice.config.JsonSection;
+import io.sluice.config.Secrets;
+import io.sluice.config.ConfigException;
+
 import io.vertx.core.json.JsonObject;
 import io.vertx.mysqlclient.MySQLConnectOptions;
 
@@ -19,7 +23,6 @@ public record DbSettings(String host, int port, String database, String user, St
   public static final long DEFAULT_STATEMENT_TIMEOUT_MS = 3000;
   /** Share of the server's max_connections the proxy leaves to others (admin tools, replicas, other services). */
   public static final int DEFAULT_MAX_CONNECTIONS_RESERVE_PERCENT = 10;
-  public static final String REDACTED = "******";
 
   private static final Set<String> KEYS =
     Set.of("host", "port", "database", "user", "password", "statementTimeoutMs", "maxConnectionsReservePercent",
@@ -94,7 +97,7 @@ public record DbSettings(String host, int port, String database, String user, St
   }
 
   public JsonObject redactedJson() {
-    return toJson().put("password", password.isEmpty() ? "" : REDACTED);
+    return Secrets.redact(toJson());
   }
 
   @Override

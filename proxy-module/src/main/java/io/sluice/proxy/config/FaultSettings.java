@@ -1,5 +1,8 @@
 package io.sluice.proxy.config;
 
+import io.sluice.config.JsonSection;
+import io.sluice.config.ConfigException;
+
 import io.vertx.core.json.JsonObject;
 
 import java.util.Set;

@@ -1,6 +1,6 @@
 package io.sluice.proxy.impl;
 
-import io.sluice.proxy.contract.FailureCode;
+import io.sluice.contract.FailureCode;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;

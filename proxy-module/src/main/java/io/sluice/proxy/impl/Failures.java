@@ -1,7 +1,7 @@
 package io.sluice.proxy.impl;
 
 import io.sluice.proxy.config.PoolSettings;
-import io.sluice.proxy.contract.FailureCode;
+import io.sluice.contract.FailureCode;
 
 import io.vertx.mysqlclient.MySQLException;
 

@@ -1,8 +1,8 @@
 package io.sluice.proxy.impl;
 
-import io.sluice.proxy.contract.Action;
-import io.sluice.proxy.contract.FailureCode;
-import io.sluice.proxy.contract.Fields;
+import io.sluice.contract.Action;
+import io.sluice.contract.FailureCode;
+import io.sluice.contract.Fields;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;

@@ -3,7 +3,7 @@ package io.sluice.proxy.impl;
 import io.sluice.proxy.config.DbSettings;
 import io.sluice.proxy.config.FaultSettings;
 import io.sluice.proxy.config.PoolSettings;
-import io.sluice.proxy.contract.FailureCode;
+import io.sluice.contract.FailureCode;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

@@ -1,6 +1,6 @@
 package io.sluice.proxy.impl;
 
-import io.sluice.proxy.contract.FailureCode;
+import io.sluice.contract.FailureCode;
 
 /**
  * A failure with its wire code and a client-safe message. Anything else that reaches the reply path is a bug and

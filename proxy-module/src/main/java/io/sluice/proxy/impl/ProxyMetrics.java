@@ -5,7 +5,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
-import io.sluice.proxy.contract.Action;
+import io.sluice.contract.Action;
 
 import java.time.Duration;
 import java.util.HashMap;

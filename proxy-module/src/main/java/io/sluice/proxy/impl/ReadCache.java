@@ -4,8 +4,8 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.proxy.config.CacheSettings;
-import io.sluice.proxy.contract.FailureCode;
-import io.sluice.proxy.contract.ProxyContract;
+import io.sluice.contract.FailureCode;
+import io.sluice.contract.ProxyContract;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 

@@ -1,6 +1,6 @@
 package io.sluice.proxy.impl;
 
-import io.sluice.proxy.contract.Fields;
+import io.sluice.contract.Fields;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;

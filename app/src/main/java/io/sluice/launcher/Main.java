@@ -1,0 +1,91 @@
+package io.sluice.launcher;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+
+/**
+ * {@code java -jar sluice.jar [--config conf/config.yaml]}: loads the config, starts Sluice, and stops it cleanly on
+ * SIGTERM / Ctrl-C.
+ */
+public final class Main {
+
+  static {
+    // Route Vert.x's and Netty's internal logging through SLF4J, like ours.
+    System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
+  }
+
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  private Main() {
+  }
+
+  public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("diagnose")) {
+      // The CLI is its own jar so that picocli and HdrHistogram do not ship inside the service.
+      System.err.println("diagnose is its own jar now: java -jar diagnose/target/sluice-diagnose.jar "
+        + String.join(" ", java.util.Arrays.copyOfRange(args, 1, args.length)));
+      System.exit(2);
+      return;
+    }
+    Path file = Path.of(SluiceConfig.DEFAULT_FILE);
+    boolean explicit = false;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "-c", "--config" -> {
+          if (i + 1 >= args.length) {
+            usage("--config needs a file path");
+          }
+          file = Path.of(args[++i]);
+          explicit = true;
+        }
+        case "-h", "--help" -> {
+          System.out.println(USAGE);
+          return;
+        }
+        default -> usage("unknown argument: " + args[i]);
+      }
+    }
+
+    Vertx vertx = SluiceVertx.create();
+    Launcher launcher;
+    try {
+      ConfigSource source = new ConfigSource(file, explicit, System.getenv());
+      JsonObject config = SluiceConfig.load(vertx, source).await();
+      LogFormat.apply(LogFormat.from(io.sluice.config.JsonSection.root(config).section("log")));
+      log.info("Config loaded from {}{}: {}", file, java.nio.file.Files.exists(file) ? "" : " (absent: defaults)",
+        SluiceConfig.redacted(config).encode());
+      launcher = Launcher.start(vertx, config, com.github.benmanes.caffeine.cache.Ticker.systemTicker(), source);
+    } catch (RuntimeException e) {
+      log.error("Sluice did not start: {}", e.getMessage());
+      vertx.close().otherwiseEmpty().await();
+      System.exit(1);
+      return;
+    } catch (Error e) {
+      // Vert.x threads are not daemons: without the exit a failed start would leave the JVM hanging.
+      log.error("Sluice did not start", e);
+      System.exit(1);
+      return;
+    }
+    Launcher running = launcher;
+    Runtime.getRuntime().addShutdownHook(new Thread(running::close, "sluice-shutdown"));
+    log.info("Sluice is up: http://localhost:{}/health/ready", running.httpPort());
+  }
+
+  private static final String USAGE = """
+    Usage: java -jar sluice.jar [--config <file>]
+    The diagnose CLI (load + database checks) is java -jar sluice-diagnose.jar [options].
+      --config, -c   YAML config file (default: conf/config.yaml; built-in defaults when that is absent)
+      --help, -h     this help
+    Every key can also be set by an environment variable: SLUICE_ + its path in upper snake case,
+    e.g. SLUICE_HTTP_PORT=9090, SLUICE_DB_POOL_MAX_SIZE=30.""";
+
+  private static void usage(String problem) {
+    System.err.println(problem);
+    System.err.println(USAGE);
+    System.exit(2);
+  }
+}

@@ -1,0 +1,58 @@
+package io.sluice.contract;
+
+import java.util.Set;
+
+/**
+ * Action names, sent in the {@link ProxyContract#ACTION_HEADER} header. Request and reply bodies are documented on
+ * each constant with the field names of {@link Fields}.
+ */
+public final class Action {
+
+  /** {@code {name, email}} → {@code {id, name, email}}; 400, 409 when the email is taken. */
+  public static final String CREATE_USER = "user.create";
+
+  /** {@code {userId}} → {@code {id, name, email}}; 400, 404. */
+  public static final String GET_USER = "user.get";
+
+  /** {@code {userId}} → {@code {userId, settings}} ({@code {}} when none stored); 400, 404. */
+  public static final String GET_SETTINGS = "settings.get";
+
+  /** {@code {userId, settings}} → {@code {userId, settings}}, replacing the stored object; 400, 404. */
+  public static final String PUT_SETTINGS = "settings.put";
+
+  /**
+   * {@code {userId, unreadOnly?, limit?}} → {@code {userId, notifications: [{id, title, body, read, createdAt}]}},
+   * newest first; {@code unreadOnly} defaults to false, {@code limit} to 20 (1..100); 400, 404.
+   */
+  public static final String LIST_NOTIFICATIONS = "notifications.list";
+
+  /** {@code {userId, title, body}} → {@code {id, title, body, read, createdAt}}; 400, 404. */
+  public static final String CREATE_NOTIFICATION = "notification.create";
+
+  /** {@code {userId, notificationId}} → {@code {}}; 400, 404 when that notification is not this user's. */
+  public static final String MARK_NOTIFICATION_READ = "notification.markRead";
+
+  /** {@code {}} → {@code {database: "up"}} once the database answered a trivial statement; 502, 503, 504. */
+  public static final String PING = "health.ping";
+
+  /**
+   * {@code {}} → {@code {pool: {...}, caches: {users|settings|notifications: {...}}}}: the proxy's counters since
+   * start. Never touches the database.
+   */
+  public static final String STATS = "proxy.stats";
+
+  /**
+   * Admin: {@code {db: {statementTimeoutMs?, maxConnectionsReservePercent?, pool: {...}?}?, cache: {...}?,
+   * faults: {...}?}} → {@code {poolSwapped, pool}}. Applies live-reloadable settings over the current ones, all or
+   * nothing; 400 when a value is invalid, the server/credentials would change, or the capacity guard refuses the
+   * pool. The launcher's config reload sends it; on a shared event bus, restrict who may.
+   */
+  public static final String APPLY_CONFIG = "proxy.applyConfig";
+
+  /** Every action the proxy serves. */
+  public static final Set<String> ALL = Set.of(CREATE_USER, GET_USER, GET_SETTINGS, PUT_SETTINGS,
+    LIST_NOTIFICATIONS, CREATE_NOTIFICATION, MARK_NOTIFICATION_READ, PING, STATS, APPLY_CONFIG);
+
+  private Action() {
+  }
+}

@@ -1,0 +1,61 @@
+package io.sluice.contract;
+
+/**
+ * Where and how to reach the database proxy.
+ *
+ * <p>Send a {@link io.vertx.core.json.JsonObject} body to {@link #ADDRESS} with the {@link #ACTION_HEADER} set to
+ * one of {@link Action}. The proxy replies with a JSON object (shapes in {@link Fields} and the README) or fails the
+ * message with one of {@link FailureCode}. Always set a send timeout: the event bus default is 30 s.
+ */
+public final class ProxyContract {
+
+  /** The one address the proxy consumes. */
+  public static final String ADDRESS = "sluice.db.proxy";
+
+  /** Names the operation; the value is one of {@link Action}. */
+  public static final String ACTION_HEADER = "action";
+
+  /**
+   * Optional: the caller's remaining time budget in milliseconds (a positive integer). The proxy spends it on
+   * waiting for a connection and then on the statement, and answers 503/504 when it runs out, stopping the
+   * statement on the server. Set the send timeout to the same value. Without it the budget is the proxy's
+   * {@code db.pool.acquireTimeoutMs} + {@code db.statementTimeoutMs}.
+   */
+  public static final String TIMEOUT_HEADER = "timeout-ms";
+
+  /** Optional correlation id, echoed in the proxy's log lines about the request. */
+  public static final String REQUEST_ID_HEADER = "request-id";
+
+  /**
+   * Reply header on cacheable reads: {@link #CACHE_HIT}, {@link #CACHE_MISS} or {@link #CACHE_STALE}. Absent when
+   * that read's cache is disabled, and on writes (never answered from cache).
+   */
+  public static final String CACHE_HEADER = "cache";
+
+  /** Fresh entry, served without touching the pool. */
+  public static final String CACHE_HIT = "HIT";
+
+  /** Read from the database (possibly sharing one statement with concurrent identical reads). */
+  public static final String CACHE_MISS = "MISS";
+
+  /** The pool rejected the read (it would have failed 503) and an expired entry within its grace window answered. */
+  public static final String CACHE_STALE = "STALE";
+
+  /** Reply header with {@link #CACHE_HEADER} HIT or STALE: seconds since the entry was read from the database. */
+  public static final String AGE_HEADER = "age";
+
+  /**
+   * Published after every applied config reload: {@code {changes: [{key, old, new}], config: {...}}}, secrets
+   * redacted. Any verticle or service may subscribe to react to new settings.
+   */
+  public static final String CONFIG_CHANGED_ADDRESS = "sluice.config.changed";
+
+  /**
+   * Request {@code {}} → {@code {config: {...}, reloads: {applied, rejected, lastError, scanPeriodMs}}}: the
+   * effective config (secrets redacted) and the reload counters, answered by the launcher's config watcher.
+   */
+  public static final String CONFIG_STATUS_ADDRESS = "sluice.config.status";
+
+  private ProxyContract() {
+  }
+}
