@@ -1,5 +1,6 @@
 package io.sluice.proxy.impl;
 
+import io.sluice.proxy.config.PoolSettings;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -15,11 +16,21 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Why not the pool's own wait queue: in Vert.x 5.0.x a waiter whose acquire timed out can stay in the pool's
  * queue and keep a slot until a connection frees up, so a saturated pool fills with callers who already gave up.
  * Here a waiter leaves the queue the moment its deadline passes, a permit is handed only to a live waiter, and a
- * request that cannot be served in its remaining budget (predicted wait plus mean hold time) is refused at once
+ * request that cannot be served in its remaining budget (predicted wait plus likely hold time) is refused at once
  * instead of queueing in vain.
  *
+ * <p>This class is the mechanism: permits, the bounded FIFO and the timers that take waiters out of it. Whether a
+ * request is worth queueing or worth a connection handed over, and the Retry-After hint, are the
+ * {@link AdmissionPolicy}'s to decide. Invariants: {@code held <= permits}; the queue holds at most {@code maxQueue}
+ * waiters, each of which leaves it exactly once (granted, refused on hand-over, or failed by its timer), and its
+ * future is settled then; a released permit goes to the head of the queue, or back to the free ones only when the
+ * queue is empty, so no one overtakes a waiter.
+ *
  * <p>Confined to the proxy verticle's event loop: every method is called on that context (the consumer, the pool's
- * callbacks and the timers all run there), so there is no locking.
+ * callbacks and the timers all run there), so there is no locking. The exceptions are {@link #waiting()},
+ * {@link #retryAfterSeconds()} and {@link #meanHoldMs()}, which metrics gauges read from other threads. Time comes
+ * from the {@link Clock} handed in, never from {@link System#nanoTime()} directly, so the mechanism is tested with a
+ * clock the test moves.
  */
 final class Admission {
 
@@ -47,6 +58,41 @@ final class Admission {
     }
   }
 
+  /**
+   * The time admission runs on: the clock that request deadlines are read on, and timers that fire on it. In
+   * production {@link System#nanoTime()} and the verticle's Vert.x timers ({@link #of(Vertx)}); tests hand in a clock
+   * they move themselves.
+   */
+  interface Clock {
+    /** Now, on the scale of the deadlines passed to {@link Admission#acquire(long)}. */
+    long nanoTime();
+
+    /** Runs {@code action} once, {@code delayMs} from now, on the admission's thread; returns an id to cancel it. */
+    long setTimer(long delayMs, Runnable action);
+
+    void cancelTimer(long id);
+
+    /** {@link System#nanoTime()} and the timers of {@code vertx}, which fire on the calling verticle's context. */
+    static Clock of(Vertx vertx) {
+      return new Clock() {
+        @Override
+        public long nanoTime() {
+          return System.nanoTime();
+        }
+
+        @Override
+        public long setTimer(long delayMs, Runnable action) {
+          return vertx.setTimer(delayMs, id -> action.run());
+        }
+
+        @Override
+        public void cancelTimer(long id) {
+          vertx.cancelTimer(id);
+        }
+      };
+    }
+  }
+
   private static final class Waiter {
     final Promise<Void> promise = Promise.promise();
     final long deadlineNanos;
@@ -57,29 +103,37 @@ final class Admission {
     }
   }
 
-  /** Weight of the newest sample in the moving average of the time a request holds a connection. */
-  private static final double ALPHA = 0.1;
-
-  private final Vertx vertx;
+  private final Clock clock;
+  private final AdmissionPolicy policy;
   private final int permits;
   private final int maxQueue;
   private final long acquireTimeoutNanos;
   private final ArrayDeque<Waiter> queue = new ArrayDeque<>();
   private final LongAdder[] rejections;
   private int held;
-  /** Written on the event loop only; volatile because metrics gauges read them from other threads. */
-  private volatile double meanHoldNanos;
-  private volatile double holdVariance;
-  private volatile long samples;
+  /** Written on the event loop only; volatile because metrics gauges read it from other threads. */
   private volatile int waitingSnapshot;
 
-  /** @param rejections counters by {@link Rejection} ordinal, shared with later admissions (pool swaps) */
-  Admission(Vertx vertx, int permits, int maxQueue, long acquireTimeoutMs, LongAdder[] rejections) {
-    this.vertx = vertx;
+  /**
+   * @param policy     decides which requests are worth a connection; learns from the hold times given to
+   *                   {@link #release(long)}
+   * @param rejections counters by {@link Rejection} ordinal, shared with later admissions (pool swaps)
+   */
+  Admission(Clock clock, AdmissionPolicy policy, int permits, int maxQueue, long acquireTimeoutMs,
+            LongAdder[] rejections) {
+    this.clock = clock;
+    this.policy = policy;
     this.permits = permits;
     this.maxQueue = maxQueue;
     this.acquireTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(acquireTimeoutMs);
     this.rejections = rejections;
+  }
+
+  /** The production admission for a pool: Vert.x timers, {@link System#nanoTime()}, a policy learning from scratch. */
+  static Admission forPool(Vertx vertx, PoolSettings pool, LongAdder[] rejections) {
+    return new Admission(Clock.of(vertx),
+      new AdmissionPolicy(pool.maxSize(), TimeUnit.MILLISECONDS.toNanos(pool.acquireTimeoutMs())),
+      pool.maxSize(), pool.maxWaitQueueSize(), pool.acquireTimeoutMs(), rejections);
   }
 
   /**
@@ -87,7 +141,7 @@ final class Admission {
    * first). Fails with {@link Rejected}. The caller must {@link #release(long)} a granted permit exactly once.
    */
   Future<Void> acquire(long deadlineNanos) {
-    long now = System.nanoTime();
+    long now = clock.nanoTime();
     if (held < permits && queue.isEmpty()) {
       held++;
       return Future.succeededFuture();
@@ -99,19 +153,17 @@ final class Admission {
     if (remaining <= 0) {
       return reject(Rejection.DEADLINE_EXPIRED);
     }
-    // Refuse now what cannot finish in time: its wait in line plus its own time on a connection. Admitting it
-    // would only spend a connection on a statement that gets killed at the deadline.
-    if (samples > 0 && predictedWaitNanos(queue.size() + 1) + likelyHoldNanos() > remaining) {
+    if (!policy.worthQueueing(queue.size() + 1, remaining)) {
       return reject(Rejection.PREDICTED_WAIT);
     }
     Waiter waiter = new Waiter(deadlineNanos);
-    boolean deadlineFirst = remaining <= acquireTimeoutNanos;
+    Rejection onTimer = remaining <= acquireTimeoutNanos ? Rejection.DEADLINE_EXPIRED : Rejection.ACQUIRE_TIMEOUT;
     long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(remaining, acquireTimeoutNanos)));
-    waiter.timerId = vertx.setTimer(waitMs, id -> {
+    waiter.timerId = clock.setTimer(waitMs, () -> {
       if (queue.remove(waiter)) {
         waitingSnapshot = queue.size();
-        count(deadlineFirst ? Rejection.DEADLINE_EXPIRED : Rejection.ACQUIRE_TIMEOUT);
-        waiter.promise.fail(new Rejected(deadlineFirst ? Rejection.DEADLINE_EXPIRED : Rejection.ACQUIRE_TIMEOUT));
+        count(onTimer);
+        waiter.promise.fail(new Rejected(onTimer));
       }
     });
     queue.addLast(waiter);
@@ -119,25 +171,18 @@ final class Admission {
     return waiter.promise.future();
   }
 
-  /** Returns a permit; {@code heldNanos} is how long it was held, for the wait prediction. */
+  /**
+   * Returns a permit; {@code heldNanos} is how long it was held, for the policy. The permit goes to the first
+   * waiter the policy finds worth it; the waiters before that one are refused.
+   */
   void release(long heldNanos) {
-    if (samples == 0) {
-      meanHoldNanos = heldNanos;
-    } else {
-      // Exponentially weighted mean and variance (West's update): recent behaviour counts most.
-      double delta = heldNanos - meanHoldNanos;
-      meanHoldNanos += ALPHA * delta;
-      holdVariance = (1 - ALPHA) * (holdVariance + ALPHA * delta * delta);
-    }
-    samples++;
-    long now = System.nanoTime();
+    policy.recordHold(heldNanos);
+    long now = clock.nanoTime();
     Waiter next;
     while ((next = queue.pollFirst()) != null) {
       waitingSnapshot = queue.size();
-      vertx.cancelTimer(next.timerId);
-      // A waiter whose remaining time is shorter than a typical hold would spend the connection on a statement
-      // that gets killed at its deadline: refuse it now and give the connection to one that can finish.
-      if (next.deadlineNanos - now >= likelyHoldNanos()) {
+      clock.cancelTimer(next.timerId);
+      if (policy.worthHandingOver(next.deadlineNanos - now)) {
         next.promise.complete();
         return;
       }
@@ -147,28 +192,9 @@ final class Admission {
     held--;
   }
 
-  /**
-   * How long a request will likely hold its connection: mean plus one standard deviation. Admitting on the mean
-   * alone lets half of the slower requests run into their deadline, and a statement killed at its deadline has
-   * spent a connection for nothing.
-   */
-  private long likelyHoldNanos() {
-    return (long) (meanHoldNanos + Math.sqrt(holdVariance));
-  }
-
-  /** Expected wait of the {@code position}-th request in line (1-based): position × mean hold time ÷ permits. */
-  private long predictedWaitNanos(int position) {
-    return (long) (position * meanHoldNanos / permits);
-  }
-
-  /**
-   * When a request refused now should come back: the time the current queue takes to drain at the observed rate,
-   * rounded up to whole seconds, from 1 to 60.
-   */
+  /** When a request refused now should come back (see {@link AdmissionPolicy#retryAfterSeconds}). Any thread. */
   long retryAfterSeconds() {
-    long nanos = samples == 0 ? acquireTimeoutNanos : predictedWaitNanos(waitingSnapshot + 1);
-    long seconds = (nanos + 999_999_999L) / 1_000_000_000L;
-    return Math.max(1, Math.min(60, seconds));
+    return policy.retryAfterSeconds(waitingSnapshot);
   }
 
   private Future<Void> reject(Rejection reason) {
@@ -194,6 +220,6 @@ final class Admission {
   }
 
   long meanHoldMs() {
-    return TimeUnit.NANOSECONDS.toMillis((long) meanHoldNanos);
+    return TimeUnit.NANOSECONDS.toMillis(policy.meanHoldNanos());
   }
 }

@@ -70,8 +70,7 @@ public final class PoolExecutor {
     this.limits = limits;
     this.metrics = metrics;
     this.counters = counters;
-    this.admission = new Admission(vertx, poolSettings.maxSize(), poolSettings.maxWaitQueueSize(),
-      poolSettings.acquireTimeoutMs(), counters.rejections);
+    this.admission = Admission.forPool(vertx, poolSettings, counters.rejections);
     update(db.statementTimeoutMs(), faults);
   }
 
