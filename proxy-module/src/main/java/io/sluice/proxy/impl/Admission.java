@@ -36,15 +36,25 @@ final class Admission {
 
   /** Why a request was refused a connection. The labels are stable: they appear in logs and metrics. */
   enum Rejection {
-    QUEUE_FULL("queue_full"),
-    PREDICTED_WAIT("predicted_wait"),
-    DEADLINE_EXPIRED("deadline_expired"),
-    ACQUIRE_TIMEOUT("acquire_timeout");
+    QUEUE_FULL("queue_full", false),
+    PREDICTED_WAIT("predicted_wait", true),
+    DEADLINE_EXPIRED("deadline_expired", true),
+    ACQUIRE_TIMEOUT("acquire_timeout", false);
 
     final String label;
+    private final boolean ownDeadline;
 
-    Rejection(String label) {
+    Rejection(String label, boolean ownDeadline) {
       this.label = label;
+      this.ownDeadline = ownDeadline;
+    }
+
+    /**
+     * Whether the refusal came from the request's own remaining time rather than from the pool being full: the same
+     * work with a later deadline may still be admitted.
+     */
+    boolean ownDeadline() {
+      return ownDeadline;
     }
   }
 

@@ -25,7 +25,7 @@ final class Failures {
       case ACQUIRE_TIMEOUT -> "no connection became free within " + pool.acquireTimeoutMs() + " ms";
     };
     return new ProxyFailure(FailureCode.POOL_SATURATED,
-      FailureCode.withRetryAfter("database pool saturated: " + why, retryAfterSeconds), reason.label);
+      FailureCode.withRetryAfter("database pool saturated: " + why, retryAfterSeconds), reason);
   }
 
   static ProxyFailure statementTimeout() {

@@ -9,25 +9,26 @@ import io.sluice.contract.FailureCode;
 public final class ProxyFailure extends RuntimeException {
 
   private final int code;
-  private final String reason;
+  private final Admission.Rejection rejection;
 
   public ProxyFailure(int code, String message) {
     this(code, message, null);
   }
 
-  /** @param reason a stable label of why (an admission rejection reason), or null */
-  public ProxyFailure(int code, String message, String reason) {
+  /** @param rejection why admission refused the request, or null if it was not refused at admission */
+  ProxyFailure(int code, String message, Admission.Rejection rejection) {
     super(message, null, false, false);
     this.code = code;
-    this.reason = reason;
+    this.rejection = rejection;
   }
 
   public int code() {
     return code;
   }
 
-  public String reason() {
-    return reason;
+  /** Why admission refused the request ({@link FailureCode#POOL_SATURATED}), or null for any other failure. */
+  Admission.Rejection rejection() {
+    return rejection;
   }
 
   public static ProxyFailure badRequest(String message) {

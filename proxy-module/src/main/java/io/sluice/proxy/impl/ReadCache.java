@@ -116,8 +116,7 @@ final class ReadCache<K> {
   /** A 504, or a 503 that came from the starter's deadline rather than from the pool being full. */
   private static boolean ranOutOfTime(Throwable err) {
     return err instanceof ProxyFailure failure && (failure.code() == FailureCode.STATEMENT_TIMEOUT
-      || Admission.Rejection.PREDICTED_WAIT.label.equals(failure.reason())
-      || Admission.Rejection.DEADLINE_EXPIRED.label.equals(failure.reason()));
+      || failure.rejection() != null && failure.rejection().ownDeadline());
   }
 
   private Load startLoad(K key, Supplier<Future<JsonObject>> loader) {
