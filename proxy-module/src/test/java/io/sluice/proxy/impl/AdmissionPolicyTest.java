@@ -1,0 +1,138 @@
+package io.sluice.proxy.impl;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The admission policy on synthetic hold times: no server, no Vert.x, no clock. */
+class AdmissionPolicyTest {
+
+  private static final long NO_TIMEOUT = TimeUnit.SECONDS.toNanos(30);
+
+  private static long ms(double millis) {
+    return (long) (millis * 1_000_000);
+  }
+
+  private static AdmissionPolicy learnt(int permits, long... holdsNanos) {
+    AdmissionPolicy policy = new AdmissionPolicy(permits, NO_TIMEOUT);
+    for (long hold : holdsNanos) {
+      policy.recordHold(hold);
+    }
+    return policy;
+  }
+
+  @Test
+  @DisplayName("the first hold time is the mean, with no spread")
+  void firstSampleIsTheMean() {
+    AdmissionPolicy policy = learnt(1, ms(40));
+    assertEquals(ms(40), policy.meanHoldNanos());
+    assertEquals(ms(40), policy.likelyHoldNanos());
+    assertEquals(1, policy.samples());
+  }
+
+  @Test
+  @DisplayName("each new hold time moves the mean a tenth of the way, and the spread it shows is added to the likely"
+    + " hold")
+  void meanMovesATenthOfTheWay() {
+    AdmissionPolicy policy = learnt(1, ms(10), ms(20));
+    // mean 10 + 0.1 × 10 = 11 ms; variance 0.9 × (0.1 × 10²) = 9 ms², so one standard deviation is 3 ms.
+    assertEquals(ms(11), policy.meanHoldNanos(), 1);
+    assertEquals(ms(14), policy.likelyHoldNanos(), 1);
+  }
+
+  @Test
+  @DisplayName("after a shift, steady hold times pull the mean to the new level and the spread back to nothing")
+  void steadyHoldTimesConverge() {
+    AdmissionPolicy policy = learnt(1, ms(10));
+    for (int i = 0; i < 300; i++) {
+      policy.recordHold(ms(50));
+    }
+    assertEquals(ms(50), policy.meanHoldNanos(), ms(0.001));
+    assertEquals(ms(50), policy.likelyHoldNanos(), ms(0.001));
+  }
+
+  @Test
+  @DisplayName("hold times alternating 10 ms and 30 ms: mean near 20 ms, likely hold about one spread (10 ms) above")
+  void spreadRaisesTheLikelyHold() {
+    AdmissionPolicy policy = learnt(1);
+    for (int i = 0; i < 300; i++) {
+      policy.recordHold(i % 2 == 0 ? ms(10) : ms(30));
+    }
+    assertEquals(ms(20), policy.meanHoldNanos(), ms(1));
+    long spread = policy.likelyHoldNanos() - policy.meanHoldNanos();
+    assertTrue(spread > ms(9) && spread < ms(11), "spread " + spread + " ns");
+  }
+
+  @Test
+  @DisplayName("the predicted wait of the n-th in line is n × mean hold ÷ permits")
+  void predictedWaitIsPositionTimesMeanOverPermits() {
+    AdmissionPolicy policy = learnt(4, ms(40));
+    assertEquals(ms(10), policy.predictedWaitNanos(1));
+    assertEquals(ms(80), policy.predictedWaitNanos(8));
+  }
+
+  @Test
+  @DisplayName("before any hold time was measured, every request is worth queueing")
+  void nothingLearntNothingRefused() {
+    AdmissionPolicy policy = learnt(1);
+    assertTrue(policy.worthQueueing(1_000, 1));
+  }
+
+  @Test
+  @DisplayName("a request is refused when its wait in line plus a likely hold does not fit its remaining time")
+  void refusesWhatCannotFinishInTime() {
+    AdmissionPolicy policy = learnt(2, ms(100));
+    // First in line: waits 100 / 2 = 50 ms, then holds 100 ms.
+    assertTrue(policy.worthQueueing(1, ms(150)));
+    assertFalse(policy.worthQueueing(1, ms(150) - 1));
+    // Third in line: waits 150 ms, then holds 100 ms.
+    assertTrue(policy.worthQueueing(3, ms(250)));
+    assertFalse(policy.worthQueueing(3, ms(249)));
+  }
+
+  @Test
+  @DisplayName("the spread counts too: a request that fits the mean but not mean + spread is refused")
+  void spreadCountsWhenQueueing() {
+    AdmissionPolicy policy = learnt(1, ms(10), ms(20));
+    // Wait 11 ms (mean), hold 14 ms (mean + spread): 25 ms; the mean alone would say 22 ms.
+    assertFalse(policy.worthQueueing(1, ms(24)));
+    assertTrue(policy.worthQueueing(1, ms(25) + 1));
+  }
+
+  @Test
+  @DisplayName("on hand-over, a waiter gets the connection only if a likely hold still fits before its deadline")
+  void handOverNeedsALikelyHoldLeft() {
+    AdmissionPolicy steady = learnt(1, ms(100));
+    assertTrue(steady.worthHandingOver(ms(100)));
+    assertFalse(steady.worthHandingOver(ms(100) - 1));
+    assertFalse(steady.worthHandingOver(-1));
+
+    AdmissionPolicy spread = learnt(1, ms(10), ms(20));
+    assertFalse(spread.worthHandingOver(ms(12)), "above the 11 ms mean, below the 14 ms likely hold");
+    assertTrue(spread.worthHandingOver(ms(15)));
+  }
+
+  @Test
+  @DisplayName("Retry-After before any hold time: the acquire timeout, rounded up to whole seconds")
+  void retryAfterWithoutSamplesIsTheAcquireTimeout() {
+    assertEquals(3, new AdmissionPolicy(4, ms(2_500)).retryAfterSeconds(100));
+    assertEquals(1, new AdmissionPolicy(4, ms(1)).retryAfterSeconds(0));
+  }
+
+  @Test
+  @DisplayName("Retry-After: the time the line (plus the caller) takes to drain, rounded up, within 1..60 s")
+  void retryAfterIsTheDrainTime() {
+    AdmissionPolicy policy = learnt(2, ms(1_000));
+    assertEquals(3, policy.retryAfterSeconds(5), "6 × 1 s ÷ 2 permits");
+    assertEquals(1, policy.retryAfterSeconds(0), "0.5 s rounds up to 1");
+    assertEquals(60, policy.retryAfterSeconds(10_000), "capped");
+
+    AdmissionPolicy slow = learnt(1, ms(1_200));
+    assertEquals(3, slow.retryAfterSeconds(1), "2.4 s rounds up to 3");
+  }
+}
