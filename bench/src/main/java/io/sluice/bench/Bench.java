@@ -1,6 +1,10 @@
 package io.sluice.bench;
 
-import io.sluice.diagnose.BenchAccess;
+import io.sluice.diagnose.BaseUrl;
+import io.sluice.diagnose.ClosedLoop;
+import io.sluice.diagnose.IdRange;
+import io.sluice.diagnose.LoadRun;
+import io.sluice.diagnose.Scenario;
 import io.sluice.proxy.config.CacheSettings;
 import io.sluice.proxy.config.FaultSettings;
 import io.vertx.core.json.JsonArray;
@@ -133,12 +137,10 @@ public final class Bench {
   // ---- scenarios ----
 
   private JsonObject fastUncached(Running running) {
-    String url = running.service().baseUrl();
+    BaseUrl url = BaseUrl.parse(running.service().baseUrl());
     int c = options.concurrency();
-    warmUp(FAST_UNCACHED, () -> BenchAccess.closedLoop(url, 1, options.users(), c, options.warmup(),
-      REQUEST_TIMEOUT, progress));
-    Measured m = measure(FAST_UNCACHED, running.db(), () -> BenchAccess.closedLoop(url, 1, options.users(), c,
-      options.duration(), REQUEST_TIMEOUT, progress));
+    warmUp(FAST_UNCACHED, () -> lookups(url, c, options.warmup()));
+    Measured m = measure(FAST_UNCACHED, running.db(), () -> lookups(url, c, options.duration()));
     return scenario(FAST_UNCACHED, "GET /users/{random id} with the users cache off: every request goes HTTP → event"
       + " bus → proxy → pool → database and back.", c, running).mergeIn(m.json());
   }
@@ -146,9 +148,8 @@ public final class Bench {
   private JsonObject ceiling(Running running) {
     int c = options.concurrency();
     try (CeilingRun ceiling = CeilingRun.open(running.db())) {
-      warmUp(CEILING, () -> ceiling.run(1, options.users(), c, options.warmup(), progress));
-      Measured m = measure(CEILING, running.db(), () -> ceiling.run(1, options.users(), c, options.duration(),
-        progress));
+      warmUp(CEILING, () -> ceiling.run(ids(), c, options.warmup(), progress));
+      Measured m = measure(CEILING, running.db(), () -> ceiling.run(ids(), c, options.duration(), progress));
       JsonObject json = new JsonObject().put("name", CEILING)
         .put("measures", "The same PK lookup issued straight at one Vert.x MySQL pool in the bench JVM: no HTTP, no"
           + " event bus, no admission, no cache. The database's ceiling for this read on this machine.")
@@ -165,18 +166,17 @@ public final class Bench {
     env.put("SLUICE_CACHE_USERS_MAX_ENTRIES", String.valueOf(Math.max(options.users(),
       CacheSettings.DEFAULT_MAX_ENTRIES)));
     try (Running running = startService(CACHED, env)) {
-      String url = running.service().baseUrl();
+      BaseUrl url = BaseUrl.parse(running.service().baseUrl());
       int c = options.concurrency();
       progress.printf("[bench] %s: filling the cache with users 1..%d%n", CACHED, options.users());
-      BenchAccess.Load prime = BenchAccess.sweep(url, 1, options.users(), c, REQUEST_TIMEOUT, progress);
-      warmUp(CACHED, () -> BenchAccess.closedLoop(url, 1, options.users(), c, options.warmup(), REQUEST_TIMEOUT,
-        progress));
-      Measured m = measure(CACHED, running.db(), () -> BenchAccess.closedLoop(url, 1, options.users(), c,
-        options.duration(), REQUEST_TIMEOUT, progress));
+      ClosedLoop.Result prime = load(new LoadRun.Plan(url, Scenario.USER, ids(), c, (long) options.users(), null,
+        REQUEST_TIMEOUT, true));
+      warmUp(CACHED, () -> lookups(url, c, options.warmup()));
+      Measured m = measure(CACHED, running.db(), () -> lookups(url, c, options.duration()));
       JsonObject json = scenario(CACHED, "GET /users/{random id} with the users cache on, after every id was read"
         + " once and a warm-up: fresh hits answered by the proxy without touching the pool.", c, running);
       json.getJsonObject("config").put("prime", new JsonObject().put("requests", prime.total())
-        .put("seconds", round(prime.seconds())).put("statusCounts", counts(prime.statusCounts())));
+        .put("seconds", round(prime.seconds())).put("statusCounts", counts(prime.counts())));
       return json.mergeIn(m.json());
     }
   }
@@ -190,11 +190,9 @@ public final class Bench {
     env.put("SLUICE_DB_POOL_MAX_SIZE", String.valueOf(OVERLOAD_POOL_MAX_SIZE));
     int c = OVERLOAD_FACTOR * OVERLOAD_POOL_MAX_SIZE;
     try (Running running = startService(OVERLOAD, env)) {
-      String url = running.service().baseUrl();
-      warmUp(OVERLOAD, () -> BenchAccess.closedLoopByOutcome(url, 1, options.users(), c, options.warmup(),
-        REQUEST_TIMEOUT, progress));
-      Measured m = measure(OVERLOAD, running.db(), () -> BenchAccess.closedLoopByOutcome(url, 1, options.users(), c,
-        options.duration(), REQUEST_TIMEOUT, progress));
+      BaseUrl url = BaseUrl.parse(running.service().baseUrl());
+      warmUp(OVERLOAD, () -> lookups(url, c, options.warmup()));
+      Measured m = measure(OVERLOAD, running.db(), () -> lookups(url, c, options.duration()));
       JsonObject json = scenario(OVERLOAD, "GET /users/{random id}, cache off, every borrowed connection held "
         + OVERLOAD_MIN_MS + "–" + OVERLOAD_MAX_MS + " ms by injected latency, pool " + OVERLOAD_POOL_MAX_SIZE
         + ", offered " + OVERLOAD_FACTOR + "× what the pool holds in flight at capacity: the incident, replayed.",
@@ -216,6 +214,25 @@ public final class Bench {
         .put("goodputIncludingDrainPerSecond", round(m.load().successes() / m.load().seconds()))
         .put("successLatencyMs", latency(m.load().ok()))
         .put("rejectionLatencyMs", latency(m.load().rejected())));
+    }
+  }
+
+  // ---- loads ----
+
+  /** Users 1..{@code --users}: the ids every load picks from. */
+  private IdRange ids() {
+    return new IdRange(1, options.users());
+  }
+
+  /** {@code GET /users/{random id}} from {@code concurrency} closed-loop workers for {@code duration}. */
+  private ClosedLoop.Result lookups(BaseUrl url, int concurrency, Duration duration) {
+    return load(new LoadRun.Plan(url, Scenario.USER, ids(), concurrency, null, duration, REQUEST_TIMEOUT));
+  }
+
+  /** The diagnose command's HTTP load, unchanged; blocks until the requests in flight at its end have finished. */
+  private ClosedLoop.Result load(LoadRun.Plan plan) {
+    try (LoadRun run = LoadRun.start(plan, progress)) {
+      return run.result().await().requests();
     }
   }
 
@@ -273,30 +290,30 @@ public final class Bench {
     }
   }
 
-  private void warmUp(String scenario, Supplier<BenchAccess.Load> load) {
+  private void warmUp(String scenario, Supplier<ClosedLoop.Result> load) {
     if (options.warmup().isZero()) {
       return;
     }
     progress.printf("[bench] %s: warm-up %s (not measured)%n", scenario, BenchOptions.text(options.warmup()));
-    BenchAccess.Load l = load.get();
+    ClosedLoop.Result l = load.get();
     progress.printf("[bench] %s: warm-up done, %d requests%n", scenario, l.total());
   }
 
   /** The load's outcome with the server's side sampled while it ran. */
-  private record Measured(BenchAccess.Load load, JsonObject server) {
+  private record Measured(ClosedLoop.Result load, JsonObject server) {
 
     JsonObject json() {
       return new JsonObject().put("requests", load.total()).put("elapsedSeconds", round(load.seconds()))
-        .put("throughputPerSecond", round(load.throughput())).put("latencyMs", latency(load.all()))
-        .put("statusCounts", counts(load.statusCounts())).put("firstError", load.firstError())
+        .put("throughputPerSecond", round(load.throughput())).put("latencyMs", latency(load.latency()))
+        .put("statusCounts", counts(load.counts())).put("firstError", load.firstError())
         .put("server", server);
     }
   }
 
-  private Measured measure(String scenario, DbTarget db, Supplier<BenchAccess.Load> load) {
+  private Measured measure(String scenario, DbTarget db, Supplier<ClosedLoop.Result> load) {
     progress.printf("[bench] %s: measuring %s%n", scenario, BenchOptions.text(options.duration()));
     ConnectionSampler sampler = ConnectionSampler.start(db);
-    BenchAccess.Load l;
+    ClosedLoop.Result l;
     try {
       l = load.get();
     } catch (RuntimeException e) {
@@ -375,7 +392,7 @@ public final class Bench {
     return path.startsWith(options.repo()) ? options.repo().relativize(path).toString() : path.toString();
   }
 
-  static JsonObject latency(BenchAccess.Latency l) {
+  static JsonObject latency(ClosedLoop.Latency l) {
     return l == null ? null : new JsonObject().put("p50", l.p50()).put("p90", l.p90()).put("p99", l.p99())
       .put("p99.9", l.p999()).put("max", l.max());
   }

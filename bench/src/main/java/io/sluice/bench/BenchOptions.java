@@ -1,6 +1,6 @@
 package io.sluice.bench;
 
-import io.sluice.diagnose.BenchAccess;
+import io.sluice.diagnose.Durations;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,12 +130,14 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
     throw new IllegalArgumentException(name + " must be an integer " + min + ".." + max + ", got " + value);
   }
 
+  /** As the diagnose command reads durations ({@code 500ms}, {@code 10s}, {@code 1m}); a bare number is seconds. */
   private static Duration duration(String name, String value, boolean zeroAllowed) {
     if (zeroAllowed && value.trim().matches("0+(ms|s)?")) {
       return Duration.ZERO;
     }
+    String withUnit = value.trim().matches("\\d+") ? value.trim() + "s" : value;
     try {
-      return BenchAccess.parseDuration(value);
+      return Durations.parse(withUnit);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(name + ": " + e.getMessage());
     }

@@ -30,7 +30,7 @@ record AdminPool(int status, JsonObject body, String note) {
     try {
       return interpret(client.send(request, HttpResponse.BodyHandlers.ofString()));
     } catch (IOException e) {
-      return new AdminPool(0, null, "GET " + PATH + " got no answer: " + LoadRun.describe(e));
+      return new AdminPool(0, null, "GET " + PATH + " got no answer: " + ClosedLoop.describe(e));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new AdminPool(0, null, "GET " + PATH + " interrupted");

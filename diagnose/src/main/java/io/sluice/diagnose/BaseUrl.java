@@ -3,10 +3,14 @@ package io.sluice.diagnose;
 import java.net.URI;
 import java.net.URISyntaxException;
 
-/** The service's base URL, split the way the HTTP clients want it; {@code path} is a prefix without a trailing /. */
-record BaseUrl(String text, String host, int port, boolean ssl, String path) {
+/**
+ * The service's base URL, split the way the HTTP clients want it: {@code text} is the URL without a trailing /,
+ * {@code path} its path prefix without one (empty for none).
+ */
+public record BaseUrl(String text, String host, int port, boolean ssl, String path) {
 
-  static BaseUrl parse(String text) {
+  /** {@code http://host[:port][/prefix]} or {@code https://…}; anything else is an IllegalArgumentException. */
+  public static BaseUrl parse(String text) {
     URI uri;
     try {
       uri = new URI(text.trim());
@@ -27,11 +31,12 @@ record BaseUrl(String text, String host, int port, boolean ssl, String path) {
   }
 
   /** Path for the HTTP client, whose default host and port are this URL's. */
-  String path(String relative) {
+  public String path(String relative) {
     return path + relative;
   }
 
-  URI uri(String relative) {
+  /** The absolute URI of {@code relative} (which starts with /), for clients without a default host. */
+  public URI uri(String relative) {
     return URI.create(text + relative);
   }
 

@@ -1,7 +1,10 @@
 package io.sluice.diagnose;
 
-/** A condition that stops the command before it can report anything useful; exit code 1, message on one line. */
-final class CannotRun extends RuntimeException {
+/**
+ * A condition that stops a run before it can report anything useful: an unreachable target, a database that refuses
+ * the connection. The message is one line, fit to print as it is, and names no secret; the command exits 1 on it.
+ */
+public final class CannotRun extends RuntimeException {
 
   CannotRun(String message) {
     super(message, null, false, false);

@@ -25,8 +25,12 @@ import java.util.stream.Collectors;
  * {@code SHOW FULL PROCESSLIST}. It is read through one JDBC connection of the command's own, which the summary
  * leaves out so that the diagnosis does not count itself. Without the PROCESS privilege the server lists only the
  * check user's own sessions.
+ *
+ * <p>Public API: {@link #connect} opens that connection, {@link #read} takes one snapshot through it (as often as
+ * wanted, from one thread at a time), {@link #closeQuietly} ends it. The connection is the caller's; it may run
+ * read-only statements of its own on it too, which then show in no processlist summary.
  */
-record DbCheck(String version, long maxConnections, long threadsConnected, long maxUsedConnections,
+public record DbCheck(String version, long maxConnections, long threadsConnected, long maxUsedConnections,
                Processlist processlist) {
 
   private static final Logger log = LoggerFactory.getLogger(DbCheck.class);
@@ -41,9 +45,10 @@ record DbCheck(String version, long maxConnections, long threadsConnected, long 
   private static final int SOCKET_TIMEOUT_MS = 15_000;
 
   /** Where to connect. The password appears in no {@code toString} and no message. */
-  record Target(String host, int port, String database, String user, String password) {
+  public record Target(String host, int port, String database, String user, String password) {
 
-    String where() {
+    /** {@code host:port/database as user}: what messages and reports print. */
+    public String where() {
       return host + ":" + port + "/" + database + " as " + user;
     }
 
@@ -62,10 +67,14 @@ record DbCheck(String version, long maxConnections, long threadsConnected, long 
    * quoted literal replaced by {@code ?}: enough for ops to recognise the statement, and a password in
    * {@code IDENTIFIED BY '…'} or {@code SET PASSWORD = '…'} can never reach the report.
    */
-  record LongestQuery(long id, long seconds, String user, String command, String state, String sqlStart) {
+  public record LongestQuery(long id, long seconds, String user, String command, String state, String sqlStart) {
   }
 
-  record Processlist(int connections, Map<String, Long> byCommand, Map<String, Long> byState,
+  /**
+   * {@code SHOW FULL PROCESSLIST} summed up, the check's own session left out: the sessions, counted by command, by
+   * state and by user (largest first), and the longest-running statement (null when none runs).
+   */
+  public record Processlist(int connections, Map<String, Long> byCommand, Map<String, Long> byState,
                      Map<String, Long> byUser, LongestQuery longest) {
 
     /** Commands of sessions that run no statement of a client; their Time is idle or uptime, not a query's age. */
@@ -86,8 +95,8 @@ record DbCheck(String version, long maxConnections, long threadsConnected, long 
   private static final Pattern QUOTED =
     Pattern.compile("'(?:[^'\\\\]|\\\\.|'')*+'?|\"(?:[^\"\\\\]|\\\\.|\"\")*+\"?");
 
-  /** Opens the check's connection; any failure is {@link CannotRun} with the server's one-line reason. */
-  static Connection connect(Target target) {
+  /** Opens the check's read-only connection; any failure is {@link CannotRun} with the server's one-line reason. */
+  public static Connection connect(Target target) {
     Properties properties = new Properties();
     properties.setProperty("user", target.user());
     properties.setProperty("password", target.password());
@@ -102,7 +111,8 @@ record DbCheck(String version, long maxConnections, long threadsConnected, long 
     }
   }
 
-  static DbCheck read(Connection connection) throws SQLException {
+  /** One snapshot through a connection from {@link #connect}. */
+  public static DbCheck read(Connection connection) throws SQLException {
     try (Statement statement = connection.createStatement()) {
       long ownId;
       String version;
@@ -121,7 +131,8 @@ record DbCheck(String version, long maxConnections, long threadsConnected, long 
     }
   }
 
-  static void closeQuietly(Connection connection) {
+  /** Closes a connection from {@link #connect}, if any; a failure to close is only logged at DEBUG. */
+  public static void closeQuietly(Connection connection) {
     if (connection == null) {
       return;
     }
@@ -133,7 +144,7 @@ record DbCheck(String version, long maxConnections, long threadsConnected, long 
   }
 
   static String describe(SQLException e) {
-    String reason = LoadRun.describe(e);
+    String reason = ClosedLoop.describe(e);
     return e.getSQLState() == null ? reason : reason + " (SQLSTATE " + e.getSQLState() + ", error "
       + e.getErrorCode() + ")";
   }

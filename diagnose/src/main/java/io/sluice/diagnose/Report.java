@@ -71,11 +71,12 @@ record Report(LoadRun.Plan plan, LoadRun.Result load, Db db, AdminPool admin, do
   }
 
   private JsonObject loadJson() {
-    JsonObject json = new JsonObject().put("durationSeconds", round(load.elapsedNanos() / 1e9))
-      .put("totalRequests", load.total()).put("throughputPerSecond", round(load.throughput()))
-      .put("statusCounts", counts(load.statusCounts()))
+    ClosedLoop.Result requests = load.requests();
+    JsonObject json = new JsonObject().put("durationSeconds", round(requests.elapsedNanos() / 1e9))
+      .put("totalRequests", requests.total()).put("throughputPerSecond", round(requests.throughput()))
+      .put("statusCounts", counts(requests.counts()))
       .put("rate503Percent", round(load.rate503Percent()));
-    LoadRun.Latency l = load.latency();
+    ClosedLoop.Latency l = requests.latency();
     if (l != null) {
       json.put("latencyMs", new JsonObject().put("p50", l.p50()).put("p90", l.p90()).put("p99", l.p99())
         .put("p99.9", l.p999()).put("max", l.max()));
@@ -83,7 +84,7 @@ record Report(LoadRun.Plan plan, LoadRun.Result load, Db db, AdminPool admin, do
     LoadRun.RetryAfter r = load.retryAfter();
     json.put("retryAfterSeconds", new JsonObject().put("min", r.min()).put("max", r.max())
       .put("missing", r.missing()));
-    return json.put("firstError", load.firstError());
+    return json.put("firstError", requests.firstError());
   }
 
   private JsonObject dbJson() {
@@ -136,17 +137,18 @@ record Report(LoadRun.Plan plan, LoadRun.Result load, Db db, AdminPool admin, do
   }
 
   private void loadText(StringBuilder out) {
+    ClosedLoop.Result requests = load.requests();
     out.append("Load\n");
-    line(out, "requests", load.total() + " in " + seconds(load.elapsedNanos()) + " s = "
-      + String.format(Locale.ROOT, "%.1f", load.throughput()) + " req/s");
-    line(out, "status", countsText(load.statusCounts()));
-    LoadRun.Latency l = load.latency();
+    line(out, "requests", requests.total() + " in " + seconds(requests.elapsedNanos()) + " s = "
+      + String.format(Locale.ROOT, "%.1f", requests.throughput()) + " req/s");
+    line(out, "status", countsText(requests.counts()));
+    ClosedLoop.Latency l = requests.latency();
     line(out, "latency ms", l == null ? "no answers" : String.format(Locale.ROOT,
       "p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f", l.p50(), l.p90(), l.p99(), l.p999(), l.max()));
-    line(out, "503", load.count("503") + " of " + load.total() + " = " + percent(load.rate503Percent())
+    line(out, "503", requests.count("503") + " of " + requests.total() + " = " + percent(load.rate503Percent())
       + " % (limit " + percent(max503RatePercent) + " %), Retry-After " + retryAfter(load.retryAfter()));
-    if (load.firstError() != null) {
-      line(out, "no answer", "first failure: " + load.firstError());
+    if (requests.firstError() != null) {
+      line(out, "no answer", "first failure: " + requests.firstError());
     }
   }
 

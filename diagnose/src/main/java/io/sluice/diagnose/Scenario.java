@@ -4,13 +4,13 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /** Which read the load sends; {@code mixed} cycles through the three others request by request. */
-enum Scenario {
+public enum Scenario {
   USER, SETTINGS, NOTIFICATIONS, MIXED;
 
   private static final Scenario[] SINGLE = {USER, SETTINGS, NOTIFICATIONS};
 
   /** The path of request number {@code sequence} (from 1) for user {@code id}. */
-  String path(long id, long sequence) {
+  public String path(long id, long sequence) {
     return switch (this) {
       case USER -> "/users/" + id;
       case SETTINGS -> "/users/" + id + "/settings";
@@ -19,7 +19,8 @@ enum Scenario {
     };
   }
 
-  static Scenario parse(String text) {
+  /** The name as printed ({@code user}, {@code mixed} …); anything else is an IllegalArgumentException. */
+  public static Scenario parse(String text) {
     return Arrays.stream(values()).filter(s -> s.toString().equals(text)).findFirst()
       .orElseThrow(() -> new IllegalArgumentException("expected one of user, settings, notifications, mixed"));
   }

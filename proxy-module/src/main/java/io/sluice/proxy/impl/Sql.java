@@ -1,11 +1,16 @@
 package io.sluice.proxy.impl;
 
-/** Every statement the proxy runs on request traffic. Parameters are {@code ?} placeholders only. */
-final class Sql {
+/**
+ * Every statement the proxy runs on request traffic. Parameters are {@code ?} placeholders only. The class is public
+ * only so that {@link io.sluice.proxy.ProxyStatements} can republish the one statement tools outside the proxy must
+ * reproduce; everything else here stays package-private.
+ */
+public final class Sql {
 
   static final String INSERT_USER = "INSERT INTO users (name, email, created_at) VALUES (?, ?, ?)";
 
-  static final String SELECT_USER = "SELECT id, name, email FROM users WHERE id = ?";
+  /** Republished as {@link io.sluice.proxy.ProxyStatements#SELECT_USER}. */
+  public static final String SELECT_USER = "SELECT id, name, email FROM users WHERE id = ?";
 
   static final String USER_EXISTS = "SELECT 1 FROM users WHERE id = ?";
 
