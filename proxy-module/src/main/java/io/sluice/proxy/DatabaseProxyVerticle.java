@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * {@link io.sluice.contract.FailureCode}, never silence. The schema must exist before deployment (the launcher
  * runs the migrations first, off the event loop).
  *
- * <p>Config: the {@code db} and {@code faults} sections, see {@link ProxyConfig}. A start that cannot reach the
- * database fails its future with one descriptive log line.
+ * <p>Config: the {@code db}, {@code cache} and {@code faults} sections, see {@link ProxyConfig}. A start that cannot
+ * reach the database fails its future with one descriptive log line.
  */
 public class DatabaseProxyVerticle extends VerticleBase {
 

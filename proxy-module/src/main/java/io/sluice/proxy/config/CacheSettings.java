@@ -7,7 +7,7 @@ import io.vertx.core.json.JsonObject;
 import java.util.Set;
 
 /**
- * One read cache of the proxy ({@code cache.users}, {@code cache.settings}, {@code cache.notifications}).
+ * One read cache of the proxy: {@code cache.<name>}, for each cache declared in {@link CachesConfig#ALL}.
  *
  * @param enabled           false: every read goes to the database
  * @param ttlSeconds        an entry younger than this is served without touching the pool ({@code X-Cache: HIT})

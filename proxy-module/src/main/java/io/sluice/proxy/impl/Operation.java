@@ -3,22 +3,84 @@ package io.sluice.proxy.impl;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
+import java.util.List;
+import java.util.Objects;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
- * One validated request, ready to run on a borrowed connection.
+ * One validated request, ready to run on a borrowed connection, with what it means to the caches: a read names the
+ * cache and key its reply is kept under; a write names what it updates or invalidates. {@link CacheRegistry} acts
+ * on that data; nothing switches on the action to find a cache.
  *
- * @param action the contract action name
- * @param key    what the request is about, for log lines ({@code user_id=42}); never personal data or secrets
- * @param write    writes run in a transaction that is rolled back if the statement timeout passed first
- * @param userId   the user the request is about, 0 when none (create user, ping)
- * @param cacheKey for cacheable reads, the key of the reply in its cache; null otherwise
- * @param work     the statements, run on the borrowed connection (through {@link Db})
+ * @param action      the contract action name
+ * @param key         what the request is about, for log lines ({@code user_id=42}); never personal data or secrets
+ * @param write       writes run in a transaction that is rolled back if the statement timeout passed first
+ * @param cacheRead   for cached reads, where the reply is kept; null otherwise (always null for a write)
+ * @param cacheWrites for writes, what they do to the caches once committed, in order; empty for reads
+ * @param work        the statements, run on the borrowed connection (through {@link Db})
  */
-record Operation(String action, String key, boolean write, long userId, Object cacheKey,
+record Operation(String action, String key, boolean write, CacheRead cacheRead, List<CacheWrite> cacheWrites,
                  Function<Db, Future<JsonObject>> work) {
 
-  /** Cache key of a notification list: the same user can be read with several filters. */
-  record NotificationsKey(long userId, boolean unreadOnly, int limit) {
+  Operation {
+    cacheWrites = List.copyOf(cacheWrites);
+    if (write && cacheRead != null) {
+      throw new IllegalArgumentException(action + ": a write is never answered from a cache");
+    }
+  }
+
+  /** A read that always goes to the database. */
+  static Operation read(String action, String key, Function<Db, Future<JsonObject>> work) {
+    return new Operation(action, key, false, null, List.of(), work);
+  }
+
+  /**
+   * A read answered from cache {@code cache} (a name declared in {@link io.sluice.proxy.config.CachesConfig}) under
+   * {@code cacheKey}, which needs value equality and must capture every parameter the reply depends on.
+   */
+  static Operation cachedRead(String action, String key, String cache, Object cacheKey,
+                              Function<Db, Future<JsonObject>> work) {
+    return new Operation(action, key, false, new CacheRead(cache, cacheKey), List.of(), work);
+  }
+
+  static Operation write(String action, String key, List<CacheWrite> cacheWrites,
+                         Function<Db, Future<JsonObject>> work) {
+    return new Operation(action, key, true, null, cacheWrites, work);
+  }
+
+  /** Where a read's reply is kept. */
+  record CacheRead(String cache, Object key) {
+    CacheRead {
+      Objects.requireNonNull(cache);
+      Objects.requireNonNull(key);
+    }
+  }
+
+  /**
+   * What a committed write does to one cache, applied before the write is acknowledged; either kind also detaches
+   * the loads in flight for the keys it touches (see {@link ReadCache}).
+   */
+  sealed interface CacheWrite {
+    String cache();
+
+    /**
+     * Write-through: stores the write's reply under the key {@code keyOf} derives from it, as the reply of the
+     * cached read. Invariant: the write's reply is exactly what that read would return.
+     */
+    static CacheWrite put(String cache, Function<JsonObject, Object> keyOf) {
+      return new Put(cache, keyOf);
+    }
+
+    /** Drops the entries whose key is a {@code type} matching {@code affected}. */
+    static <K> CacheWrite invalidate(String cache, Class<K> type, Predicate<K> affected) {
+      return new Invalidate(cache, key -> type.isInstance(key) && affected.test(type.cast(key)));
+    }
+
+    record Put(String cache, Function<JsonObject, Object> keyOf) implements CacheWrite {
+    }
+
+    record Invalidate(String cache, Predicate<Object> affected) implements CacheWrite {
+    }
   }
 }

@@ -3,6 +3,8 @@ package io.sluice.proxy.impl;
 import io.sluice.contract.Action;
 import io.sluice.contract.FailureCode;
 import io.sluice.contract.Fields;
+import io.sluice.proxy.config.CachesConfig;
+import io.sluice.proxy.impl.Operation.CacheWrite;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
@@ -16,16 +18,22 @@ import io.vertx.sqlclient.Tuple;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 
 /**
  * Turns a request into an {@link Operation}: validates the body first (a bad request never touches the pool), then
- * binds the statements of {@link Sql} to the validated values.
+ * binds the statements of {@link Sql} to the validated values. Each operation also says what it means to the caches
+ * of {@link CachesConfig}: the cache and key of a read, what a write updates or invalidates.
  */
 final class Operations {
 
   /** MySQL/MariaDB error codes we map to contract failures. */
   static final int ER_DUP_ENTRY = 1062;
   static final int ER_NO_REFERENCED_ROW = 1452;
+
+  /** Cache key of a notification list: the same user can be read with several filters. */
+  private record NotificationsKey(long userId, boolean unreadOnly, int limit) {
+  }
 
   private Operations() {
   }
@@ -42,7 +50,7 @@ final class Operations {
       case Action.LIST_NOTIFICATIONS -> listNotifications(body);
       case Action.CREATE_NOTIFICATION -> createNotification(body);
       case Action.MARK_NOTIFICATION_READ -> markRead(body);
-      case Action.PING -> new Operation(action, "-", false, 0, null,
+      case Action.PING -> Operation.read(action, "-",
         db -> db.prepared(Sql.PING).execute().map(rows -> new JsonObject().put(Fields.DATABASE, "up")));
       default -> throw ProxyFailure.badRequest("unknown action '" + action + "'; expected one of " + Action.ALL);
     };
@@ -51,7 +59,8 @@ final class Operations {
   private static Operation createUser(JsonObject body) {
     String name = Requests.text(body, Fields.NAME, Fields.MAX_NAME_LENGTH, false).trim();
     String email = Requests.email(body);
-    return new Operation(Action.CREATE_USER, "new user", true, 0, null, db -> db.prepared(Sql.INSERT_USER)
+    List<CacheWrite> caches = List.of(CacheWrite.put(CachesConfig.USERS, reply -> reply.getLong(Fields.ID)));
+    return Operation.write(Action.CREATE_USER, "new user", caches, db -> db.prepared(Sql.INSERT_USER)
       .execute(Tuple.of(name, email, now()))
       .map(rows -> new JsonObject()
         .put(Fields.ID, rows.property(MySQLClient.LAST_INSERTED_ID))
@@ -64,20 +73,21 @@ final class Operations {
 
   private static Operation getUser(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
-    return new Operation(Action.GET_USER, "user_id=" + userId, false, userId, userId, db -> db.prepared(Sql.SELECT_USER)
-      .execute(Tuple.of(userId))
-      .map(rows -> {
-        Row row = single(rows, userId);
-        return new JsonObject()
-          .put(Fields.ID, row.getLong("id"))
-          .put(Fields.NAME, row.getString("name"))
-          .put(Fields.EMAIL, row.getString("email"));
-      }));
+    return Operation.cachedRead(Action.GET_USER, "user_id=" + userId, CachesConfig.USERS, userId,
+      db -> db.prepared(Sql.SELECT_USER)
+        .execute(Tuple.of(userId))
+        .map(rows -> {
+          Row row = single(rows, userId);
+          return new JsonObject()
+            .put(Fields.ID, row.getLong("id"))
+            .put(Fields.NAME, row.getString("name"))
+            .put(Fields.EMAIL, row.getString("email"));
+        }));
   }
 
   private static Operation getSettings(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
-    return new Operation(Action.GET_SETTINGS, "user_id=" + userId, false, userId, userId,
+    return Operation.cachedRead(Action.GET_SETTINGS, "user_id=" + userId, CachesConfig.SETTINGS, userId,
       db -> db.prepared(Sql.SELECT_SETTINGS)
         .execute(Tuple.of(userId))
         .map(rows -> new JsonObject()
@@ -88,7 +98,8 @@ final class Operations {
   private static Operation putSettings(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     String settings = Requests.settings(body);
-    return new Operation(Action.PUT_SETTINGS, "user_id=" + userId, true, userId, null,
+    List<CacheWrite> caches = List.of(CacheWrite.put(CachesConfig.SETTINGS, reply -> userId));
+    return Operation.write(Action.PUT_SETTINGS, "user_id=" + userId, caches,
       db -> db.prepared(Sql.UPSERT_SETTINGS)
         .execute(Tuple.of(userId, settings, now()))
         .map(rows -> new JsonObject().put(Fields.USER_ID, userId).put(Fields.SETTINGS, new JsonObject(settings)))
@@ -100,8 +111,8 @@ final class Operations {
     boolean unreadOnly = Requests.optionalBoolean(body, Fields.UNREAD_ONLY, false);
     int limit = Requests.optionalInt(body, Fields.LIMIT, Fields.DEFAULT_LIMIT, 1, Fields.MAX_LIMIT);
     String sql = unreadOnly ? Sql.SELECT_UNREAD_NOTIFICATIONS : Sql.SELECT_NOTIFICATIONS;
-    return new Operation(Action.LIST_NOTIFICATIONS, "user_id=" + userId, false, userId,
-      new Operation.NotificationsKey(userId, unreadOnly, limit), db -> db.prepared(sql)
+    return Operation.cachedRead(Action.LIST_NOTIFICATIONS, "user_id=" + userId, CachesConfig.NOTIFICATIONS,
+      new NotificationsKey(userId, unreadOnly, limit), db -> db.prepared(sql)
       .execute(Tuple.of(userId, limit))
       .compose(rows -> {
         JsonArray list = new JsonArray();
@@ -116,7 +127,7 @@ final class Operations {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     String title = Requests.text(body, Fields.TITLE, Fields.MAX_TITLE_LENGTH, false);
     String text = Requests.text(body, Fields.BODY, Fields.MAX_BODY_LENGTH, true);
-    return new Operation(Action.CREATE_NOTIFICATION, "user_id=" + userId, true, userId, null, db -> {
+    return Operation.write(Action.CREATE_NOTIFICATION, "user_id=" + userId, userNotifications(userId), db -> {
       // Stamped once the connection is held, so "newest first" follows the order of the inserts.
       LocalDateTime createdAt = now();
       return db.prepared(Sql.INSERT_NOTIFICATION)
@@ -134,8 +145,8 @@ final class Operations {
   private static Operation markRead(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     long notificationId = Requests.positiveId(body, Fields.NOTIFICATION_ID);
-    return new Operation(Action.MARK_NOTIFICATION_READ, "user_id=" + userId + " notification_id=" + notificationId,
-      true, userId, null, db -> db.prepared(Sql.MARK_NOTIFICATION_READ)
+    return Operation.write(Action.MARK_NOTIFICATION_READ, "user_id=" + userId + " notification_id=" + notificationId,
+      userNotifications(userId), db -> db.prepared(Sql.MARK_NOTIFICATION_READ)
       .execute(Tuple.of(notificationId, userId))
       .compose(rows -> rows.rowCount() > 0
         ? Future.succeededFuture(new JsonObject())
@@ -145,6 +156,12 @@ final class Operations {
             ? Future.succeededFuture(new JsonObject())
             : Future.failedFuture(ProxyFailure.notFound("notification " + notificationId + " of user " + userId
               + " not found")))));
+  }
+
+  /** A notification write changes every cached list of that user, whatever its filter and limit. */
+  private static List<CacheWrite> userNotifications(long userId) {
+    return List.of(CacheWrite.invalidate(CachesConfig.NOTIFICATIONS, NotificationsKey.class,
+      key -> key.userId() == userId));
   }
 
   private static Future<Void> requireUser(Db db, long userId) {

@@ -7,7 +7,6 @@ import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.contract.Action;
 import io.sluice.contract.FailureCode;
-import io.sluice.contract.Fields;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -47,9 +46,7 @@ public final class ProxyService {
   private final ServerLimits limits;
   private final ProxyMetrics metrics;
   private final ProxyCounters counters = new ProxyCounters();
-  private final ReadCache<Long> users;
-  private final ReadCache<Long> settings;
-  private final ReadCache<Operation.NotificationsKey> notifications;
+  private final CacheRegistry caches;
   private volatile Generation current;
   private volatile CapacityGuard.ServerCapacity capacity;
   private final LongAdder swaps = new LongAdder();
@@ -64,9 +61,7 @@ public final class ProxyService {
     this.limits = ServerLimits.forVersion(serverVersion);
     this.metrics = new ProxyMetrics(registry);
     this.capacity = capacity;
-    this.users = new ReadCache<>("users", config.cache().users(), ticker);
-    this.settings = new ReadCache<>("settings", config.cache().settings(), ticker);
-    this.notifications = new ReadCache<>("notifications", config.cache().notifications(), ticker);
+    this.caches = new CacheRegistry(config.cache(), ticker);
     this.current = generation(config);
     bindMetrics();
   }
@@ -119,38 +114,16 @@ public final class ProxyService {
     long deadline = System.nanoTime()
       + TimeUnit.MILLISECONDS.toNanos(budgetMs == null ? executor.defaultBudgetMs() : budgetMs);
     if (op.write()) {
+      // The caches are brought up to date after the write committed and before it is acknowledged.
       return executor.run(op, deadline, requestId).map(result -> {
-        updateCaches(op, result);
+        caches.afterWrite(op.cacheWrites(), result);
         return new Reply(result, null, -1);
       });
     }
-    return read(executor, op, deadline, requestId).map(r -> new Reply(r.value(), r.status(), r.ageSeconds()));
-  }
-
-  /**
-   * Concurrent misses share the first caller's load, and so its deadline; if that load runs out of time, a
-   * caller with time left loads again under its own deadline (see {@link ReadCache}).
-   */
-  private Future<ReadCache.Result> read(PoolExecutor executor, Operation op, long deadline, String requestId) {
-    return switch (op.action()) {
-      case Action.GET_USER -> users.get((Long) op.cacheKey(), () -> executor.run(op, deadline, requestId));
-      case Action.GET_SETTINGS -> settings.get((Long) op.cacheKey(), () -> executor.run(op, deadline, requestId));
-      case Action.LIST_NOTIFICATIONS -> notifications.get((Operation.NotificationsKey) op.cacheKey(),
-        () -> executor.run(op, deadline, requestId));
-      default -> executor.run(op, deadline, requestId).map(value -> new ReadCache.Result(value, null, -1));
-    };
-  }
-
-  /** Runs after the write committed and before it is acknowledged. */
-  private void updateCaches(Operation op, JsonObject result) {
-    switch (op.action()) {
-      case Action.CREATE_USER -> users.put(result.getLong(Fields.ID), result);
-      case Action.PUT_SETTINGS -> settings.put(op.userId(), result);
-      case Action.CREATE_NOTIFICATION, Action.MARK_NOTIFICATION_READ ->
-        notifications.invalidate(key -> key.userId() == op.userId());
-      default -> {
-      }
-    }
+    // Concurrent misses share the first caller's load, and so its deadline; if that load runs out of time, a
+    // caller with time left loads again under its own deadline (see ReadCache).
+    return caches.read(op.cacheRead(), () -> executor.run(op, deadline, requestId))
+      .map(r -> new Reply(r.value(), r.status(), r.ageSeconds()));
   }
 
   /**
@@ -184,9 +157,7 @@ public final class ProxyService {
         .onSuccess(c -> capacity = c).mapEmpty()
       : Future.succeededFuture();
     return ready.map(v -> {
-      users.reconfigure(next.cache().users());
-      settings.reconfigure(next.cache().settings());
-      notifications.reconfigure(next.cache().notifications());
+      caches.reconfigure(next.cache());
       if (newPool) {
         swap(old, next);
       } else {
@@ -237,9 +208,7 @@ public final class ProxyService {
       s -> s.current.config.db().pool().maxSize());
     metrics.gauge("sluice.retry.after.seconds", "Retry-After the proxy would give now", this,
       s -> s.current.executor.admission().retryAfterSeconds());
-    users.bind(metrics);
-    settings.bind(metrics);
-    notifications.bind(metrics);
+    caches.bind(metrics);
   }
 
   /** Pool and cache counters since start. */
@@ -271,10 +240,7 @@ public final class ProxyService {
         .put("statementTimeouts", stops())
         .put("swaps", swaps.sum())
         .put("server", capacity.toJson()))
-      .put("caches", new JsonObject()
-        .put(users.name(), users.stats())
-        .put(settings.name(), settings.stats())
-        .put(notifications.name(), notifications.stats()));
+      .put("caches", caches.stats());
   }
 
   private JsonObject rejected() {

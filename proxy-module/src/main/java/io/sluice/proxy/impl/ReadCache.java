@@ -198,10 +198,6 @@ final class ReadCache<K> {
       .put("coalescedWaits", coalesced.sum());
   }
 
-  String name() {
-    return name;
-  }
-
   void bind(ProxyMetrics metrics) {
     metrics.counter("sluice.cache.hits", "Reads answered by a fresh entry", hits, LongAdder::sum, "cache", name);
     metrics.counter("sluice.cache.misses", "Reads that went to the database", misses, LongAdder::sum, "cache", name);

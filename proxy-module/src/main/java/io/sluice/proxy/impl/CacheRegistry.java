@@ -1,0 +1,83 @@
+package io.sluice.proxy.impl;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.sluice.proxy.config.CachesConfig;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The proxy's read caches, one {@link ReadCache} per cache declared in {@link CachesConfig}, keyed by name.
+ * Operations name their cache ({@link Operation#cacheRead()}, {@link Operation#cacheWrites()}); reconfiguration,
+ * metrics and stats go over every cache here without naming any.
+ *
+ * <p>Invariant: the set of caches is fixed at construction, since every {@link CachesConfig} holds every declared
+ * cache; a reload changes their settings in place, never which caches exist. Thread-safe as {@link ReadCache} is.
+ */
+final class CacheRegistry {
+
+  private final Map<String, ReadCache<Object>> caches;
+
+  CacheRegistry(CachesConfig config, Ticker ticker) {
+    Map<String, ReadCache<Object>> byName = new LinkedHashMap<>();
+    config.byName().forEach((name, settings) -> byName.put(name, new ReadCache<>(name, settings, ticker)));
+    this.caches = Collections.unmodifiableMap(byName);
+  }
+
+  /**
+   * The read's reply from its cache, or from {@code loader} (with no cache status) when it names none. Concurrent
+   * misses share the first caller's load, and so its deadline; see {@link ReadCache} for what happens when that
+   * load runs out of time.
+   */
+  Future<ReadCache.Result> read(Operation.CacheRead read, Supplier<Future<JsonObject>> loader) {
+    if (read == null) {
+      return loader.get().map(value -> new ReadCache.Result(value, null, -1));
+    }
+    ReadCache<Object> cache = caches.get(read.cache());
+    if (cache == null) {
+      // A bug in an Operation, reported as an internal error rather than thrown at the event-bus consumer.
+      return Future.failedFuture(unknown(read.cache()));
+    }
+    return cache.get(read.key(), loader);
+  }
+
+  /** Brings the caches up to date with a committed write; runs before the write is acknowledged. */
+  void afterWrite(List<Operation.CacheWrite> writes, JsonObject reply) {
+    for (Operation.CacheWrite write : writes) {
+      ReadCache<Object> cache = caches.get(write.cache());
+      if (cache == null) {
+        throw unknown(write.cache());
+      }
+      if (write instanceof Operation.CacheWrite.Put put) {
+        cache.put(put.keyOf().apply(reply), reply);
+      } else if (write instanceof Operation.CacheWrite.Invalidate invalidate) {
+        cache.invalidate(invalidate.affected());
+      }
+    }
+  }
+
+  private IllegalStateException unknown(String name) {
+    return new IllegalStateException("no cache named '" + name + "'; declared: " + caches.keySet());
+  }
+
+  /** Applies each cache's new settings in place (see {@link ReadCache#reconfigure}). */
+  void reconfigure(CachesConfig next) {
+    caches.forEach((name, cache) -> cache.reconfigure(next.settings(name)));
+  }
+
+  void bind(ProxyMetrics metrics) {
+    caches.values().forEach(cache -> cache.bind(metrics));
+  }
+
+  /** {@code {<name>: {enabled, size, hits, ...}}} in declaration order. */
+  JsonObject stats() {
+    JsonObject json = new JsonObject();
+    caches.forEach((name, cache) -> json.put(name, cache.stats()));
+    return json;
+  }
+}
