@@ -1,10 +1,9 @@
 package io.sluice.proxy.config;
 
 import io.sluice.config.JsonSection;
+import io.sluice.config.Schema;
 
 import io.vertx.core.json.JsonObject;
-
-import java.util.Set;
 
 /** The {@code cache} section: one {@link CacheSettings} per cached read. */
 public record CachesConfig(CacheSettings users, CacheSettings settings, CacheSettings notifications) {
@@ -14,8 +13,11 @@ public record CachesConfig(CacheSettings users, CacheSettings settings, CacheSet
   public static final long DEFAULT_SETTINGS_TTL_SECONDS = 300;
   public static final long DEFAULT_NOTIFICATIONS_TTL_SECONDS = 120;
 
+  public static final Schema SCHEMA = Schema.of().section("users", CacheSettings.SCHEMA)
+    .section("settings", CacheSettings.SCHEMA).section("notifications", CacheSettings.SCHEMA);
+
   static CachesConfig from(JsonSection s) {
-    s.onlyKeys(Set.of("users", "settings", "notifications"));
+    s.onlyKeys(SCHEMA);
     return new CachesConfig(
       CacheSettings.from(s.section("users"), DEFAULT_USERS_TTL_SECONDS),
       CacheSettings.from(s.section("settings"), DEFAULT_SETTINGS_TTL_SECONDS),
