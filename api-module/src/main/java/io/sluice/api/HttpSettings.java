@@ -2,9 +2,8 @@ package io.sluice.api;
 
 import io.sluice.config.ConfigException;
 import io.sluice.config.JsonSection;
+import io.sluice.config.Schema;
 import io.vertx.core.json.JsonObject;
-
-import java.util.Set;
 
 /** The {@code http} config section, validated whole: a bad value fails with a message naming the key. */
 public record HttpSettings(String host, int port, long requestTimeoutMs, long maxRequestTimeoutMs,
@@ -18,16 +17,18 @@ public record HttpSettings(String host, int port, long requestTimeoutMs, long ma
   public static final long DEFAULT_MAX_REQUEST_TIMEOUT_MS = 10_000;
   public static final int DEFAULT_RETRY_AFTER_SECONDS = 1;
 
-  private static final Set<String> KEYS =
-    Set.of("host", "port", "requestTimeoutMs", "maxRequestTimeoutMs", "retryAfterSeconds");
+  /** Deadlines and Retry-After apply to the next request; host and port are bound, so they wait for a restart. */
+  public static final Schema SCHEMA = Schema.of()
+    .live("requestTimeoutMs", "maxRequestTimeoutMs", "retryAfterSeconds")
+    .restartOnly("host", "port");
 
   /** Validated by the same schema code as every other section: a bad value names its full key path. */
   public static HttpSettings from(JsonObject http) {
-    return from(JsonSection.root(new JsonObject().put("http", http == null ? new JsonObject() : http)).section("http"));
+    return from(JsonSection.at("http", http));
   }
 
   public static HttpSettings from(JsonSection s) {
-    s.onlyKeys(KEYS);
+    s.onlyKeys(SCHEMA);
     String host = s.string("host", DEFAULT_HOST);
     if (host.isBlank()) {
       throw new ConfigException(s.keyOf("host") + " must be a host name or address, got \"" + host + "\"");
@@ -49,6 +50,11 @@ public record HttpSettings(String host, int port, long requestTimeoutMs, long ma
   public JsonObject toJson() {
     return new JsonObject().put("host", host).put("port", port).put("requestTimeoutMs", requestTimeoutMs)
       .put("maxRequestTimeoutMs", maxRequestTimeoutMs).put("retryAfterSeconds", retryAfterSeconds);
+  }
+
+  /** These settings with the live keys of a reloaded {@code http} section; the restart-only keys keep their values. */
+  public HttpSettings reloaded(JsonObject http) {
+    return from(SCHEMA.keepRestartOnly(toJson(), http));
   }
 
   public static HttpSettings defaults() {

@@ -64,13 +64,12 @@ public class HttpVerticle extends VerticleBase {
   public Future<?> start() {
     try {
       settings = HttpSettings.from(config().getJsonObject("http"));
-      JsonObject adminSection = config().getJsonObject("admin", new JsonObject());
-      admin = new AdminAuth(adminSection.getString("token", ""));
+      admin = new AdminAuth(AdminSettings.from(config().getJsonObject("admin")).token());
     } catch (RuntimeException e) {
       log.error("HTTP server not started: invalid config: {}", e.getMessage());
       return Future.failedFuture(e);
     }
-    // Live config reloads: the deadline and Retry-After settings apply to the next request.
+    // Live config reloads: the live keys of HttpSettings.SCHEMA apply to the next request.
     vertx.eventBus().<JsonObject>consumer(ProxyContract.CONFIG_CHANGED_ADDRESS, message -> applyReload(message.body()));
     return vertx.createHttpServer()
       .requestHandler(router())
@@ -159,10 +158,7 @@ public class HttpVerticle extends VerticleBase {
   private void applyReload(JsonObject change) {
     JsonObject http = change.getJsonObject("config", new JsonObject()).getJsonObject("http");
     try {
-      HttpSettings next = HttpSettings.from(http);
-      // Host and port are bound: they change with a restart only.
-      settings = new HttpSettings(settings.host(), settings.port(), next.requestTimeoutMs(),
-        next.maxRequestTimeoutMs(), next.retryAfterSeconds());
+      settings = settings.reloaded(http);
     } catch (RuntimeException e) {
       log.warn("Ignored the reloaded http section: {}", e.getMessage());
     }

@@ -1,9 +1,8 @@
 package io.sluice.launcher;
 
 import io.sluice.config.JsonSection;
+import io.sluice.config.Schema;
 import io.vertx.core.json.JsonObject;
-
-import java.util.Set;
 
 /**
  * The {@code embedded} section: the MariaDB the launcher starts when {@code db.host} is empty.
@@ -17,12 +16,19 @@ public record EmbeddedSettings(String dataDir, int port, int seedUsers) {
   public static final String DEFAULT_DATA_DIR = "data";
   public static final int DEFAULT_SEED_USERS = 100;
 
+  /** The embedded server is started once, before anything else. */
+  public static final Schema SCHEMA = Schema.of().restartOnly("dataDir", "port", "seedUsers");
+
   public static EmbeddedSettings from(JsonSection s) {
-    s.onlyKeys(Set.of("dataDir", "port", "seedUsers"));
+    s.onlyKeys(SCHEMA);
     return new EmbeddedSettings(
       s.string("dataDir", DEFAULT_DATA_DIR),
       s.integer("port", 0, 0, 65_535),
       s.integer("seedUsers", DEFAULT_SEED_USERS, 0, 10_000_000));
+  }
+
+  public static EmbeddedSettings defaults() {
+    return from(JsonSection.at("embedded", null));
   }
 
   public JsonObject toJson() {

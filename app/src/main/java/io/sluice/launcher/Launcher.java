@@ -81,7 +81,7 @@ public final class Launcher implements AutoCloseable {
       HttpVerticle http = new HttpVerticle();
       String httpId = vertx.deployVerticle(http, options).await();
       Launcher launcher = new Launcher(vertx, embedded, http, proxyId, httpId);
-      long scanPeriodMs = config.getJsonObject("reload").getLong("scanPeriodMs", SluiceConfig.DEFAULT_SCAN_PERIOD_MS);
+      long scanPeriodMs = ReloadSettings.from(JsonSection.root(config).section("reload")).scanPeriodMs();
       if (source != null && scanPeriodMs > 0) {
         launcher.watch(source, config, scanPeriodMs);
       }

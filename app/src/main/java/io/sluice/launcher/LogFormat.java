@@ -8,11 +8,11 @@ import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.OutputStreamAppender;
 import io.sluice.config.ConfigException;
 import io.sluice.config.JsonSection;
+import io.sluice.config.Schema;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.LoggerFactory;
 
 import java.util.Iterator;
-import java.util.Set;
 
 /**
  * The {@code log} section: {@code format: text} (default) or {@code json} (one JSON object per line, Logback's
@@ -24,6 +24,9 @@ public final class LogFormat {
   public static final String TEXT = "text";
   public static final String JSON = "json";
 
+  /** The console encoder is chosen once, at start. */
+  public static final Schema SCHEMA = Schema.of().restartOnly("format");
+
   private LogFormat() {
   }
 
@@ -32,7 +35,7 @@ public final class LogFormat {
   }
 
   public static String from(JsonSection s) {
-    s.onlyKeys(Set.of("format"));
+    s.onlyKeys(SCHEMA);
     String format = s.string("format", TEXT);
     if (!format.equals(TEXT) && !format.equals(JSON)) {
       throw new ConfigException(s.keyOf("format") + " must be text or json, got \"" + format + "\"");

@@ -1,8 +1,11 @@
 package io.sluice.launcher;
 
+import io.sluice.api.AdminSettings;
 import io.sluice.api.HttpSettings;
 import io.sluice.config.ConfigException;
 import io.sluice.config.JsonSection;
+import io.sluice.config.Schema;
+import io.sluice.config.Secrets;
 import io.sluice.proxy.config.ProxyConfig;
 import io.vertx.config.ConfigRetriever;
 import io.vertx.config.ConfigRetrieverOptions;
@@ -25,6 +28,9 @@ import java.util.TreeSet;
  * <p>Every key can be overridden by {@code SLUICE_} + its path in upper snake case, one {@code _} between path
  * segments and between camelCase words ({@code db.pool.maxSize} → {@code SLUICE_DB_POOL_MAX_SIZE}). Only keys that
  * exist (in the defaults or the file) can be overridden, and the value is typed like the key it overrides.
+ *
+ * <p>Each section's keys, defaults, validation and reload behaviour (live or restart-only) are declared once, in its
+ * settings type; this class only assembles them ({@link #SCHEMA}, {@link #defaults()}, {@link #validate}).
  */
 public final class SluiceConfig {
 
@@ -35,10 +41,13 @@ public final class SluiceConfig {
   private static final String TEST_ENV_PREFIX = "SLUICE_TEST_";
   private static final Logger log = LoggerFactory.getLogger(SluiceConfig.class);
 
-  private static final Set<String> SECTIONS =
-    Set.of("http", "db", "cache", "embedded", "faults", "log", "reload", "admin");
-  /** Default of {@code reload.scanPeriodMs}: how often the file is read again; 0 turns reloading off. */
-  public static final long DEFAULT_SCAN_PERIOD_MS = 2000;
+  /** Every section and key, each live or restart-only, as the section's settings type declares it. */
+  public static final Schema SCHEMA = ProxyConfig.SCHEMA
+    .section("http", HttpSettings.SCHEMA)
+    .section("embedded", EmbeddedSettings.SCHEMA)
+    .section("log", LogFormat.SCHEMA)
+    .section("reload", ReloadSettings.SCHEMA)
+    .section("admin", AdminSettings.SCHEMA);
 
   private SluiceConfig() {
   }
@@ -47,10 +56,10 @@ public final class SluiceConfig {
   public static JsonObject defaults() {
     return ProxyConfig.defaults().toJson()
       .put("http", HttpSettings.defaults().toJson())
-      .put("embedded", EmbeddedSettings.from(JsonSection.root(new JsonObject())).toJson())
+      .put("embedded", EmbeddedSettings.defaults().toJson())
       .put("log", LogFormat.defaults())
-      .put("reload", new JsonObject().put("scanPeriodMs", DEFAULT_SCAN_PERIOD_MS))
-      .put("admin", new JsonObject().put("token", ""));
+      .put("reload", ReloadSettings.defaults().toJson())
+      .put("admin", AdminSettings.defaults().toJson());
   }
 
   /**
@@ -87,16 +96,15 @@ public final class SluiceConfig {
       .setConfigurationProcessor(json -> applyEnvironment(json, source.env()));
   }
 
-  /** Checks every section; returns the config unchanged. */
+  /** Checks every section with its settings type's own parser; returns the config unchanged. */
   public static JsonObject validate(JsonObject config) {
-    JsonSection root = JsonSection.root(config).onlyKeys(SECTIONS);
+    JsonSection root = JsonSection.root(config).onlyKeys(SCHEMA);
     ProxyConfig.from(config);
+    HttpSettings.from(root.section("http"));
     EmbeddedSettings.from(root.section("embedded"));
     LogFormat.from(root.section("log"));
-    root.section("reload").onlyKeys(Set.of("scanPeriodMs")).longValue("scanPeriodMs", DEFAULT_SCAN_PERIOD_MS, 0,
-      3_600_000);
-    root.section("admin").onlyKeys(Set.of("token")).string("token", "");
-    HttpSettings.from(root.section("http"));
+    ReloadSettings.from(root.section("reload"));
+    AdminSettings.from(root.section("admin"));
     return config;
   }
 
@@ -165,7 +173,7 @@ public final class SluiceConfig {
 
   /** The config with secrets ({@code db.password}, {@code admin.token}) masked, safe to log or show. */
   public static JsonObject redacted(JsonObject config) {
-    return io.sluice.config.Secrets.redact(config);
+    return Secrets.redact(config);
   }
 
   static String rootMessage(Throwable err) {

@@ -48,11 +48,7 @@ class DeadlineTest {
   }
 
   private void start(int maxSize, long latencyMs, long requestTimeoutMs, long maxRequestTimeoutMs) {
-    JsonObject config = TestSluice.config();
-    config.getJsonObject("db").put("statementTimeoutMs", 30_000).getJsonObject("pool")
-      .put("maxSize", maxSize).put("maxWaitQueueSize", 100).put("acquireTimeoutMs", 30_000);
-    config.getJsonObject("faults").put("dbLatency",
-      new JsonObject().put("enabled", true).put("minMs", latencyMs).put("maxMs", latencyMs));
+    JsonObject config = TestSluice.saturable(maxSize, 100, latencyMs);
     config.getJsonObject("http").put("requestTimeoutMs", requestTimeoutMs)
       .put("maxRequestTimeoutMs", maxRequestTimeoutMs);
     vertx = Vertx.vertx();

@@ -2,15 +2,13 @@ package io.sluice.http;
 
 import io.sluice.launcher.Launcher;
 import io.sluice.launcher.TestSluice;
-import io.sluice.contract.Action;
-import io.sluice.contract.ProxyContract;
 import io.sluice.proxy.testing.FakeTicker;
 import io.sluice.proxy.testing.Poll;
+import io.sluice.proxy.testing.ProxyClient;
 import io.sluice.proxy.testing.TestSql;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
@@ -55,11 +53,8 @@ class OverloadTest {
   private final FakeTicker ticker = new FakeTicker();
 
   private void start(int maxSize, int queue, long latencyMs, long statementTimeoutMs) {
-    JsonObject config = TestSluice.config();
-    config.getJsonObject("db").put("statementTimeoutMs", statementTimeoutMs).getJsonObject("pool")
-      .put("maxSize", maxSize).put("maxWaitQueueSize", queue).put("acquireTimeoutMs", 30_000);
-    config.getJsonObject("faults").put("dbLatency",
-      new JsonObject().put("enabled", true).put("minMs", latencyMs).put("maxMs", latencyMs));
+    JsonObject config = TestSluice.saturable(maxSize, queue, latencyMs);
+    config.getJsonObject("db").put("statementTimeoutMs", statementTimeoutMs);
     config.getJsonObject("http").put("requestTimeoutMs", 60_000).put("maxRequestTimeoutMs", 60_000)
       .put("retryAfterSeconds", 2);
     vertx = Vertx.vertx();
@@ -122,7 +117,7 @@ class OverloadTest {
     // Occupy the only connection, then wait (polling the proxy's own counters) until it is really held.
     Future<HttpResponse<Buffer>> slow = client.get("/users/2").send();
     Poll.until(Duration.ofSeconds(30), "the slow request never got the connection",
-      () -> proxyStats().getJsonObject("pool").getInteger("inUse") >= 1);
+      () -> new ProxyClient(vertx).stats().getJsonObject("pool").getInteger("inUse") >= 1);
 
     HttpResponse<Buffer> stale = client.get("/users/1/settings").send().await();
     assertEquals(200, stale.statusCode());
@@ -133,10 +128,5 @@ class OverloadTest {
     assertEquals(503, uncached.statusCode());
     assertEquals("pool_exhausted", uncached.bodyAsJsonObject().getString("error"));
     assertEquals(200, slow.await().statusCode());
-  }
-
-  private JsonObject proxyStats() {
-    return vertx.eventBus().<JsonObject>request(ProxyContract.ADDRESS, new JsonObject(),
-      new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, Action.STATS)).await().body();
   }
 }

@@ -1,7 +1,7 @@
 package io.sluice.launcher;
 
 import com.github.benmanes.caffeine.cache.Ticker;
-import io.sluice.proxy.config.DbSettings;
+import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.TestDatabase;
 import io.sluice.proxy.testing.TestSql;
@@ -62,33 +62,33 @@ class ConfigReloadTest {
     }
   }
 
-  /** The embedded test server runs without authentication, so a password only has to be redacted, not right. */
-  private String yaml(int maxSize, boolean faults) {
-    DbSettings db = TestDatabase.settings();
-    return """
-      http:
-        host: 127.0.0.1
-        port: 0
-      db:
-        host: %s
-        port: %d
-        database: %s
-        user: %s
-        password: %s
-        pool:
-          maxSize: %d
-      cache:
-        users: {enabled: false}
-        settings: {enabled: false}
-        notifications: {enabled: false}
-      faults:
-        dbLatency: {enabled: %s, minMs: 300, maxMs: 300}
-      reload:
-        scanPeriodMs: 100
-      admin:
-        token: %s
-      """.formatted(db.host(), db.port(), db.database(), db.user(), db.password().isEmpty() ? PASSWORD
-      : db.password(), maxSize, faults, TOKEN);
+  /**
+   * The saturable test config (a pool of {@code maxSize}, 300 ms of injected latency when {@code faults}), caches
+   * off, a fast scan and an admin token. The embedded test server runs without authentication, so a password only
+   * has to be redacted, not right.
+   */
+  private static JsonObject config(int maxSize, boolean faults) {
+    JsonObject config = TestSluice.saturable(maxSize, PoolSettings.DEFAULT_MAX_WAIT_QUEUE_SIZE, 300);
+    config.getJsonObject("faults").getJsonObject("dbLatency").put("enabled", faults);
+    JsonObject db = config.getJsonObject("db");
+    if (db.getString("password").isEmpty()) {
+      db.put("password", PASSWORD);
+    }
+    for (String cache : new String[]{"users", "settings", "notifications"}) {
+      config.getJsonObject("cache").getJsonObject(cache).put("enabled", false);
+    }
+    config.getJsonObject("reload").put("scanPeriodMs", 100);
+    config.getJsonObject("admin").put("token", TOKEN);
+    return config;
+  }
+
+  /** The config file's text: JSON is YAML. */
+  private static String yaml(JsonObject config) {
+    return config.encodePrettily();
+  }
+
+  private static String yaml(int maxSize, boolean faults) {
+    return yaml(config(maxSize, faults));
   }
 
   private void start(String content) throws IOException {
@@ -199,7 +199,9 @@ class ConfigReloadTest {
       () -> admin("/admin/config").getJsonObject("reloads").getInteger("rejected") == 1);
     assertEquals(2, admin("/admin/pool").getInteger("maxSize"));
 
-    edit(yaml(2, false).replace("maxSize: 2", "maxSize: -4"));
+    JsonObject negative = config(2, false);
+    negative.getJsonObject("db").getJsonObject("pool").put("maxSize", -4);
+    edit(yaml(negative));
     eventually("negative size not counted",
       () -> admin("/admin/config").getJsonObject("reloads").getInteger("rejected") == 2);
     assertTrue(admin("/admin/config").getJsonObject("reloads").getString("lastError").contains("db.pool.maxSize"));
@@ -245,7 +247,9 @@ class ConfigReloadTest {
   @Test
   @DisplayName("without a configured token the admin endpoints do not exist")
   void noTokenNoAdmin() throws IOException {
-    start(yaml(2, false).replace("token: " + TOKEN, "token: \"\""));
+    JsonObject noToken = config(2, false);
+    noToken.getJsonObject("admin").put("token", "");
+    start(yaml(noToken));
     assertEquals(404, client.get("/admin/pool").putHeader("Authorization", "Bearer " + TOKEN).send().await()
       .statusCode());
   }

@@ -1,6 +1,7 @@
 package io.sluice.launcher;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.sluice.proxy.testing.TestConfigs;
 import io.sluice.proxy.testing.TestDatabase;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -17,6 +18,11 @@ public final class TestSluice {
     config.put("db", TestDatabase.settings().toJson());
     config.getJsonObject("http").put("port", 0).put("host", "127.0.0.1");
     return config;
+  }
+
+  /** {@link #config()} with {@link TestConfigs#saturable}'s small pool and fixed injected latency. */
+  public static JsonObject saturable(int maxSize, int maxWaitQueueSize, long latencyMs) {
+    return config().mergeIn(TestConfigs.saturable(maxSize, maxWaitQueueSize, latencyMs), true);
   }
 
   public static Launcher start(Vertx vertx, JsonObject config) {

@@ -61,10 +61,7 @@ class MetricsAndRequestIdTest {
     capture.start();
     logger.addAppender(capture);
 
-    JsonObject config = TestSluice.config();
-    config.getJsonObject("db").getJsonObject("pool").put("maxSize", 1).put("maxWaitQueueSize", 0);
-    config.getJsonObject("faults").put("dbLatency",
-      new JsonObject().put("enabled", true).put("minMs", 500).put("maxMs", 500));
+    JsonObject config = TestSluice.saturable(1, 0, 500);
     vertx = SluiceVertx.create();
     sluice = TestSluice.start(vertx, config);
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")

@@ -23,6 +23,11 @@ public final class JsonSection {
     return new JsonSection(json, "");
   }
 
+  /** The section found at {@code path} ({@code http}, {@code db.pool}), read on its own; null reads as empty. */
+  public static JsonSection at(String path, JsonObject json) {
+    return new JsonSection(json, path);
+  }
+
   public JsonSection section(String key) {
     Object value = json.getValue(key);
     if (value != null && !(value instanceof JsonObject)) {
@@ -81,8 +86,9 @@ public final class JsonSection {
     return value;
   }
 
-  /** Fails when the section holds a key outside {@code known}: a typo must not silently fall back to a default. */
-  public JsonSection onlyKeys(Set<String> known) {
+  /** Fails when the section holds a key its schema does not declare: a typo must not fall back to a default. */
+  public JsonSection onlyKeys(Schema schema) {
+    Set<String> known = schema.keys();
     Set<String> unknown = new TreeSet<>(json.fieldNames());
     unknown.removeAll(known);
     if (!unknown.isEmpty()) {

@@ -42,8 +42,8 @@ public final class Action {
   public static final String STATS = "proxy.stats";
 
   /**
-   * Admin: {@code {db: {statementTimeoutMs?, maxConnectionsReservePercent?, pool: {...}?}?, cache: {...}?,
-   * faults: {...}?}} → {@code {poolSwapped, pool}}. Applies live-reloadable settings over the current ones, all or
+   * Admin: {@code {db: {...}?, cache: {...}?, faults: {...}?}}, the live keys of the proxy's config sections (as
+   * their settings types declare them) → {@code {poolSwapped, pool}}. Applies them over the current ones, all or
    * nothing; 400 when a value is invalid, the server/credentials would change, or the capacity guard refuses the
    * pool. The launcher's config reload sends it; on a shared event bus, restrict who may.
    */

@@ -6,11 +6,11 @@ import io.sluice.contract.Fields;
 import io.sluice.contract.ProxyContract;
 import io.sluice.proxy.testing.FakeTicker;
 import io.sluice.proxy.testing.Poll;
+import io.sluice.proxy.testing.ProxyClient;
 import io.sluice.proxy.testing.TestConfigs;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
@@ -36,11 +36,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 class CacheTest {
 
   private Vertx vertx;
+  private ProxyClient proxy;
   private final FakeTicker ticker = new FakeTicker();
 
   @BeforeEach
   void setUp() {
     vertx = Vertx.vertx();
+    proxy = new ProxyClient(vertx);
   }
 
   @AfterEach
@@ -52,21 +54,16 @@ class CacheTest {
     vertx.deployVerticle(new DatabaseProxyVerticle(ticker), new DeploymentOptions().setConfig(config)).await();
   }
 
-  private Future<Message<JsonObject>> send(String action, JsonObject body) {
-    return vertx.eventBus().request(ProxyContract.ADDRESS, body,
-      new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, action).setSendTimeout(60_000));
-  }
-
   private Message<JsonObject> call(String action, JsonObject body) {
-    return send(action, body).await();
+    return proxy.request(action, body).await();
   }
 
   private long executed() {
-    return call(Action.STATS, new JsonObject()).body().getJsonObject("pool").getLong("executed");
+    return proxy.stats().getJsonObject("pool").getLong("executed");
   }
 
   private JsonObject cacheStats(String cache) {
-    return call(Action.STATS, new JsonObject()).body().getJsonObject("caches").getJsonObject(cache);
+    return proxy.stats().getJsonObject("caches").getJsonObject(cache);
   }
 
   private long newUser() {
@@ -88,7 +85,7 @@ class CacheTest {
 
     List<Future<Message<JsonObject>>> replies = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
-      replies.add(send(Action.GET_SETTINGS, user(id)));
+      replies.add(proxy.request(Action.GET_SETTINGS, user(id)));
     }
     Future.all(replies).await();
 
@@ -105,10 +102,8 @@ class CacheTest {
   void joinerOutlivesTheStartersDeadline() {
     deploy(TestConfigs.saturable(4, 100, 300));
     long id = newUser();
-    Future<Message<JsonObject>> hasty = vertx.eventBus().request(ProxyContract.ADDRESS, user(id),
-      new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, Action.GET_SETTINGS)
-        .addHeader(ProxyContract.TIMEOUT_HEADER, "100").setSendTimeout(60_000));
-    Future<Message<JsonObject>> patient = send(Action.GET_SETTINGS, user(id));
+    Future<Message<JsonObject>> hasty = proxy.request(Action.GET_SETTINGS, user(id), 100);
+    Future<Message<JsonObject>> patient = proxy.request(Action.GET_SETTINGS, user(id));
     Future.join(hasty, patient).otherwiseEmpty().await();
 
     assertEquals(FailureCode.STATEMENT_TIMEOUT,
@@ -189,18 +184,19 @@ class CacheTest {
     ticker.advance(Duration.ofSeconds(400));
 
     // Hold the only connection with a slow read, and wait until it really holds it.
-    Future<Message<JsonObject>> slow = send(Action.GET_USER, user(other));
+    Future<Message<JsonObject>> slow = proxy.request(Action.GET_USER, user(other));
     Poll.until(Duration.ofSeconds(30), "the slow read never got the connection",
-      () -> call(Action.STATS, new JsonObject()).body().getJsonObject("pool").getInteger("inUse") >= 1);
+      () -> proxy.stats().getJsonObject("pool").getInteger("inUse") >= 1);
 
     Message<JsonObject> stale = call(Action.GET_SETTINGS, user(cached));
     assertEquals(ProxyContract.CACHE_STALE, stale.headers().get(ProxyContract.CACHE_HEADER));
     assertEquals("400", stale.headers().get(ProxyContract.AGE_HEADER));
     assertEquals(user(cached).put(Fields.SETTINGS, new JsonObject()), stale.body());
 
-    Throwable uncached = send(Action.GET_SETTINGS, user(other)).map(m -> (Throwable) null).otherwise(e -> e).await();
+    Throwable uncached = proxy.request(Action.GET_SETTINGS, user(other)).map(m -> (Throwable) null)
+      .otherwise(e -> e).await();
     assertEquals(FailureCode.POOL_SATURATED, assertInstanceOf(ReplyException.class, uncached).failureCode());
-    Throwable write = send(Action.PUT_SETTINGS, user(cached).put(Fields.SETTINGS, new JsonObject()))
+    Throwable write = proxy.request(Action.PUT_SETTINGS, user(cached).put(Fields.SETTINGS, new JsonObject()))
       .map(m -> (Throwable) null).otherwise(e -> e).await();
     assertEquals(FailureCode.POOL_SATURATED, assertInstanceOf(ReplyException.class, write).failureCode());
     assertEquals(1, cacheStats("settings").getLong("staleServes"));

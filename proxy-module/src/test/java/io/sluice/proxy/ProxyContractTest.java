@@ -3,13 +3,11 @@ package io.sluice.proxy;
 import io.sluice.contract.Action;
 import io.sluice.contract.FailureCode;
 import io.sluice.contract.Fields;
-import io.sluice.contract.ProxyContract;
+import io.sluice.proxy.testing.ProxyClient;
 import io.sluice.proxy.testing.TestConfigs;
 import io.sluice.proxy.testing.TestSql;
 import io.vertx.core.DeploymentOptions;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
@@ -33,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ProxyContractTest {
 
   private static Vertx vertx;
+  private static ProxyClient proxy;
   private static TestSql sql;
 
   @BeforeAll
@@ -40,6 +39,7 @@ class ProxyContractTest {
     vertx = Vertx.vertx();
     vertx.deployVerticle(new DatabaseProxyVerticle(), new DeploymentOptions().setConfig(TestConfigs.proxyConfig()))
       .await();
+    proxy = new ProxyClient(vertx, 10_000);
     sql = new TestSql(vertx);
   }
 
@@ -49,14 +49,8 @@ class ProxyContractTest {
     vertx.close().await();
   }
 
-  static Future<JsonObject> send(String action, JsonObject body) {
-    return vertx.eventBus().<JsonObject>request(ProxyContract.ADDRESS, body,
-      new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, action).setSendTimeout(10_000))
-      .map(reply -> reply.body());
-  }
-
   static JsonObject call(String action, JsonObject body) {
-    return send(action, body).await();
+    return proxy.call(action, body);
   }
 
   static ReplyException failure(String action, JsonObject body) {
@@ -119,8 +113,7 @@ class ProxyContractTest {
 
   @Test
   void nonJsonBodyIsABadRequest() {
-    Throwable err = assertThrows(Throwable.class, () -> vertx.eventBus().request(ProxyContract.ADDRESS, "hello",
-      new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, Action.PING).setSendTimeout(10_000)).await());
+    Throwable err = assertThrows(Throwable.class, () -> proxy.request(Action.PING, "hello").await());
     assertEquals(FailureCode.BAD_REQUEST, ((ReplyException) err).failureCode());
   }
 

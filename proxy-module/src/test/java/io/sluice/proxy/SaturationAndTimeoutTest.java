@@ -3,13 +3,12 @@ package io.sluice.proxy;
 import io.sluice.contract.Action;
 import io.sluice.contract.FailureCode;
 import io.sluice.contract.Fields;
-import io.sluice.contract.ProxyContract;
+import io.sluice.proxy.testing.ProxyClient;
 import io.sluice.proxy.testing.TestConfigs;
 import io.sluice.proxy.testing.TestSql;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
@@ -33,11 +32,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SaturationAndTimeoutTest {
 
   private Vertx vertx;
+  private ProxyClient proxy;
   private TestSql sql;
 
   @BeforeEach
   void setUp() {
     vertx = Vertx.vertx();
+    proxy = new ProxyClient(vertx);
     sql = new TestSql(vertx);
   }
 
@@ -51,12 +52,6 @@ class SaturationAndTimeoutTest {
     vertx.deployVerticle(new DatabaseProxyVerticle(), new DeploymentOptions().setConfig(config)).await();
   }
 
-  private Future<JsonObject> send(String action, JsonObject body) {
-    return vertx.eventBus().<JsonObject>request(ProxyContract.ADDRESS, body,
-      new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, action).setSendTimeout(60_000))
-      .map(reply -> reply.body());
-  }
-
   @Test
   @DisplayName("beyond maxSize + maxWaitQueueSize, requests are rejected with 503 before any admitted one finishes,"
     + " and rejected writes leave nothing behind")
@@ -65,14 +60,14 @@ class SaturationAndTimeoutTest {
     int queue = 2;
     deploy(TestConfigs.saturable(maxSize, queue, 1000));
     // Open both connections first: connections still being opened count against the wait queue.
-    Future.all(send(Action.PING, new JsonObject()), send(Action.PING, new JsonObject())).await();
+    Future.all(proxy.send(Action.PING, new JsonObject()), proxy.send(Action.PING, new JsonObject())).await();
 
     String prefix = "sat-" + UUID.randomUUID();
     int requests = 10;
     ConcurrentLinkedQueue<Integer> completionOrder = new ConcurrentLinkedQueue<>();
     List<Future<JsonObject>> replies = new ArrayList<>();
     for (int i = 0; i < requests; i++) {
-      replies.add(send(Action.CREATE_USER, new JsonObject().put(Fields.NAME, "n" + i)
+      replies.add(proxy.send(Action.CREATE_USER, new JsonObject().put(Fields.NAME, "n" + i)
         .put(Fields.EMAIL, prefix + "-" + i + "@example.com"))
         .andThen(ar -> completionOrder.add(ar.succeeded() ? 201 : ((ReplyException) ar.cause()).failureCode())));
     }
@@ -99,7 +94,7 @@ class SaturationAndTimeoutTest {
     deploy(config);
     String email = "slow-" + UUID.randomUUID() + "@example.com";
 
-    Future<JsonObject> write = send(Action.CREATE_USER,
+    Future<JsonObject> write = proxy.send(Action.CREATE_USER,
       new JsonObject().put(Fields.NAME, "Slow").put(Fields.EMAIL, email));
     write.otherwiseEmpty().await();
     assertTrue(write.failed(), "the slow write must not succeed");
@@ -107,7 +102,7 @@ class SaturationAndTimeoutTest {
       assertInstanceOf(ReplyException.class, write.cause()).failureCode());
 
     // The pool has one connection: this ping gets it only after the slow write gave it back.
-    send(Action.PING, new JsonObject()).otherwiseEmpty().await();
+    proxy.send(Action.PING, new JsonObject()).otherwiseEmpty().await();
     assertEquals(0, sql.count("SELECT COUNT(*) FROM users WHERE email = ?", email));
   }
 }

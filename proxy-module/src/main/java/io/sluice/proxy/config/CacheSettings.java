@@ -1,10 +1,9 @@
 package io.sluice.proxy.config;
 
 import io.sluice.config.JsonSection;
+import io.sluice.config.Schema;
 
 import io.vertx.core.json.JsonObject;
-
-import java.util.Set;
 
 /**
  * One read cache of the proxy: {@code cache.<name>}, for each cache declared in {@link CachesConfig#ALL}.
@@ -19,10 +18,11 @@ public record CacheSettings(boolean enabled, long ttlSeconds, long maxEntries, l
   public static final long DEFAULT_MAX_ENTRIES = 10_000;
   public static final long DEFAULT_STALE_GRACE_SECONDS = 600;
 
-  private static final Set<String> KEYS = Set.of("enabled", "ttlSeconds", "maxEntries", "staleGraceSeconds");
+  /** All live: applied in place, entries kept (disabling a cache empties it). */
+  public static final Schema SCHEMA = Schema.of().live("enabled", "ttlSeconds", "maxEntries", "staleGraceSeconds");
 
   static CacheSettings from(JsonSection s, long defaultTtlSeconds) {
-    s.onlyKeys(KEYS);
+    s.onlyKeys(SCHEMA);
     return new CacheSettings(
       s.bool("enabled", true),
       s.longValue("ttlSeconds", defaultTtlSeconds, 0, 86_400),

@@ -1,6 +1,7 @@
 package io.sluice.proxy.config;
 
 import io.sluice.config.JsonSection;
+import io.sluice.config.Schema;
 
 import io.vertx.core.json.JsonObject;
 
@@ -8,7 +9,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * The {@code cache} section: one {@link CacheSettings} per cached read, keyed by cache name.
@@ -43,8 +43,19 @@ public record CachesConfig(Map<String, CacheSettings> byName) {
     byName = Collections.unmodifiableMap(new LinkedHashMap<>(byName));
   }
 
+  /** Every declared cache is a section with {@link CacheSettings#SCHEMA}. */
+  public static final Schema SCHEMA = schema();
+
+  private static Schema schema() {
+    Schema schema = Schema.of();
+    for (Declared cache : ALL) {
+      schema = schema.section(cache.name(), CacheSettings.SCHEMA);
+    }
+    return schema;
+  }
+
   static CachesConfig from(JsonSection s) {
-    s.onlyKeys(ALL.stream().map(Declared::name).collect(Collectors.toSet()));
+    s.onlyKeys(SCHEMA);
     Map<String, CacheSettings> byName = new LinkedHashMap<>();
     for (Declared cache : ALL) {
       byName.put(cache.name(), CacheSettings.from(s.section(cache.name()), cache.defaultTtlSeconds()));

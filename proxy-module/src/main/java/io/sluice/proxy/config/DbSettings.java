@@ -1,13 +1,12 @@
 package io.sluice.proxy.config;
 
 import io.sluice.config.JsonSection;
+import io.sluice.config.Schema;
 import io.sluice.config.Secrets;
 import io.sluice.config.ConfigException;
 
 import io.vertx.core.json.JsonObject;
 import io.vertx.mysqlclient.MySQLConnectOptions;
-
-import java.util.Set;
 
 /**
  * Where the database is ({@code db}). An empty {@code host} means "no server configured": the launcher then starts
@@ -24,12 +23,17 @@ public record DbSettings(String host, int port, String database, String user, St
   /** Share of the server's max_connections the proxy leaves to others (admin tools, replicas, other services). */
   public static final int DEFAULT_MAX_CONNECTIONS_RESERVE_PERCENT = 10;
 
-  private static final Set<String> KEYS =
-    Set.of("host", "port", "database", "user", "password", "statementTimeoutMs", "maxConnectionsReservePercent",
-      "pool");
+  /**
+   * The statement timeout, the capacity guard's reserve and the pool apply live; the server, the database and the
+   * credentials need a restart (the proxy refuses a live change of them, see {@link #sameServer}).
+   */
+  public static final Schema SCHEMA = Schema.of()
+    .live("statementTimeoutMs", "maxConnectionsReservePercent")
+    .restartOnly("host", "port", "database", "user", "password")
+    .section("pool", PoolSettings.SCHEMA);
 
   public static DbSettings from(JsonSection s) {
-    s.onlyKeys(KEYS);
+    s.onlyKeys(SCHEMA);
     String database = s.string("database", DEFAULT_DATABASE);
     if (!database.matches("[A-Za-z0-9_]{1,64}")) {
       throw new ConfigException(s.keyOf("database") + " must be 1 to 64 letters, digits or underscores, got \""
@@ -46,10 +50,9 @@ public record DbSettings(String host, int port, String database, String user, St
       PoolSettings.from(s.section("pool")));
   }
 
-  /** Same server, database and credentials: only these need a restart to change. */
+  /** Same value for every restart-only key of {@link #SCHEMA}: the server, database and credentials. */
   public boolean sameServer(DbSettings other) {
-    return host.equals(other.host) && port == other.port && database.equals(other.database)
-      && user.equals(other.user) && password.equals(other.password);
+    return SCHEMA.restartOnlyPart(toJson()).equals(SCHEMA.restartOnlyPart(other.toJson()));
   }
 
   public boolean hostConfigured() {

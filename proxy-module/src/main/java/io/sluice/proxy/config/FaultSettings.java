@@ -1,11 +1,10 @@
 package io.sluice.proxy.config;
 
 import io.sluice.config.JsonSection;
+import io.sluice.config.Schema;
 import io.sluice.config.ConfigException;
 
 import io.vertx.core.json.JsonObject;
-
-import java.util.Set;
 
 /**
  * Fault injection for rehearsing the incident ({@code faults.dbLatency}): when enabled, the proxy keeps each borrowed
@@ -16,9 +15,12 @@ public record FaultSettings(boolean dbLatencyEnabled, long minMs, long maxMs) {
   public static final long DEFAULT_MIN_MS = 400;
   public static final long DEFAULT_MAX_MS = 1000;
 
+  /** All live: the next borrowed connection sees the new latency. */
+  public static final Schema SCHEMA = Schema.of().section("dbLatency", Schema.of().live("enabled", "minMs", "maxMs"));
+
   public static FaultSettings from(JsonSection faults) {
-    faults.onlyKeys(Set.of("dbLatency"));
-    JsonSection s = faults.section("dbLatency").onlyKeys(Set.of("enabled", "minMs", "maxMs"));
+    faults.onlyKeys(SCHEMA);
+    JsonSection s = faults.section("dbLatency").onlyKeys(SCHEMA.subsection("dbLatency"));
     long min = s.longValue("minMs", DEFAULT_MIN_MS, 0, 600_000);
     long max = s.longValue("maxMs", DEFAULT_MAX_MS, 0, 600_000);
     if (max < min) {

@@ -1,11 +1,11 @@
 package io.sluice.proxy.config;
 
 import io.sluice.config.JsonSection;
+import io.sluice.config.Schema;
 
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.PoolOptions;
 
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,11 +24,12 @@ public record PoolSettings(int maxSize, int maxWaitQueueSize, long acquireTimeou
   /** The pool name, which is also the {@code pool_name} label of Vert.x's pool metrics. */
   public static final String POOL_NAME = "sluice-db";
 
-  private static final Set<String> KEYS =
-    Set.of("maxSize", "maxWaitQueueSize", "acquireTimeoutMs", "idleTimeoutMs", "maxLifetimeMs");
+  /** All live: a changed pool is built anew once the capacity guard accepts it, and swapped in. */
+  public static final Schema SCHEMA =
+    Schema.of().live("maxSize", "maxWaitQueueSize", "acquireTimeoutMs", "idleTimeoutMs", "maxLifetimeMs");
 
   public static PoolSettings from(JsonSection s) {
-    s.onlyKeys(KEYS);
+    s.onlyKeys(SCHEMA);
     return new PoolSettings(
       s.integer("maxSize", DEFAULT_MAX_SIZE, 1, 10_000),
       s.integer("maxWaitQueueSize", DEFAULT_MAX_WAIT_QUEUE_SIZE, 0, 1_000_000),

@@ -1,6 +1,7 @@
 package io.sluice.proxy.config;
 
 import io.sluice.config.JsonSection;
+import io.sluice.config.Schema;
 
 import io.vertx.core.json.JsonObject;
 
@@ -10,6 +11,10 @@ import io.vertx.core.json.JsonObject;
  * Parsing validates the whole of it first, so a bad value stops the start with one message naming the key.
  */
 public record ProxyConfig(DbSettings db, CachesConfig cache, FaultSettings faults) {
+
+  /** The proxy's sections; their live keys are what a reload sends it ({@code proxy.applyConfig}). */
+  public static final Schema SCHEMA = Schema.of().section("db", DbSettings.SCHEMA).section("cache", CachesConfig.SCHEMA)
+    .section("faults", FaultSettings.SCHEMA);
 
   public static ProxyConfig from(JsonObject config) {
     JsonSection root = JsonSection.root(config);
