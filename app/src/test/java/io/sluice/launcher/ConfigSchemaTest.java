@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The one config schema: every key declared once, every section checked by it, the README held to it. */
+/** The one config schema: every key declared once, every section checked by it, the operations page held to it. */
 class ConfigSchemaTest {
 
   private static final Pattern CODE = Pattern.compile("`([^`]+)`");
@@ -48,11 +48,11 @@ class ConfigSchemaTest {
   }
 
   @Test
-  @DisplayName("the README's live/restart table says what the schema declares, key for key")
-  void readmeTableMatchesTheSchema() throws IOException {
-    List<String> lines = Files.readAllLines(Path.of("..", "README.md"));
-    int heading = lines.indexOf("### What changes live, what needs a restart");
-    assertTrue(heading >= 0, "README section \"What changes live, what needs a restart\" not found");
+  @DisplayName("docs/operations.md's live/restart table says what the schema declares, key for key")
+  void liveRestartTableMatchesTheSchema() throws IOException {
+    List<String> lines = Files.readAllLines(Path.of("..", "docs", "operations.md"));
+    int heading = lines.indexOf("## What changes live, what needs a restart");
+    assertTrue(heading >= 0, "docs/operations.md section \"What changes live, what needs a restart\" not found");
     List<String> live = new ArrayList<>();
     List<String> restart = new ArrayList<>();
     int row = heading + 1;
@@ -66,14 +66,14 @@ class ConfigSchemaTest {
     }
     for (String key : SluiceConfig.SCHEMA.leafPaths()) {
       boolean isLive = SluiceConfig.SCHEMA.isLive(key);
-      assertEquals(isLive, matches(live, key), key + " in the README's live column");
-      assertEquals(!isLive, matches(restart, key), key + " in the README's restart column");
+      assertEquals(isLive, matches(live, key), key + " in the live column of docs/operations.md");
+      assertEquals(!isLive, matches(restart, key), key + " in the restart column of docs/operations.md");
     }
     List<String> all = new ArrayList<>(live);
     all.addAll(restart);
     for (String pattern : all) {
       assertFalse(SluiceConfig.SCHEMA.leafPaths().stream().noneMatch(key -> matches(List.of(pattern), key)),
-        "the README names " + pattern + ", which is no config key");
+        "docs/operations.md names " + pattern + ", which is no config key");
     }
   }
 
