@@ -7,6 +7,7 @@ import io.sluice.contract.ProxyContract;
 import io.sluice.proxy.testing.FakeTicker;
 import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.TestSql;
+import io.sluice.testing.OpenApiCheck;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -66,6 +67,7 @@ class OverloadTest {
     sluice = TestSluice.start(vertx, config, ticker);
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
       .setDefaultPort(sluice.httpPort()), new PoolOptions().setHttp1MaxSize(50));
+    client = OpenApiCheck.validating(vertx, client);
   }
 
   @Test
