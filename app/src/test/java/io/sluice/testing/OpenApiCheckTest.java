@@ -73,6 +73,12 @@ class OpenApiCheckTest {
   void documentedResponsesPass() {
     assertEquals(200, answer(HttpMethod.GET, "/users/1", 200, Map.of("x-request-id", "abc-123", "X-Cache", "HIT",
       "Age", "3"), USER).statusCode());
+    // Generated request ids are UUIDs; one that starts with digits must still be read as a string.
+    for (String requestId : new String[]{"12345678-1234-4abc-8def-123456789012", "1234e567-1234-4abc-8def-1234567890ab",
+      "123", "true", "a:b.c_d"}) {
+      assertEquals(200, answer(HttpMethod.GET, "/health/live", 200, Map.of("X-Request-Id", requestId),
+        "{\"status\":\"UP\"}").statusCode(), requestId);
+    }
     assertEquals(404, answer(HttpMethod.GET, "/nope", 404, Map.of("X-Request-Id", "1"),
       "{\"error\":\"not_found\",\"message\":\"no such resource: GET /nope\"}").statusCode());
     assertEquals(405, answer(HttpMethod.DELETE, "/users/1", 405, Map.of("X-Request-Id", "r"),
