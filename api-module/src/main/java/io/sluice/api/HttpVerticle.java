@@ -39,6 +39,9 @@ import java.util.regex.Pattern;
  * opens a database connection: the proxy validates the fields themselves and owns the pool.
  *
  * <p>Every error body is {@code {"error": code, "message": text}}; never a stack trace, never SQL.
+ *
+ * <p>{@code openapi.yaml} (a resource of this module, served at {@code GET /openapi.yaml}) describes every route; the
+ * tests hold every response they receive to it, and the routes of {@link #endpoints()} to its operations.
  */
 public class HttpVerticle extends VerticleBase {
 
@@ -68,7 +71,8 @@ public class HttpVerticle extends VerticleBase {
   private AdminAuth admin;
   /** Read once at start (off the event loop); every {@code GET /openapi.yaml} sends this buffer. */
   private Buffer openApi;
-  private Router router;
+  /** Kept for {@link #endpoints()}. */
+  private Router routes;
 
   @Override
   public Future<?> start() {
@@ -86,14 +90,14 @@ public class HttpVerticle extends VerticleBase {
       .onFailure(err -> log.error("HTTP server not started: {}", err.getMessage()))
       .compose(document -> {
         openApi = document;
-        router = router();
+        routes = router();
         return listen();
       });
   }
 
   private Future<HttpServer> listen() {
     return vertx.createHttpServer()
-      .requestHandler(router)
+      .requestHandler(routes)
       .listen(settings.port(), settings.host())
       .onSuccess(s -> {
         server = s;
@@ -116,7 +120,7 @@ public class HttpVerticle extends VerticleBase {
    */
   public Set<String> endpoints() {
     Set<String> endpoints = new TreeSet<>();
-    for (Route route : router.getRoutes()) {
+    for (Route route : routes.getRoutes()) {
       if (route.getPath() != null && route.isExactPath()) {
         String template = route.getPath().replaceAll(":([A-Za-z0-9_]+)", "{$1}");
         route.methods().forEach(method -> endpoints.add(method.name() + " " + template));

@@ -66,13 +66,18 @@ class OpenApiDocumentTest {
   }
 
   @Test
-  @DisplayName("GET /openapi.yaml serves the document of the source tree as application/yaml")
+  @DisplayName("GET /openapi.yaml serves the document of the source tree as application/yaml, every time")
   void documentIsServed() throws IOException {
-    HttpResponse<Buffer> response = client.get("/openapi.yaml").send().await();
-    assertEquals(200, response.statusCode());
-    assertEquals("application/yaml", response.getHeader("Content-Type"));
+    byte[] resource;
     try (InputStream in = getClass().getClassLoader().getResourceAsStream(HttpVerticle.OPENAPI_RESOURCE)) {
-      assertArrayEquals(in.readAllBytes(), response.body().getBytes());
+      resource = in.readAllBytes();
+    }
+    // Twice: the cached buffer is sent again, not drained by the first response.
+    for (int i = 0; i < 2; i++) {
+      HttpResponse<Buffer> response = client.get("/openapi.yaml").send().await();
+      assertEquals(200, response.statusCode());
+      assertEquals("application/yaml", response.getHeader("Content-Type"));
+      assertArrayEquals(resource, response.body().getBytes());
     }
   }
 }
