@@ -15,6 +15,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -22,7 +23,11 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +39,9 @@ import java.util.regex.Pattern;
  * opens a database connection: the proxy validates the fields themselves and owns the pool.
  *
  * <p>Every error body is {@code {"error": code, "message": text}}; never a stack trace, never SQL.
+ *
+ * <p>{@code openapi.yaml} (a resource of this module, served at {@code GET /openapi.yaml}) describes every route; the
+ * tests hold every response they receive to it, and the routes of {@link #endpoints()} to its operations.
  */
 public class HttpVerticle extends VerticleBase {
 
@@ -45,6 +53,8 @@ public class HttpVerticle extends VerticleBase {
   public static final String CACHE_HEADER = "X-Cache";
   /** Client-chosen deadline in ms, capped at {@code http.maxRequestTimeoutMs}. */
   public static final String REQUEST_TIMEOUT_HEADER = "X-Request-Timeout";
+  /** The OpenAPI document of this API: a classpath resource of this module, served at {@code GET /openapi.yaml}. */
+  public static final String OPENAPI_RESOURCE = "openapi.yaml";
 
   private static final Pattern ID = Pattern.compile("[1-9][0-9]{0,17}");
   private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
@@ -59,6 +69,10 @@ public class HttpVerticle extends VerticleBase {
   private volatile HttpSettings settings;
   private HttpServer server;
   private AdminAuth admin;
+  /** Read once at start (off the event loop); every {@code GET /openapi.yaml} sends this buffer. */
+  private Buffer openApi;
+  /** Kept for {@link #endpoints()}. */
+  private Router routes;
 
   @Override
   public Future<?> start() {
@@ -71,8 +85,18 @@ public class HttpVerticle extends VerticleBase {
     }
     // Live config reloads: the live keys of HttpSettings.SCHEMA apply to the next request.
     vertx.eventBus().<JsonObject>consumer(ProxyContract.CONFIG_CHANGED_ADDRESS, message -> applyReload(message.body()));
+    return vertx.executeBlocking(HttpVerticle::readOpenApi)
+      .onFailure(err -> log.error("HTTP server not started: {}", err.getMessage()))
+      .compose(document -> {
+        openApi = document;
+        routes = router();
+        return listen();
+      });
+  }
+
+  private Future<HttpServer> listen() {
     return vertx.createHttpServer()
-      .requestHandler(router())
+      .requestHandler(routes)
       .listen(settings.port(), settings.host())
       .onSuccess(s -> {
         server = s;
@@ -86,6 +110,31 @@ public class HttpVerticle extends VerticleBase {
   /** The port actually bound (useful with port 0). */
   public int actualPort() {
     return server.actualPort();
+  }
+
+  /**
+   * Every endpoint the router serves once started, as method and OpenAPI path template ({@code "GET /users/{id}"}),
+   * so that a test can hold the router and {@code openapi.yaml} to each other. Handlers that only guard a prefix
+   * ({@code /admin/*}) and the router-wide handlers are not endpoints.
+   */
+  public Set<String> endpoints() {
+    Set<String> endpoints = new TreeSet<>();
+    for (Route route : routes.getRoutes()) {
+      if (route.getPath() != null && route.isExactPath()) {
+        String template = route.getPath().replaceAll(":([A-Za-z0-9_]+)", "{$1}");
+        route.methods().forEach(method -> endpoints.add(method.name() + " " + template));
+      }
+    }
+    return endpoints;
+  }
+
+  private static Buffer readOpenApi() throws IOException {
+    try (InputStream in = HttpVerticle.class.getClassLoader().getResourceAsStream(OPENAPI_RESOURCE)) {
+      if (in == null) {
+        throw new IOException(OPENAPI_RESOURCE + " is missing from the classpath");
+      }
+      return Buffer.buffer(in.readAllBytes());
+    }
   }
 
   private Router router() {
@@ -104,6 +153,8 @@ public class HttpVerticle extends VerticleBase {
     router.post("/users/:id/notifications/:nid/read").handler(body).handler(this::markRead);
     router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(this::ready);
+    router.get("/openapi.yaml").handler(ctx -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml")
+      .end(openApi));
     if (admin.enabled()) {
       router.get("/admin/*").handler(this::authorize);
       router.get("/admin/pool").handler(this::adminPool);

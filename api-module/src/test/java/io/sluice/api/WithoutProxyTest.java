@@ -1,6 +1,7 @@
 package io.sluice.api;
 
 import io.sluice.contract.FailureCode;
+import io.sluice.testing.OpenApiCheck;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -33,6 +34,7 @@ class WithoutProxyTest {
       .put("http", new JsonObject().put("port", 0).put("host", "127.0.0.1").put("requestTimeoutMs", 500)))).await();
     port = http.actualPort();
     client = WebClient.create(vertx);
+    client = OpenApiCheck.validating(vertx, client);
   }
 
   @AfterAll

@@ -5,6 +5,7 @@ import io.sluice.launcher.Launcher;
 import io.sluice.launcher.TestSluice;
 import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.TestSql;
+import io.sluice.testing.OpenApiCheck;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -55,6 +56,7 @@ class DeadlineTest {
     sluice = TestSluice.start(vertx, config);
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
       .setDefaultPort(sluice.httpPort()), new PoolOptions().setHttp1MaxSize(64));
+    client = OpenApiCheck.validating(vertx, client);
     sql = new TestSql(vertx);
   }
 

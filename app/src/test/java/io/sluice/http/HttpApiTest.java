@@ -4,6 +4,7 @@ import io.sluice.api.HttpVerticle;
 import io.sluice.launcher.Launcher;
 import io.sluice.launcher.TestSluice;
 import io.sluice.proxy.testing.TestSql;
+import io.sluice.testing.OpenApiCheck;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -43,6 +44,7 @@ class HttpApiTest {
     sluice = TestSluice.start(vertx, TestSluice.config());
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
       .setDefaultPort(sluice.httpPort()));
+    client = OpenApiCheck.validating(vertx, client);
     sql = new TestSql(vertx);
   }
 

@@ -6,6 +6,7 @@ import io.sluice.proxy.testing.FakeTicker;
 import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.ProxyClient;
 import io.sluice.proxy.testing.TestSql;
+import io.sluice.testing.OpenApiCheck;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -61,6 +62,7 @@ class OverloadTest {
     sluice = TestSluice.start(vertx, config, ticker);
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
       .setDefaultPort(sluice.httpPort()), new PoolOptions().setHttp1MaxSize(50));
+    client = OpenApiCheck.validating(vertx, client);
   }
 
   @Test

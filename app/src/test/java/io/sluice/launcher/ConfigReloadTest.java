@@ -5,6 +5,7 @@ import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.TestDatabase;
 import io.sluice.proxy.testing.TestSql;
+import io.sluice.testing.OpenApiCheck;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -100,6 +101,7 @@ class ConfigReloadTest {
     sluice = Launcher.start(vertx, config, Ticker.systemTicker(), source);
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
       .setDefaultPort(sluice.httpPort()), new PoolOptions().setHttp1MaxSize(32));
+    client = OpenApiCheck.validating(vertx, client);
     sql = new TestSql(vertx);
   }
 

@@ -8,6 +8,7 @@ import io.sluice.launcher.Launcher;
 import io.sluice.launcher.SluiceVertx;
 import io.sluice.launcher.TestSluice;
 import io.sluice.proxy.testing.Poll;
+import io.sluice.testing.OpenApiCheck;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -66,6 +67,7 @@ class MetricsAndRequestIdTest {
     sluice = TestSluice.start(vertx, config);
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
       .setDefaultPort(sluice.httpPort()), new PoolOptions().setHttp1MaxSize(16));
+    client = OpenApiCheck.validating(vertx, client);
   }
 
   @AfterAll
