@@ -4,7 +4,7 @@ package io.sluice.contract;
  * Where and how to reach the database proxy.
  *
  * <p>Send a {@link io.vertx.core.json.JsonObject} body to {@link #ADDRESS} with the {@link #ACTION_HEADER} set to
- * one of {@link Action}. The proxy replies with a JSON object (shapes in {@link Fields} and the README) or fails the
+ * one of {@link Action}. The proxy replies with a JSON object (shapes in {@link Fields} and {@code docs/event-bus.md}) or fails the
  * message with one of {@link FailureCode}. Always set a send timeout: the event bus default is 30 s.
  */
 public final class ProxyContract {
