@@ -6,6 +6,8 @@ import io.sluice.contract.FailureCode;
 import io.sluice.contract.ProxyContract;
 import io.sluice.proxy.impl.ProxyFailure;
 import io.sluice.proxy.impl.ProxyService;
+import io.sluice.proxy.impl.Sockets;
+import io.sluice.proxy.config.DbSettings;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -15,7 +17,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.micrometer.backends.BackendRegistries;
 import io.vertx.mysqlclient.MySQLBuilder;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.PoolOptions;
 import com.github.benmanes.caffeine.cache.Ticker;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +40,8 @@ public class DatabaseProxyVerticle extends VerticleBase {
 
   private final Ticker ticker;
   private Pool adminPool;
+  private final Sockets adminSockets = new Sockets();
+  private long killGraceMs = DbSettings.DEFAULT_KILL_GRACE_MS;
   private ProxyService service;
   private MessageConsumer<JsonObject> consumer;
 
@@ -62,9 +65,12 @@ public class DatabaseProxyVerticle extends VerticleBase {
     }
     // One connection outside the request pool, for KILL QUERY and server checks: a saturated pool must not block
     // its own rescue.
+    killGraceMs = config.db().killGraceMs();
     adminPool = MySQLBuilder.pool()
-      .with(new PoolOptions().setName(PoolSettings.POOL_NAME + "-admin").setMaxSize(1).setMaxWaitQueueSize(1000))
+      .with(PoolSettings.adminPoolOptions())
+      .with(config.db().toNetClientOptions())
       .connectingTo(config.db().toConnectOptions())
+      .withConnectHandler(adminSockets::register)
       .using(vertx)
       .build();
     return adminPool.query("SELECT VERSION()").execute()
@@ -137,12 +143,14 @@ public class DatabaseProxyVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    // Stop taking requests, let those in flight finish (bounded by their own timeouts), then close the pool.
+    // Stop taking requests, let those in flight finish (bounded by their own timeouts), then close the pools (bounded
+    // by db.killGraceMs each, then closed at the socket).
     Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
     return unregistered
       .eventually(() -> service == null ? Future.succeededFuture() : service.drain())
       .eventually(() -> service == null ? Future.succeededFuture() : service.close())
-      .eventually(() -> adminPool == null ? Future.succeededFuture() : adminPool.close())
+      .eventually(() -> adminPool == null ? Future.succeededFuture()
+        : adminSockets.close(vertx, adminPool, PoolSettings.POOL_NAME + "-admin", killGraceMs))
       .onComplete(ar -> log.info("Database proxy stopped, pool closed"));
   }
 }

@@ -6,6 +6,7 @@ import io.sluice.config.Secrets;
 import io.sluice.config.ConfigException;
 
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClientOptions;
 import io.vertx.mysqlclient.MySQLConnectOptions;
 
 /**
@@ -14,21 +15,28 @@ import io.vertx.mysqlclient.MySQLConnectOptions;
  * {@link #redactedJson()} or a log line.
  */
 public record DbSettings(String host, int port, String database, String user, String password,
-                         long statementTimeoutMs, int maxConnectionsReservePercent, PoolSettings pool) {
+                         long statementTimeoutMs, long killGraceMs, int maxConnectionsReservePercent,
+                         PoolSettings pool) {
 
   public static final int DEFAULT_PORT = 3306;
   public static final String DEFAULT_DATABASE = "sluice";
   public static final String DEFAULT_USER = "sluice";
   public static final long DEFAULT_STATEMENT_TIMEOUT_MS = 3000;
+  /**
+   * How long past its deadline a statement may keep its connection: the KILL QUERY must be confirmed and the
+   * statement must have ended within it, or the connection is closed at the socket and its permit freed. The same
+   * bound applies to closing a pool. A healthy server confirms a kill in milliseconds.
+   */
+  public static final long DEFAULT_KILL_GRACE_MS = 2000;
   /** Share of the server's max_connections the proxy leaves to others (admin tools, replicas, other services). */
   public static final int DEFAULT_MAX_CONNECTIONS_RESERVE_PERCENT = 10;
 
   /**
-   * The statement timeout, the capacity guard's reserve and the pool apply live; the server, the database and the
+   * The statement timeout, the kill grace, the capacity guard's reserve and the pool apply live; the server, the database and the
    * credentials need a restart (the proxy refuses a live change of them, see {@link #sameServer}).
    */
   public static final Schema SCHEMA = Schema.of()
-    .live("statementTimeoutMs", "maxConnectionsReservePercent")
+    .live("statementTimeoutMs", "killGraceMs", "maxConnectionsReservePercent")
     .restartOnly("host", "port", "database", "user", "password")
     .section("pool", PoolSettings.SCHEMA);
 
@@ -46,6 +54,7 @@ public record DbSettings(String host, int port, String database, String user, St
       s.string("user", DEFAULT_USER),
       s.string("password", ""),
       s.longValue("statementTimeoutMs", DEFAULT_STATEMENT_TIMEOUT_MS, 1, 3_600_000),
+      s.longValue("killGraceMs", DEFAULT_KILL_GRACE_MS, 50, 60_000),
       s.integer("maxConnectionsReservePercent", DEFAULT_MAX_CONNECTIONS_RESERVE_PERCENT, 0, 90),
       PoolSettings.from(s.section("pool")));
   }
@@ -60,13 +69,13 @@ public record DbSettings(String host, int port, String database, String user, St
   }
 
   public DbSettings withServer(String newHost, int newPort, String newUser, String newPassword) {
-    return new DbSettings(newHost, newPort, database, newUser, newPassword, statementTimeoutMs,
+    return new DbSettings(newHost, newPort, database, newUser, newPassword, statementTimeoutMs, killGraceMs,
       maxConnectionsReservePercent, pool);
   }
 
   public DbSettings withDatabase(String newDatabase) {
-    return new DbSettings(host, port, newDatabase, user, password, statementTimeoutMs, maxConnectionsReservePercent,
-      pool);
+    return new DbSettings(host, port, newDatabase, user, password, statementTimeoutMs, killGraceMs,
+      maxConnectionsReservePercent, pool);
   }
 
   public MySQLConnectOptions toConnectOptions() {
@@ -82,6 +91,16 @@ public record DbSettings(String host, int port, String database, String user, St
       .setPreparedStatementCacheMaxSize(64);
   }
 
+  /**
+   * Socket options of every database connection. TCP keepalive lets the OS notice a peer that vanished (power loss,
+   * partition, a failover that moved the IP) under an idle or half-closed connection; how soon is the OS's setting
+   * ({@code net.ipv4.tcp_keepalive_time}, 7200 s by default on Linux; Vert.x 5.0 cannot set it per socket). It is a
+   * backstop: requests do not wait for it, {@link #killGraceMs} bounds them.
+   */
+  public NetClientOptions toNetClientOptions() {
+    return new NetClientOptions().setTcpKeepAlive(true);
+  }
+
   /** JDBC URL for the migration and seeding steps, which run once at startup off the event loop. */
   public String jdbcUrl() {
     return "jdbc:mariadb://" + host + ":" + port + "/" + database + "?allowPublicKeyRetrieval=true";
@@ -95,6 +114,7 @@ public record DbSettings(String host, int port, String database, String user, St
       .put("user", user)
       .put("password", password)
       .put("statementTimeoutMs", statementTimeoutMs)
+      .put("killGraceMs", killGraceMs)
       .put("maxConnectionsReservePercent", maxConnectionsReservePercent)
       .put("pool", pool.toJson());
   }

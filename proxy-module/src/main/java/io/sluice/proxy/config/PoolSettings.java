@@ -28,6 +28,15 @@ public record PoolSettings(int maxSize, int maxWaitQueueSize, long acquireTimeou
   public static final Schema SCHEMA =
     Schema.of().live("maxSize", "maxWaitQueueSize", "acquireTimeoutMs", "idleTimeoutMs", "maxLifetimeMs");
 
+  /**
+   * The admin pool (KILL QUERY, server checks) waits this long for its one connection. A kill that cannot be sent
+   * this soon is of no use: it is dropped, and the connection it was meant for is closed instead (Vert.x's default,
+   * 30 s, let a stale kill land on the next request's statement).
+   */
+  public static final long ADMIN_ACQUIRE_TIMEOUT_MS = 1000;
+  /** At most this many admin requests wait; beyond it they fail at once (Vert.x's default is unbounded). */
+  public static final int ADMIN_MAX_WAIT_QUEUE_SIZE = 8;
+
   public static PoolSettings from(JsonSection s) {
     s.onlyKeys(SCHEMA);
     return new PoolSettings(
@@ -54,6 +63,16 @@ public record PoolSettings(int maxSize, int maxWaitQueueSize, long acquireTimeou
       .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
       .setMaxLifetime((int) Math.min(maxLifetimeMs, Integer.MAX_VALUE))
       .setMaxLifetimeUnit(TimeUnit.MILLISECONDS);
+  }
+
+  /** The one-connection admin pool outside the request pool: a saturated pool must not block its own rescue. */
+  public static PoolOptions adminPoolOptions() {
+    return new PoolOptions()
+      .setName(POOL_NAME + "-admin")
+      .setMaxSize(1)
+      .setMaxWaitQueueSize(ADMIN_MAX_WAIT_QUEUE_SIZE)
+      .setConnectionTimeout((int) ADMIN_ACQUIRE_TIMEOUT_MS)
+      .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS);
   }
 
   public JsonObject toJson() {

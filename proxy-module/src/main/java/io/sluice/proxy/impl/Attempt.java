@@ -39,10 +39,16 @@ final class Attempt {
   }
 
   void killing(Future<Void> kill) {
-    this.kill = kill.otherwiseEmpty();
+    this.kill = kill;
   }
 
+  /** Completes, never fails, once the kill (if any) is done. */
   Future<Void> killSettled() {
+    return kill.otherwiseEmpty();
+  }
+
+  /** The kill's outcome: failed if one was sent and not confirmed; succeeded if it was confirmed or never sent. */
+  Future<Void> kill() {
     return kill;
   }
 }

@@ -4,6 +4,7 @@ import io.sluice.proxy.config.PoolSettings;
 import io.sluice.contract.FailureCode;
 
 import io.vertx.mysqlclient.MySQLException;
+import io.vertx.sqlclient.ClosedConnectionException;
 
 import java.net.ConnectException;
 import java.nio.channels.ClosedChannelException;
@@ -53,6 +54,7 @@ final class Failures {
         FailureCode.withRetryAfter("database busy (lock conflict or interrupted statement); nothing was changed", 1));
     }
     if (err instanceof ConnectException || err instanceof ClosedChannelException
+      || err instanceof ClosedConnectionException
       || (err.getMessage() != null && err.getMessage().contains("closed"))) {
       return new ProxyFailure(FailureCode.DB_UNAVAILABLE, "database connection lost");
     }

@@ -1,10 +1,11 @@
 package io.sluice.proxy.impl;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
-import io.vertx.sqlclient.internal.Connection;
-import io.vertx.sqlclient.internal.SqlConnectionInternal;
 
 import java.util.Collections;
 import java.util.Map;
@@ -17,18 +18,27 @@ import java.util.WeakHashMap;
  * <p>The server connection id of each physical connection is read once ({@code SELECT CONNECTION_ID()}) on its
  * first lease and remembered by the identity of Vert.x's internal connection object (weakly: a connection that is
  * closed and collected drops out). The ids come from the server, never from a message.
+ *
+ * <p>A kill is confirmed or it is not: {@link #killQuery} succeeds only when the server acknowledged the KILL within
+ * the wait. A kill that could not be sent in time is dropped, never sent late (it takes its admin connection with
+ * {@code getConnection()}, whose waiter leaves the pool's queue at its timeout, and checks the wait is not over
+ * before it sends). A kill that was sent but not answered in time may still reach the server later, so its admin
+ * connection is closed at the socket, and whoever asked must not reuse the target connection either: server
+ * connection ids are never reused, so a late kill of a closed connection hits nobody.
  */
 final class Killer {
 
+  private final Vertx vertx;
   private final Pool admin;
   private final Map<Object, Long> ids = Collections.synchronizedMap(new WeakHashMap<>());
 
-  Killer(Pool admin) {
+  Killer(Vertx vertx, Pool admin) {
+    this.vertx = vertx;
     this.admin = admin;
   }
 
   Future<Long> connectionId(SqlConnection conn) {
-    Object key = physical(conn);
+    Object key = Sockets.physical(conn);
     Long known = key == null ? null : ids.get(key);
     if (known != null) {
       return Future.succeededFuture(known);
@@ -42,28 +52,39 @@ final class Killer {
     });
   }
 
-  Future<Void> killQuery(long connectionId) {
-    // A number read from the server, not input: safe to inline (KILL takes no placeholder on every server).
-    return admin.query("KILL QUERY " + connectionId).execute().mapEmpty();
-  }
-
-  /** The innermost connection object: the same for every lease of one physical connection. */
-  private static Object physical(SqlConnection conn) {
-    if (!(conn instanceof SqlConnectionInternal internal)) {
-      return null;
-    }
-    Connection current = internal.unwrap();
-    for (int depth = 0; current != null && depth < 8; depth++) {
-      Connection inner = current.unwrap();
-      if (inner == null || inner == current) {
-        break;
+  /** Succeeds when the server confirmed {@code KILL QUERY connectionId} within {@code waitMs}; fails otherwise. */
+  Future<Void> killQuery(long connectionId, long waitMs) {
+    Promise<Void> confirmed = Promise.promise();
+    long timer = vertx.setTimer(waitMs, t -> confirmed.tryFail(
+      VertxException.noStackTrace("not confirmed within " + waitMs + " ms")));
+    admin.getConnection().onComplete(ar -> {
+      if (ar.failed()) {
+        confirmed.tryFail(ar.cause());
+        return;
       }
-      current = inner;
-    }
-    return current;
-  }
-
-  Future<Void> close() {
-    return admin.close();
+      SqlConnection conn = ar.result();
+      if (confirmed.future().isComplete()) {
+        // Too late to be of use: dropped, never sent.
+        conn.close();
+        return;
+      }
+      // A number read from the server, not input: safe to inline (KILL takes no placeholder on every server).
+      Future<Void> sent = conn.query("KILL QUERY " + connectionId).execute().mapEmpty();
+      confirmed.future().onFailure(err -> {
+        if (!sent.isComplete()) {
+          // The KILL is on the wire and unanswered: this admin connection is no use any more.
+          Sockets.destroy(conn);
+        }
+      });
+      sent.onComplete(res -> {
+        if (res.succeeded()) {
+          confirmed.tryComplete();
+        } else {
+          confirmed.tryFail(res.cause());
+        }
+        conn.close();
+      });
+    });
+    return confirmed.future().andThen(ar -> vertx.cancelTimer(timer));
   }
 }

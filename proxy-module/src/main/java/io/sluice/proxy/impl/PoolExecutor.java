@@ -7,6 +7,7 @@ import io.sluice.contract.FailureCode;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
@@ -21,12 +22,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Runs operations on the proxy's one pool within each request's deadline:
  * <ol>
  *   <li>admission ({@link Admission}): a permit now, a place in a bounded FIFO, or 503 at once;</li>
- *   <li>a connection from the pool (never more requests at the pool than it has connections);</li>
+ *   <li>a connection from the pool by the request's deadline (never more requests at the pool than it has
+ *   connections);</li>
  *   <li>the statements, each with a server-side limit of the remaining budget, under a timer that answers 504 when
  *   the deadline passes and kills what still runs on the server ({@link Killer});</li>
  *   <li>the connection back to the pool, the permit back to the next live waiter.</li>
  * </ol>
  * A write runs in a transaction that commits only if it finished before its deadline (see {@link Attempt}).
+ *
+ * <p>Invariant (kept in {@link #execute}): <em>every borrowed connection and admission permit comes back or is
+ * destroyed by the statement deadline + {@code db.killGraceMs}</em>. A statement still running then (the server or
+ * the network stopped answering, so the kill did not help), or a connection whose KILL QUERY was not confirmed (it
+ * may still land later, on whatever runs there next), is closed at the socket ({@link Sockets#destroy}) and never
+ * reused; its permit is released at once, without waiting for anything from the server.
  *
  * <p>Deadline of a request: its budget from the caller, counted from arrival. The statement phase is further
  * bounded by {@code db.statementTimeoutMs}, and the wait for a connection by {@code db.pool.acquireTimeoutMs}.
@@ -37,8 +45,6 @@ public final class PoolExecutor {
 
   /** Longest the 504 waits for the KILL QUERY to be acknowledged (so the database is quiet when callers look). */
   private static final long KILL_REPLY_GRACE_MS = 250;
-  /** Longest a request waits for its KILL QUERY before it gives its connection back anyway. */
-  private static final long KILL_SETTLE_MS = 5000;
 
   /** Why a statement was stopped for its deadline. */
   enum StopReason { KILLED, SERVER_LIMIT, BEFORE_STATEMENT }
@@ -52,8 +58,11 @@ public final class PoolExecutor {
   private final ProxyMetrics metrics;
   private final ProxyCounters counters;
   private final RateLimitedLog saturationLog = new RateLimitedLog(log, 1000);
+  private final RateLimitedLog timeoutLog = new RateLimitedLog(log, 1000);
+  private final RateLimitedLog killLog = new RateLimitedLog(log, 1000);
   /** Live-reloadable without a new pool. */
   private volatile long statementTimeoutMs;
+  private volatile long killGraceMs;
   private volatile FaultInjector faults;
   /** Requests between admission and the end of their work (waiting ones included). */
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -71,12 +80,13 @@ public final class PoolExecutor {
     this.metrics = metrics;
     this.counters = counters;
     this.admission = Admission.forPool(vertx, poolSettings, counters.rejections);
-    update(db.statementTimeoutMs(), faults);
+    update(db, faults);
   }
 
-  /** Applies the settings that need no new pool: the statement timeout and fault injection. */
-  void update(long statementTimeoutMs, FaultSettings faults) {
-    this.statementTimeoutMs = statementTimeoutMs;
+  /** Applies the settings that need no new pool: the statement timeout, the kill grace and fault injection. */
+  void update(DbSettings db, FaultSettings faults) {
+    this.statementTimeoutMs = db.statementTimeoutMs();
+    this.killGraceMs = db.killGraceMs();
     this.faults = new FaultInjector(faults);
   }
 
@@ -102,7 +112,7 @@ public final class PoolExecutor {
       .recover(err -> Future.failedFuture(rejected(op, err, requestId)))
       .compose(granted -> {
         long grantedAt = System.nanoTime();
-        return pool.getConnection()
+        return connection(deadline)
           .recover(err -> Future.failedFuture(unavailable(op, err, requestId)))
           .compose(conn -> execute(conn, op, deadline, reply, requestId))
           .eventually(() -> {
@@ -128,22 +138,47 @@ public final class PoolExecutor {
     return reply.future();
   }
 
+  /**
+   * A connection from the pool, or a failure once the request's deadline passed (a host that accepts TCP but never
+   * answers holds a new connection's handshake for ever). A connection that arrives later goes straight back.
+   */
+  private Future<SqlConnection> connection(long deadline) {
+    Future<SqlConnection> pending = pool.getConnection();
+    Promise<SqlConnection> bounded = Promise.promise();
+    long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+    long timer = vertx.setTimer(waitMs, t -> bounded.tryFail(
+      VertxException.noStackTrace("no connection before the request's deadline")));
+    pending.onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      boolean taken = ar.succeeded() ? bounded.tryComplete(ar.result()) : bounded.tryFail(ar.cause());
+      if (!taken && ar.succeeded()) {
+        ar.result().close();
+      }
+    });
+    return bounded.future();
+  }
+
+  /**
+   * Runs the operation on {@code conn} and gives the connection back, all within the statement deadline + the kill
+   * grace: this is where the invariant of the class comment is kept. The returned future completes when the
+   * connection was given back or destroyed, never later than that bound.
+   */
   private Future<JsonObject> execute(SqlConnection conn, Operation op, long deadline, Promise<JsonObject> reply,
                                      String requestId) {
     long statementDeadline = Math.min(deadline,
       System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(statementTimeoutMs));
     Attempt attempt = new Attempt();
-    long start = System.nanoTime();
+    Lease lease = new Lease(conn, op);
     counters.executed.increment();
-    active.incrementAndGet();
-    long remainingMs = TimeUnit.NANOSECONDS.toMillis(statementDeadline - start);
+    long remainingMs = TimeUnit.NANOSECONDS.toMillis(statementDeadline - lease.start);
     if (remainingMs <= 0) {
       attempt.expire();
-      return release(conn, op, start, Future.failedFuture(stop(StopReason.BEFORE_STATEMENT, op, requestId)));
+      return lease.giveBack().compose(v -> Future.failedFuture(stop(StopReason.BEFORE_STATEMENT, op, requestId)));
     }
+    long graceMs = killGraceMs;
     // The timer is armed before the first round trip, so even the connection-id lookup runs under the deadline.
     Future<Long> connectionId = killer.connectionId(conn);
-    long timer = vertx.setTimer(remainingMs, id -> onDeadline(attempt, connectionId, op, reply, requestId));
+    long timer = vertx.setTimer(remainingMs, id -> onDeadline(attempt, connectionId, op, reply, requestId, graceMs));
     Db statements = sql -> {
       if (attempt.expired()) {
         // Past the deadline nothing new is sent: the kill may already have passed this connection by.
@@ -152,26 +187,76 @@ public final class PoolExecutor {
       return conn.preparedQuery(limits.limit(sql,
         Math.max(1, TimeUnit.NANOSECONDS.toMillis(statementDeadline - System.nanoTime()))));
     };
-    Future<JsonObject> work = connectionId
+    // Settled once: by the work once its kill (if any) settled, or by this guard, whichever comes first.
+    Promise<JsonObject> settled = Promise.promise();
+    long guard = vertx.setTimer(remainingMs + graceMs, id -> {
+      if (!settled.future().isComplete()) {
+        lease.destroy(requestId, "still running " + graceMs + " ms past its deadline");
+        settled.tryFail(Failures.statementTimeout());
+      }
+    });
+    connectionId
       .compose(id -> statements(conn, statements, op, attempt, requestId))
-      .eventually(() -> {
+      .onComplete(ar -> {
         vertx.cancelTimer(timer);
-        return attempt.killSettled();
+        attempt.kill().onComplete(kill -> {
+          vertx.cancelTimer(guard);
+          if (settled.future().isComplete()) {
+            return;
+          }
+          if (kill.failed()) {
+            lease.destroy(requestId, "its KILL QUERY was not confirmed");
+          }
+          if (ar.succeeded()) {
+            settled.tryComplete(ar.result());
+          } else {
+            settled.tryFail(ar.cause());
+          }
+        });
       });
-    return release(conn, op, start, work);
+    return settled.future().eventually(lease::giveBack);
   }
 
-  private Future<JsonObject> release(SqlConnection conn, Operation op, long start, Future<JsonObject> work) {
-    return work.eventually(() -> {
+  /** One borrowed connection: given back exactly once, and never reused once destroyed. Event-loop confined. */
+  private final class Lease {
+    private final SqlConnection conn;
+    private final Operation op;
+    private final long start = System.nanoTime();
+    private boolean destroyed;
+
+    Lease(SqlConnection conn, Operation op) {
+      this.conn = conn;
+      this.op = op;
+      active.incrementAndGet();
+      // A lost connection also fails the command in flight, which is what gets reported; without a handler
+      // Vert.x prints the stack trace to stderr.
+      conn.exceptionHandler(err -> log.debug("{} {}: connection error: {}", op.action(), op.key(), err.toString()));
+    }
+
+    /** Closes the socket: what runs there fails at once, the pool drops the connection. */
+    void destroy(String requestId, String why) {
+      destroyed = true;
+      counters.destroyed.increment();
+      boolean closed = Sockets.destroy(conn);
+      killLog.warn("{} {}: connection closed at the socket, not reused: {}{} request_id={}", op.action(), op.key(),
+        why, closed ? "" : " (no socket found to close)", requestId);
+    }
+
+    /**
+     * Ends the lease. A destroyed connection is handed back without waiting: its socket is closed, so the pool drops
+     * it, and nothing here may wait for a server that does not answer.
+     */
+    Future<Void> giveBack() {
       active.decrementAndGet();
       metrics.recordStatement(op.action(), System.nanoTime() - start);
-      return conn.close();
-    });
+      Future<Void> closed = conn.close();
+      return destroyed ? Future.succeededFuture() : closed;
+    }
   }
 
   /** The deadline passed with work still running: answer 504 and stop the statement on the server. */
   private void onDeadline(Attempt attempt, Future<Long> connectionId, Operation op, Promise<JsonObject> reply,
-                          String requestId) {
+                          String requestId, long graceMs) {
     if (!attempt.expire()) {
       return;
     }
@@ -182,10 +267,9 @@ public final class PoolExecutor {
       return;
     }
     long id = connectionId.result();
-    // Bounded: a dead admin connection must not hold this request's connection and permit for ever.
-    Future<Void> kill = killer.killQuery(id)
-      .timeout(KILL_SETTLE_MS, TimeUnit.MILLISECONDS)
-      .onFailure(err -> log.warn("KILL QUERY {} for {} {} failed: {} request_id={}", id, op.action(),
+    // Bounded by the grace: a kill not confirmed by then means the connection is destroyed (see execute).
+    Future<Void> kill = killer.killQuery(id, graceMs)
+      .onFailure(err -> killLog.warn("KILL QUERY {} for {} {} failed: {} request_id={}", id, op.action(),
         op.key(), err.getMessage(), requestId));
     attempt.killing(kill);
     // Answer once the server confirmed the kill (the database is quiet when the caller looks), but not later
@@ -241,7 +325,7 @@ public final class PoolExecutor {
 
   private ProxyFailure stop(StopReason reason, Operation op, String requestId) {
     counters.stops[reason.ordinal()].increment();
-    log.warn("{} {} stopped at its deadline ({}) request_id={}", op.action(), op.key(),
+    timeoutLog.warn("{} {} stopped at its deadline ({}) request_id={}", op.action(), op.key(),
       reason.name().toLowerCase(java.util.Locale.ROOT), requestId);
     return Failures.statementTimeout();
   }

@@ -13,6 +13,8 @@ final class ProxyCounters {
   final LongAdder executed = new LongAdder();
   final LongAdder spentOnArrival = new LongAdder();
   final LongAdder connectionFailures = new LongAdder();
+  /** Connections closed at the socket: a statement still running past deadline + grace, or a kill not confirmed. */
+  final LongAdder destroyed = new LongAdder();
 
   private static LongAdder[] adders(int n) {
     LongAdder[] adders = new LongAdder[n];

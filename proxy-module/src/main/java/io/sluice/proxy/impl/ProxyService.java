@@ -27,6 +27,10 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Owns the request pool. A reload that changes the pool's settings builds a new pool (after the capacity guard
  * accepted it), sends new requests to it, lets the old one finish its requests in flight and then closes it: no
  * request fails because of a swap, and the server sees at most old + new maxSize connections meanwhile.
+ *
+ * <p>Closing a pool (after a swap, at shutdown) is bounded: a polite close, then, after {@code db.killGraceMs}, the
+ * sockets of whatever did not close ({@link Sockets}) — a database that stopped answering cannot hold a swap or a
+ * shutdown for ever.
  */
 public final class ProxyService {
 
@@ -36,8 +40,8 @@ public final class ProxyService {
   public record Reply(JsonObject body, String cacheStatus, long ageSeconds) {
   }
 
-  /** One request pool and the executor in front of it. */
-  private record Generation(Pool pool, PoolExecutor executor, ProxyConfig config) {
+  /** One request pool, its sockets and the executor in front of it. */
+  private record Generation(Pool pool, Sockets sockets, PoolExecutor executor, ProxyConfig config) {
   }
 
   private final Vertx vertx;
@@ -57,7 +61,7 @@ public final class ProxyService {
                        MeterRegistry registry, CapacityGuard.ServerCapacity capacity) {
     this.vertx = vertx;
     this.adminPool = adminPool;
-    this.killer = new Killer(adminPool);
+    this.killer = new Killer(vertx, adminPool);
     this.limits = ServerLimits.forVersion(serverVersion);
     this.metrics = new ProxyMetrics(registry);
     this.capacity = capacity;
@@ -82,13 +86,16 @@ public final class ProxyService {
   }
 
   private Generation generation(ProxyConfig config) {
+    Sockets sockets = new Sockets();
     Pool pool = MySQLBuilder.pool()
       .with(config.db().pool().toPoolOptions())
+      .with(config.db().toNetClientOptions())
       .connectingTo(config.db().toConnectOptions())
+      .withConnectHandler(sockets::register)
       .using(vertx)
       .build();
-    return new Generation(pool, new PoolExecutor(vertx, pool, killer, limits, config.db(), config.faults(), metrics,
-      counters), config);
+    return new Generation(pool, sockets, new PoolExecutor(vertx, pool, killer, limits, config.db(), config.faults(),
+      metrics, counters), config);
   }
 
   /**
@@ -161,8 +168,8 @@ public final class ProxyService {
       if (newPool) {
         swap(old, next);
       } else {
-        old.executor.update(next.db().statementTimeoutMs(), next.faults());
-        current = new Generation(old.pool, old.executor, next);
+        old.executor.update(next.db(), next.faults());
+        current = new Generation(old.pool, old.sockets, old.executor, next);
       }
       if (next.faults().dbLatencyEnabled() && !old.config.faults().dbLatencyEnabled()) {
         log.warn("FAULT INJECTION ON: every statement is preceded by DO SLEEP of {}..{} ms on its connection.",
@@ -181,7 +188,7 @@ public final class ProxyService {
       + " finish", next.db().pool().describe(), was.maxSize(), old.executor.inUse());
     draining.incrementAndGet();
     old.executor.drain(old.executor.defaultBudgetMs())
-      .eventually(old.pool::close)
+      .eventually(() -> old.sockets.close(vertx, old.pool, PoolSettings.POOL_NAME, next.db().killGraceMs()))
       .onComplete(ar -> {
         draining.decrementAndGet();
         log.info("Old database pool (maxSize={}) drained and closed", was.maxSize());
@@ -199,6 +206,9 @@ public final class ProxyService {
     }
     metrics.counter("sluice.connection.failures", "Failures to get a connection from a reachable pool",
       counters.connectionFailures, LongAdder::sum);
+    metrics.counter("sluice.connections.destroyed",
+      "Connections closed at the socket: still running past deadline + db.killGraceMs, or KILL QUERY not confirmed",
+      counters.destroyed, LongAdder::sum);
     metrics.counter("sluice.pool.swaps", "Request pools replaced by a config reload", swaps, LongAdder::sum);
     metrics.gauge("sluice.admission.waiting", "Requests waiting in the proxy's queue", this,
       s -> s.current.executor.admission().waiting());
@@ -226,6 +236,7 @@ public final class ProxyService {
         .put("idleTimeoutMs", db.pool().idleTimeoutMs())
         .put("maxLifetimeMs", db.pool().maxLifetimeMs())
         .put("statementTimeoutMs", db.statementTimeoutMs())
+        .put("killGraceMs", db.killGraceMs())
         .put("serverFlavor", limits.flavor().name().toLowerCase(Locale.ROOT))
         .put("open", poolSize)
         .put("inUse", executor.inUse())
@@ -237,8 +248,10 @@ public final class ProxyService {
         .put("rejected", rejected())
         .put("deadlineSpentOnArrival", counters.spentOnArrival.sum())
         .put("connectionFailures", counters.connectionFailures.sum())
+        .put("connectionsDestroyed", counters.destroyed.sum())
         .put("statementTimeouts", stops())
         .put("swaps", swaps.sum())
+        .put("poolsDraining", draining.get())
         .put("server", capacity.toJson()))
       .put("caches", caches.stats());
   }
@@ -265,9 +278,13 @@ public final class ProxyService {
     return executor.drain(executor.defaultBudgetMs());
   }
 
-  /** After {@link #drain}: closes the request pool. The admin pool belongs to the caller. */
+  /**
+   * After {@link #drain}: closes the request pool, at the socket for what has not closed after
+   * {@code db.killGraceMs}. The admin pool belongs to the caller. Never fails.
+   */
   public Future<Void> close() {
     metrics.close();
-    return current.pool.close();
+    Generation gen = current;
+    return gen.sockets.close(vertx, gen.pool, PoolSettings.POOL_NAME, gen.config.db().killGraceMs());
   }
 }

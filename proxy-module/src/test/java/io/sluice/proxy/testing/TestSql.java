@@ -26,6 +26,13 @@ public final class TestSql implements AutoCloseable {
     return pool.preparedQuery(sql).execute(Tuple.from(params)).await().iterator().next().getLong(0);
   }
 
+  /** The first column of every row, as longs. */
+  public java.util.List<Long> longs(String sql, Object... params) {
+    java.util.List<Long> values = new java.util.ArrayList<>();
+    pool.preparedQuery(sql).execute(Tuple.from(params)).await().forEach(row -> values.add(row.getLong(0)));
+    return values;
+  }
+
   @Override
   public void close() {
     pool.close().await();
