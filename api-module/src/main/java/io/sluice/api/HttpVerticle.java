@@ -286,8 +286,12 @@ public class HttpVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * Ready while a proxy is registered and the database answers its health check, which runs outside the request
+   * pool: a saturated pool is load, not an outage, and must not take every replica out of a load balancer at once.
+   */
   private void ready(RoutingContext ctx) {
-    request(ctx, Action.PING, new JsonObject()).onComplete(ar -> {
+    request(ctx, Action.READY, new JsonObject()).onComplete(ar -> {
       if (ar.succeeded()) {
         json(ctx, 200, new JsonObject().put("status", "UP").put(Fields.DATABASE, "up"));
       } else {

@@ -73,8 +73,9 @@ class OverloadTest {
     + " admitted request finishes; the admitted ones succeed and rejected writes leave nothing")
   void saturatedPoolFailsFastWithRetryAfter() {
     start(2, 2, 1000, 30_000);
-    // Open both pool connections first: connections being opened count against the wait queue.
-    Future.all(client.get("/health/ready").send(), client.get("/health/ready").send()).await();
+    // Open both pool connections first: connections being opened count against the wait queue. (Not with
+    // /health/ready: readiness does not use the request pool.)
+    Future.all(ping(), ping()).await();
 
     String prefix = "overload-" + UUID.randomUUID();
     ConcurrentLinkedQueue<Integer> completionOrder = new ConcurrentLinkedQueue<>();
@@ -133,6 +134,11 @@ class OverloadTest {
     assertEquals(503, uncached.statusCode());
     assertEquals("pool_exhausted", uncached.bodyAsJsonObject().getString("error"));
     assertEquals(200, slow.await().statusCode());
+  }
+
+  private Future<?> ping() {
+    return vertx.eventBus().request(ProxyContract.ADDRESS, new JsonObject(),
+      new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, Action.PING).setSendTimeout(30_000));
   }
 
   private JsonObject proxyStats() {

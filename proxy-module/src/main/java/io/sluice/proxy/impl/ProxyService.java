@@ -7,6 +7,7 @@ import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.contract.Action;
 import io.sluice.contract.FailureCode;
+import io.sluice.contract.Fields;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -47,6 +48,7 @@ public final class ProxyService {
   private final ProxyMetrics metrics;
   private final ProxyCounters counters = new ProxyCounters();
   private final CacheRegistry caches;
+  private final ReadinessProbe readiness;
   private volatile Generation current;
   private volatile CapacityGuard.ServerCapacity capacity;
   private final LongAdder swaps = new LongAdder();
@@ -62,6 +64,8 @@ public final class ProxyService {
     this.metrics = new ProxyMetrics(registry);
     this.capacity = capacity;
     this.caches = new CacheRegistry(config.cache(), ticker);
+    // The server never changes without a restart, so the probe keeps its pool across reloads.
+    this.readiness = new ReadinessProbe(vertx, config.db());
     this.current = generation(config);
     bindMetrics();
   }
@@ -99,6 +103,9 @@ public final class ProxyService {
   public Future<Reply> handle(String action, JsonObject body, String requestId, Long budgetMs) {
     if (Action.STATS.equals(action)) {
       return Future.succeededFuture(new Reply(stats(), null, -1));
+    }
+    if (Action.READY.equals(action)) {
+      return readiness.check().map(v -> new Reply(new JsonObject().put(Fields.DATABASE, "up"), null, -1));
     }
     if (Action.APPLY_CONFIG.equals(action)) {
       return reconfigure(body).map(result -> new Reply(result, null, -1));
@@ -265,9 +272,9 @@ public final class ProxyService {
     return executor.drain(executor.defaultBudgetMs());
   }
 
-  /** After {@link #drain}: closes the request pool. The admin pool belongs to the caller. */
+  /** After {@link #drain}: closes the request pool and the readiness probe's. The admin pool belongs to the caller. */
   public Future<Void> close() {
     metrics.close();
-    return current.pool.close();
+    return Future.join(current.pool.close(), readiness.close()).mapEmpty();
   }
 }
