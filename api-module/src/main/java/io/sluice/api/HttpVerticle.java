@@ -1,5 +1,7 @@
 package io.sluice.api;
 
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.sluice.config.Secrets;
 import io.sluice.contract.Action;
 import io.sluice.contract.Fields;
@@ -12,6 +14,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonObject;
@@ -59,6 +62,7 @@ public class HttpVerticle extends VerticleBase {
   private volatile HttpSettings settings;
   private HttpServer server;
   private AdminAuth admin;
+  private ReadDeadlines readDeadlines;
 
   @Override
   public Future<?> start() {
@@ -72,9 +76,12 @@ public class HttpVerticle extends VerticleBase {
     }
     // Live config reloads: the deadline and Retry-After settings apply to the next request.
     vertx.eventBus().<JsonObject>consumer(ProxyContract.CONFIG_CHANGED_ADDRESS, message -> applyReload(message.body()));
-    return vertx.createHttpServer()
+    readDeadlines = new ReadDeadlines(vertx, settings);
+    return vertx.createHttpServer(settings.toServerOptions())
+      .connectionHandler(readDeadlines::connected)
+      .invalidRequestHandler(this::invalidRequest)
       .requestHandler(router())
-      .listen(settings.port(), settings.host())
+      .listen()
       .onSuccess(s -> {
         server = s;
         log.info("HTTP API listening on {}:{} (request deadline {} ms, client may ask up to {} ms)", settings.host(),
@@ -91,10 +98,14 @@ public class HttpVerticle extends VerticleBase {
 
   private Router router() {
     Router router = Router.router(vertx);
+    router.route().handler(readDeadlines::requestStarted);
     router.route().handler(this::requestId);
+    router.route().handler(this::queryString);
     router.route().handler(this::deadline);
-    // Per write route, not router-wide: a method-wide route would turn every unknown path into a 405.
-    BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES);
+    // Per write route, not router-wide: a method-wide route would turn every unknown path into a 405. Form
+    // attributes are not merged into the params: the API takes JSON only, and the merge decodes the query string
+    // inside the body's end handler, where a malformed one (%zz) threw and left the request unanswered.
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setMergeFormAttributes(false);
 
     router.post("/users").handler(body).handler(this::createUser);
     router.get("/users/:id").handler(this::getUser);
@@ -130,6 +141,46 @@ public class HttpVerticle extends VerticleBase {
     return router;
   }
 
+  /**
+   * A query string that does not decode ({@code ?%zz}) is a 400 here, once, rather than an exception wherever a
+   * handler reads a parameter later.
+   */
+  private void queryString(RoutingContext ctx) {
+    if (ctx.request().query() != null) {
+      try {
+        ctx.queryParams();
+      } catch (RuntimeException e) {
+        // vertx-web wraps the decoder's IllegalArgumentException in an HttpException(400).
+        error(ctx, ApiError.badRequest("malformed query string: " + abbreviate(ctx.request().query())));
+        return;
+      }
+    }
+    ctx.next();
+  }
+
+  /**
+   * What the HTTP decoder refused before any route saw it: a request line longer than
+   * {@code http.maxInitialLineLength} (414), headers over {@code http.maxHeaderSize} (431), anything else that is
+   * not HTTP (400). The JSON error body like every other error, then the connection is closed: the decoder cannot
+   * tell where the next request would begin.
+   */
+  private void invalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    ApiError error;
+    if (cause instanceof TooLongHttpLineException) {
+      error = new ApiError(414, ApiError.URI_TOO_LONG,
+        "the request line is longer than " + settings.maxInitialLineLength() + " bytes");
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      error = new ApiError(431, ApiError.HEADERS_TOO_LARGE,
+        "the request headers are larger than " + settings.maxHeaderSize() + " bytes");
+    } else {
+      error = ApiError.badRequest("malformed HTTP request");
+    }
+    request.response().setStatusCode(error.status()).putHeader(HttpHeaders.CONTENT_TYPE, JSON)
+      .putHeader(HttpHeaders.CONNECTION, "close").end(error.toJson().toBuffer())
+      .onComplete(ar -> request.connection().close());
+  }
+
   private void requestId(RoutingContext ctx) {
     String given = ctx.request().getHeader(REQUEST_ID_HEADER);
     String id = given != null && REQUEST_ID.matcher(given).matches() ? given : newRequestId();
@@ -160,9 +211,8 @@ public class HttpVerticle extends VerticleBase {
     JsonObject http = change.getJsonObject("config", new JsonObject()).getJsonObject("http");
     try {
       HttpSettings next = HttpSettings.from(http);
-      // Host and port are bound: they change with a restart only.
-      settings = new HttpSettings(settings.host(), settings.port(), next.requestTimeoutMs(),
-        next.maxRequestTimeoutMs(), next.retryAfterSeconds());
+      // Host, port and the server's limits are bound: they change with a restart only.
+      settings = settings.withLiveValues(next);
     } catch (RuntimeException e) {
       log.warn("Ignored the reloaded http section: {}", e.getMessage());
     }

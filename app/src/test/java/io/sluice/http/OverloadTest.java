@@ -61,7 +61,7 @@ class OverloadTest {
     config.getJsonObject("faults").put("dbLatency",
       new JsonObject().put("enabled", true).put("minMs", latencyMs).put("maxMs", latencyMs));
     config.getJsonObject("http").put("requestTimeoutMs", 60_000).put("maxRequestTimeoutMs", 60_000)
-      .put("retryAfterSeconds", 2);
+      .put("idleTimeoutMs", 120_000).put("retryAfterSeconds", 2);
     vertx = Vertx.vertx();
     sluice = TestSluice.start(vertx, config, ticker);
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
