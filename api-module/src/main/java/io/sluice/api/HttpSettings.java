@@ -23,7 +23,8 @@ public record HttpSettings(String host, int port, long requestTimeoutMs, long ma
   /**
    * A connection with no bytes in either direction for this long is closed. It must exceed
    * {@code maxRequestTimeoutMs}: while a request waits on the database its connection is silent, and Vert.x closes
-   * an idle connection even with a request in flight.
+   * an idle connection even with a request in flight. When the key is absent and {@code maxRequestTimeoutMs} is
+   * above 29 s, the default is {@code maxRequestTimeoutMs} + 1 s instead.
    */
   public static final long DEFAULT_IDLE_TIMEOUT_MS = 30_000;
   /**
