@@ -23,6 +23,7 @@ record ApiError(int status, String code, String message, long retryAfterSeconds)
   static final String REQUEST_TIMEOUT = "request_timeout";
   static final String URI_TOO_LONG = "uri_too_long";
   static final String HEADERS_TOO_LARGE = "headers_too_large";
+  static final String EXPECTATION_FAILED = "expectation_failed";
   static final String POOL_EXHAUSTED = "pool_exhausted";
   static final String DB_UNAVAILABLE = "db_unavailable";
   static final String UNAVAILABLE = "unavailable";

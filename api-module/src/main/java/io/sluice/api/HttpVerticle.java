@@ -131,6 +131,8 @@ public class HttpVerticle extends VerticleBase {
       + ctx.request().method() + " " + ctx.request().path())));
     router.errorHandler(405, ctx -> error(ctx, new ApiError(405, ApiError.METHOD_NOT_ALLOWED,
       ctx.request().method() + " is not allowed on " + ctx.request().path())));
+    router.errorHandler(417, ctx -> error(ctx, new ApiError(417, ApiError.EXPECTATION_FAILED,
+      "only Expect: 100-continue is supported")));
     router.errorHandler(413, ctx -> error(ctx, new ApiError(413, ApiError.PAYLOAD_TOO_LARGE,
       "request body is larger than " + MAX_BODY_BYTES + " bytes")));
     router.errorHandler(500, ctx -> {

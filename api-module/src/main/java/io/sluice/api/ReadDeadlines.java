@@ -51,7 +51,9 @@ final class ReadDeadlines {
     HttpServerRequest request = ctx.request();
     HttpConnection connection = request.connection();
     cancelHeaders(connection);
-    long bodyTimer = request.isEnded() ? -1 : vertx.setTimer(readTimeoutMs, id -> bodyTooSlow(ctx));
+    // Only a request that declares a body can be slow to send it; a bodiless one ends with its headers.
+    long bodyTimer = request.isEnded() || !declaresBody(request) ? -1
+      : vertx.setTimer(readTimeoutMs, id -> bodyTooSlow(ctx));
     ctx.addEndHandler(ar -> {
       if (bodyTimer >= 0) {
         vertx.cancelTimer(bodyTimer);
@@ -64,6 +66,11 @@ final class ReadDeadlines {
       }
     });
     ctx.next();
+  }
+
+  private static boolean declaresBody(HttpServerRequest request) {
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    return (length != null && !length.equals("0")) || request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
   }
 
   private void bodyTooSlow(RoutingContext ctx) {

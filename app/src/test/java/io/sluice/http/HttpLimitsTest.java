@@ -64,8 +64,8 @@ class HttpLimitsTest {
   }
 
   @Test
-  @DisplayName("malformed query strings, form bodies and non-JSON content get 400 with the JSON error body,"
-    + " never a 500 or silence")
+  @DisplayName("malformed query strings, form bodies, non-JSON content, a bad Content-Length and an unknown Expect"
+    + " get a 4xx with the JSON error body, never a 500 or silence")
   void otherMalformedInputIs400() throws IOException {
     start(new JsonObject());
     exchange("GET /users/1/notifications?%zz HTTP/1.1\r\nHost: localhost\r\n\r\n").assertError(400, "bad_request");
@@ -77,6 +77,10 @@ class HttpLimitsTest {
     String multipart = "--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx\r\n--b--\r\n";
     exchange("POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=b\r\n"
       + "Content-Length: " + multipart.length() + "\r\n\r\n" + multipart).assertError(400, "bad_request");
+    exchange("POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n{}")
+      .assertError(400, "bad_request");
+    exchange("POST /users HTTP/1.1\r\nHost: localhost\r\nExpect: coffee\r\nContent-Length: 2\r\n\r\n{}")
+      .assertError(417, "expectation_failed");
   }
 
   @Test
