@@ -20,6 +20,10 @@ record ApiError(int status, String code, String message, long retryAfterSeconds)
   static final String UNAUTHORIZED = "unauthorized";
   static final String CONFLICT = "conflict";
   static final String PAYLOAD_TOO_LARGE = "payload_too_large";
+  static final String REQUEST_TIMEOUT = "request_timeout";
+  static final String URI_TOO_LONG = "uri_too_long";
+  static final String HEADERS_TOO_LARGE = "headers_too_large";
+  static final String EXPECTATION_FAILED = "expectation_failed";
   static final String POOL_EXHAUSTED = "pool_exhausted";
   static final String DB_UNAVAILABLE = "db_unavailable";
   static final String UNAVAILABLE = "unavailable";

@@ -1,5 +1,7 @@
 package io.sluice.api;
 
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.sluice.config.Secrets;
 import io.sluice.contract.Action;
 import io.sluice.contract.Fields;
@@ -12,6 +14,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonObject;
@@ -73,6 +76,7 @@ public class HttpVerticle extends VerticleBase {
   private Buffer openApi;
   /** Kept for {@link #endpoints()}. */
   private Router routes;
+  private ReadDeadlines readDeadlines;
 
   @Override
   public Future<?> start() {
@@ -95,9 +99,12 @@ public class HttpVerticle extends VerticleBase {
   }
 
   private Future<HttpServer> listen() {
-    return vertx.createHttpServer()
+    readDeadlines = new ReadDeadlines(vertx, settings);
+    return vertx.createHttpServer(settings.toServerOptions())
+      .connectionHandler(readDeadlines::connected)
+      .invalidRequestHandler(this::invalidRequest)
       .requestHandler(routes)
-      .listen(settings.port(), settings.host())
+      .listen()
       .onSuccess(s -> {
         server = s;
         log.info("HTTP API listening on {}:{} (request deadline {} ms, client may ask up to {} ms)", settings.host(),
@@ -139,10 +146,14 @@ public class HttpVerticle extends VerticleBase {
 
   private Router router() {
     Router router = Router.router(vertx);
+    router.route().handler(readDeadlines::requestStarted);
     router.route().handler(this::requestId);
+    router.route().handler(this::queryString);
     router.route().handler(this::deadline);
-    // Per write route, not router-wide: a method-wide route would turn every unknown path into a 405.
-    BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES);
+    // Per write route, not router-wide: a method-wide route would turn every unknown path into a 405. Form
+    // attributes are not merged into the params: the API takes JSON only, and the merge decodes the query string
+    // inside the body's end handler, where a malformed one (%zz) threw and left the request unanswered.
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setMergeFormAttributes(false);
 
     router.post("/users").handler(body).handler(this::createUser);
     router.get("/users/:id").handler(this::getUser);
@@ -170,6 +181,8 @@ public class HttpVerticle extends VerticleBase {
       + ctx.request().method() + " " + ctx.request().path())));
     router.errorHandler(405, ctx -> error(ctx, new ApiError(405, ApiError.METHOD_NOT_ALLOWED,
       ctx.request().method() + " is not allowed on " + ctx.request().path())));
+    router.errorHandler(417, ctx -> error(ctx, new ApiError(417, ApiError.EXPECTATION_FAILED,
+      "only Expect: 100-continue is supported")));
     router.errorHandler(413, ctx -> error(ctx, new ApiError(413, ApiError.PAYLOAD_TOO_LARGE,
       "request body is larger than " + MAX_BODY_BYTES + " bytes")));
     router.errorHandler(500, ctx -> {
@@ -178,6 +191,46 @@ public class HttpVerticle extends VerticleBase {
       error(ctx, new ApiError(500, ApiError.INTERNAL, "internal error"));
     });
     return router;
+  }
+
+  /**
+   * A query string that does not decode ({@code ?%zz}) is a 400 here, once, rather than an exception wherever a
+   * handler reads a parameter later.
+   */
+  private void queryString(RoutingContext ctx) {
+    if (ctx.request().query() != null) {
+      try {
+        ctx.queryParams();
+      } catch (RuntimeException e) {
+        // vertx-web wraps the decoder's IllegalArgumentException in an HttpException(400).
+        error(ctx, ApiError.badRequest("malformed query string: " + abbreviate(ctx.request().query())));
+        return;
+      }
+    }
+    ctx.next();
+  }
+
+  /**
+   * What the HTTP decoder refused before any route saw it: a request line longer than
+   * {@code http.maxInitialLineLength} (414), headers over {@code http.maxHeaderSize} (431), anything else that is
+   * not HTTP (400). The JSON error body like every other error, then the connection is closed: the decoder cannot
+   * tell where the next request would begin.
+   */
+  private void invalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    ApiError error;
+    if (cause instanceof TooLongHttpLineException) {
+      error = new ApiError(414, ApiError.URI_TOO_LONG,
+        "the request line is longer than " + settings.maxInitialLineLength() + " bytes");
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      error = new ApiError(431, ApiError.HEADERS_TOO_LARGE,
+        "the request headers are larger than " + settings.maxHeaderSize() + " bytes");
+    } else {
+      error = ApiError.badRequest("malformed HTTP request");
+    }
+    request.response().setStatusCode(error.status()).putHeader(HttpHeaders.CONTENT_TYPE, JSON)
+      .putHeader(HttpHeaders.CONNECTION, "close").end(error.toJson().toBuffer())
+      .onComplete(ar -> request.connection().close());
   }
 
   private void requestId(RoutingContext ctx) {
@@ -209,6 +262,7 @@ public class HttpVerticle extends VerticleBase {
   private void applyReload(JsonObject change) {
     JsonObject http = change.getJsonObject("config", new JsonObject()).getJsonObject("http");
     try {
+      // Host, port and the server's limits are bound: they change with a restart only.
       settings = settings.reloaded(http);
     } catch (RuntimeException e) {
       log.warn("Ignored the reloaded http section: {}", e.getMessage());
@@ -333,8 +387,12 @@ public class HttpVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * Ready while a proxy is registered and the database answers its health check, which runs outside the request
+   * pool: a saturated pool is load, not an outage, and must not take every replica out of a load balancer at once.
+   */
   private void ready(RoutingContext ctx) {
-    request(ctx, Action.PING, new JsonObject()).onComplete(ar -> {
+    request(ctx, Action.READY, new JsonObject()).onComplete(ar -> {
       if (ar.succeeded()) {
         json(ctx, 200, new JsonObject().put("status", "UP").put(Fields.DATABASE, "up"));
       } else {

@@ -1,6 +1,7 @@
 package io.sluice.http;
 
 import io.sluice.launcher.Launcher;
+import io.sluice.contract.Action;
 import io.sluice.launcher.TestSluice;
 import io.sluice.proxy.testing.FakeTicker;
 import io.sluice.proxy.testing.Poll;
@@ -57,7 +58,7 @@ class OverloadTest {
     JsonObject config = TestSluice.saturable(maxSize, queue, latencyMs);
     config.getJsonObject("db").put("statementTimeoutMs", statementTimeoutMs);
     config.getJsonObject("http").put("requestTimeoutMs", 60_000).put("maxRequestTimeoutMs", 60_000)
-      .put("retryAfterSeconds", 2);
+      .put("idleTimeoutMs", 120_000).put("retryAfterSeconds", 2);
     vertx = Vertx.vertx();
     sluice = TestSluice.start(vertx, config, ticker);
     client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
@@ -70,8 +71,9 @@ class OverloadTest {
     + " admitted request finishes; the admitted ones succeed and rejected writes leave nothing")
   void saturatedPoolFailsFastWithRetryAfter() {
     start(2, 2, 1000, 30_000);
-    // Open both pool connections first: connections being opened count against the wait queue.
-    Future.all(client.get("/health/ready").send(), client.get("/health/ready").send()).await();
+    // Open both pool connections first: connections being opened count against the wait queue. (Not with
+    // /health/ready: readiness does not use the request pool.)
+    Future.all(ping(), ping()).await();
 
     String prefix = "overload-" + UUID.randomUUID();
     ConcurrentLinkedQueue<Integer> completionOrder = new ConcurrentLinkedQueue<>();
@@ -130,5 +132,9 @@ class OverloadTest {
     assertEquals(503, uncached.statusCode());
     assertEquals("pool_exhausted", uncached.bodyAsJsonObject().getString("error"));
     assertEquals(200, slow.await().statusCode());
+  }
+
+  private Future<?> ping() {
+    return new ProxyClient(vertx).send(Action.PING, new JsonObject());
   }
 }

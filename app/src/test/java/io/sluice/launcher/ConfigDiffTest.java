@@ -171,6 +171,7 @@ class ConfigDiffTest {
     HttpSettings runningHttp = HttpSettings.from(running().getJsonObject("http"));
     HttpSettings reloaded = runningHttp.reloaded(new JsonObject().put("host", "10.0.0.1").put("port", 9)
       .put("requestTimeoutMs", 700).put("maxRequestTimeoutMs", 900).put("retryAfterSeconds", 4));
-    assertEquals(new HttpSettings(runningHttp.host(), runningHttp.port(), 700, 900, 4), reloaded);
+    assertEquals(new HttpSettings(runningHttp.host(), runningHttp.port(), 700, 900, 4, runningHttp.idleTimeoutMs(),
+      runningHttp.requestReadTimeoutMs(), runningHttp.maxHeaderSize(), runningHttp.maxInitialLineLength()), reloaded);
   }
 }

@@ -32,8 +32,19 @@ public final class Action {
   /** {@code {userId, notificationId}} → {@code {}}; 400, 404 when that notification is not this user's. */
   public static final String MARK_NOTIFICATION_READ = "notification.markRead";
 
-  /** {@code {}} → {@code {database: "up"}} once the database answered a trivial statement; 502, 503, 504. */
+  /**
+   * {@code {}} → {@code {database: "up"}} once the database answered a trivial statement through the request pool
+   * (admission, queue and all); 502, 503, 504. A saturated pool fails it: use {@link #READY} for readiness.
+   */
   public static final String PING = "health.ping";
+
+  /**
+   * Readiness: {@code {}} → {@code {database: "up"}} when the database answers a trivial statement on the proxy's
+   * own health connection, outside the request pool, so a saturated pool does not fail it; 502 when the database
+   * does not answer within a short timeout (about a second). The answer may be up to a second old: probes are
+   * shared and cached so that many load balancers asking often do not load the database.
+   */
+  public static final String READY = "health.ready";
 
   /**
    * {@code {}} → {@code {pool: {...}, caches: {users|settings|notifications: {...}}}}: the proxy's counters since
@@ -51,7 +62,7 @@ public final class Action {
 
   /** Every action the proxy serves. */
   public static final Set<String> ALL = Set.of(CREATE_USER, GET_USER, GET_SETTINGS, PUT_SETTINGS,
-    LIST_NOTIFICATIONS, CREATE_NOTIFICATION, MARK_NOTIFICATION_READ, PING, STATS, APPLY_CONFIG);
+    LIST_NOTIFICATIONS, CREATE_NOTIFICATION, MARK_NOTIFICATION_READ, PING, READY, STATS, APPLY_CONFIG);
 
   private Action() {
   }

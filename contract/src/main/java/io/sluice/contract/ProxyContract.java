@@ -19,12 +19,25 @@ public final class ProxyContract {
    * Optional: the caller's remaining time budget in milliseconds (a positive integer). The proxy spends it on
    * waiting for a connection and then on the statement, and answers 503/504 when it runs out, stopping the
    * statement on the server. Set the send timeout to the same value. Without it the budget is the proxy's
-   * {@code db.pool.acquireTimeoutMs} + {@code db.statementTimeoutMs}.
+   * {@code db.pool.acquireTimeoutMs} + {@code db.statementTimeoutMs}. Values above {@link #MAX_TIMEOUT_MS} are
+   * clamped to it; anything but a positive decimal integer fails with {@link FailureCode#BAD_REQUEST}.
    */
   public static final String TIMEOUT_HEADER = "timeout-ms";
 
-  /** Optional correlation id, echoed in the proxy's log lines about the request. */
+  /**
+   * Largest budget {@link #TIMEOUT_HEADER} can give a request: one hour, the upper bound of every timeout in the
+   * config. It keeps the deadline arithmetic (nanoseconds since an arbitrary origin) far from overflow.
+   */
+  public static final long MAX_TIMEOUT_MS = 3_600_000;
+
+  /**
+   * Optional correlation id, echoed in the proxy's log lines about the request. Only {@link #REQUEST_ID_PATTERN}
+   * is logged as given; anything else (too long, a newline, a control character) is replaced by a generated id.
+   */
   public static final String REQUEST_ID_HEADER = "request-id";
+
+  /** What a {@link #REQUEST_ID_HEADER} may look like to be logged as given: 1 to 64 of {@code [A-Za-z0-9._:-]}. */
+  public static final String REQUEST_ID_PATTERN = "[A-Za-z0-9._:-]{1,64}";
 
   /**
    * Reply header on cacheable reads: {@link #CACHE_HIT}, {@link #CACHE_MISS} or {@link #CACHE_STALE}. Absent when

@@ -8,6 +8,7 @@ import io.sluice.proxy.impl.ProxyFailure;
 import io.sluice.proxy.impl.ProxyService;
 import io.sluice.proxy.impl.Sockets;
 import io.sluice.proxy.config.DbSettings;
+import io.sluice.proxy.impl.Requests;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -27,7 +28,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Invariants: exactly one request {@link Pool} per deployed instance at a time (owned by {@link ProxyService};
  * during a config reload the old one drains while the new one serves), plus a one-connection admin pool for
- * KILL QUERY and server checks; both closed in {@link #stop()}; every message gets a reply or a {@code fail(code, text)} with a code of
+ * KILL QUERY and server checks and a one-connection pool for readiness (owned by {@link ProxyService}); all closed
+ * in {@link #stop()}; every message gets a reply or a {@code fail(code, text)} with a code of
  * {@link io.sluice.contract.FailureCode}, never silence. The schema must exist before deployment (the launcher
  * runs the migrations first, off the event loop).
  *
@@ -101,19 +103,18 @@ public class DatabaseProxyVerticle extends VerticleBase {
 
   private void handle(Message<JsonObject> message) {
     String action = message.headers().get(ProxyContract.ACTION_HEADER);
-    String requestId = message.headers().get(ProxyContract.REQUEST_ID_HEADER);
+    // Headers are input like the body: only a safe id reaches the log, and the budget is bounded.
+    String requestId = Requests.requestId(message.headers().get(ProxyContract.REQUEST_ID_HEADER));
     JsonObject body;
+    Long budgetMs;
     try {
       body = message.body();
+      budgetMs = Requests.timeoutMs(message.headers().get(ProxyContract.TIMEOUT_HEADER));
     } catch (ClassCastException e) {
       message.fail(FailureCode.BAD_REQUEST, "message body must be a JSON object");
       return;
-    }
-    Long budgetMs;
-    try {
-      budgetMs = budgetOf(message);
-    } catch (NumberFormatException e) {
-      message.fail(FailureCode.BAD_REQUEST, ProxyContract.TIMEOUT_HEADER + " must be an integer number of ms");
+    } catch (ProxyFailure e) {
+      message.fail(e.code(), e.getMessage());
       return;
     }
     service.handle(action, body, requestId, budgetMs).onComplete(ar -> {
@@ -134,11 +135,6 @@ public class DatabaseProxyVerticle extends VerticleBase {
         message.fail(FailureCode.INTERNAL, "internal error");
       }
     });
-  }
-
-  private static Long budgetOf(Message<?> message) {
-    String raw = message.headers().get(ProxyContract.TIMEOUT_HEADER);
-    return raw == null ? null : Long.parseLong(raw.trim());
   }
 
   @Override

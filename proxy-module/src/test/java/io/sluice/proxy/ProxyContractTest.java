@@ -185,4 +185,9 @@ class ProxyContractTest {
   void pingReportsTheDatabaseUp() {
     assertEquals("up", call(Action.PING, new JsonObject()).getString(Fields.DATABASE));
   }
+
+  @Test
+  void readyReportsTheDatabaseUp() {
+    assertEquals("up", call(Action.READY, new JsonObject()).getString(Fields.DATABASE));
+  }
 }

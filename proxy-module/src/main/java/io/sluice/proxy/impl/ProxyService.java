@@ -7,6 +7,7 @@ import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.contract.Action;
 import io.sluice.contract.FailureCode;
+import io.sluice.contract.Fields;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -51,6 +52,7 @@ public final class ProxyService {
   private final ProxyMetrics metrics;
   private final ProxyCounters counters = new ProxyCounters();
   private final CacheRegistry caches;
+  private final ReadinessProbe readiness;
   private volatile Generation current;
   private volatile CapacityGuard.ServerCapacity capacity;
   private final LongAdder swaps = new LongAdder();
@@ -66,6 +68,8 @@ public final class ProxyService {
     this.metrics = new ProxyMetrics(registry);
     this.capacity = capacity;
     this.caches = new CacheRegistry(config.cache(), ticker);
+    // The server never changes without a restart, so the probe keeps its pool across reloads.
+    this.readiness = new ReadinessProbe(vertx, config.db());
     this.current = generation(config);
     bindMetrics();
   }
@@ -106,6 +110,9 @@ public final class ProxyService {
   public Future<Reply> handle(String action, JsonObject body, String requestId, Long budgetMs) {
     if (Action.STATS.equals(action)) {
       return Future.succeededFuture(new Reply(stats(), null, -1));
+    }
+    if (Action.READY.equals(action)) {
+      return readiness.check().map(v -> new Reply(new JsonObject().put(Fields.DATABASE, "up"), null, -1));
     }
     if (Action.APPLY_CONFIG.equals(action)) {
       return reconfigure(body).map(result -> new Reply(result, null, -1));
@@ -280,11 +287,12 @@ public final class ProxyService {
 
   /**
    * After {@link #drain}: closes the request pool, at the socket for what has not closed after
-   * {@code db.killGraceMs}. The admin pool belongs to the caller. Never fails.
+   * {@code db.killGraceMs}, and the readiness probe's pool. The admin pool belongs to the caller. Never fails.
    */
   public Future<Void> close() {
     metrics.close();
     Generation gen = current;
-    return gen.sockets.close(vertx, gen.pool, PoolSettings.POOL_NAME, gen.config.db().killGraceMs());
+    return Future.join(gen.sockets.close(vertx, gen.pool, PoolSettings.POOL_NAME, gen.config.db().killGraceMs()),
+      readiness.close()).mapEmpty();
   }
 }

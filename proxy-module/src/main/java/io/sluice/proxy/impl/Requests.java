@@ -1,20 +1,62 @@
 package io.sluice.proxy.impl;
 
 import io.sluice.contract.Fields;
+import io.sluice.contract.ProxyContract;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
-/** Validation of request bodies. Every failure is a {@link ProxyFailure} with code 400 naming the field. */
-final class Requests {
+/**
+ * Validation of what arrives over the event bus: request bodies and the headers. Every failure is a
+ * {@link ProxyFailure} with code 400 naming the field or header. Headers are as untrusted as bodies: on a clustered
+ * event bus any node may send anything.
+ */
+public final class Requests {
 
   private static final Pattern EMAIL = Pattern.compile("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$");
+  private static final Pattern DIGITS = Pattern.compile("[0-9]+");
+  private static final Pattern REQUEST_ID = Pattern.compile(ProxyContract.REQUEST_ID_PATTERN);
 
   /** MariaDB refuses JSON nested deeper than 32 levels; MySQL allows 100. Keep to what both accept. */
   static final int MAX_SETTINGS_DEPTH = 32;
 
   private Requests() {
+  }
+
+  /**
+   * The {@link ProxyContract#TIMEOUT_HEADER} budget in ms, at most {@link ProxyContract#MAX_TIMEOUT_MS}, or null
+   * when absent. A larger value is clamped rather than refused (it only means "as long as you allow"); without the
+   * clamp, {@code now + budget} in nanoseconds overflows and the deadline, and the kill at the deadline, are lost.
+   */
+  public static Long timeoutMs(String raw) {
+    if (raw == null) {
+      return null;
+    }
+    String value = raw.trim();
+    if (!DIGITS.matcher(value).matches()) {
+      throw ProxyFailure.badRequest(ProxyContract.TIMEOUT_HEADER + " must be a positive integer number of ms");
+    }
+    String significant = value.replaceFirst("^0+", "");
+    if (significant.isEmpty()) {
+      throw ProxyFailure.badRequest(ProxyContract.TIMEOUT_HEADER + " must be a positive integer number of ms");
+    }
+    // More than 18 digits may not even fit a long; it is beyond the clamp either way.
+    return significant.length() > 18 ? ProxyContract.MAX_TIMEOUT_MS
+      : Math.min(Long.parseLong(significant), ProxyContract.MAX_TIMEOUT_MS);
+  }
+
+  /**
+   * The {@link ProxyContract#REQUEST_ID_HEADER} as it may be logged: the caller's when it matches
+   * {@link ProxyContract#REQUEST_ID_PATTERN}, otherwise (absent, too long, a newline that would forge a log line)
+   * a generated one. A correlation id needs uniqueness, not unpredictability: {@link ThreadLocalRandom} is enough.
+   */
+  public static String requestId(String raw) {
+    if (raw != null && REQUEST_ID.matcher(raw).matches()) {
+      return raw;
+    }
+    return "proxy-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
   }
 
   private static int depth(Object value) {
