@@ -93,13 +93,13 @@ public class HttpVerticle extends VerticleBase {
       .onFailure(err -> log.error("HTTP server not started: {}", err.getMessage()))
       .compose(document -> {
         openApi = document;
+        readDeadlines = new ReadDeadlines(vertx, settings);
         routes = router();
         return listen();
       });
   }
 
   private Future<HttpServer> listen() {
-    readDeadlines = new ReadDeadlines(vertx, settings);
     return vertx.createHttpServer(settings.toServerOptions())
       .connectionHandler(readDeadlines::connected)
       .invalidRequestHandler(this::invalidRequest)
