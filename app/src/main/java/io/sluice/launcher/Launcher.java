@@ -63,7 +63,7 @@ public final class Launcher implements AutoCloseable {
         log.info("No db.host configured: starting the embedded MariaDB in {}", dir.toAbsolutePath());
         EmbeddedDatabase started = EmbeddedDatabase.start(dir, settings.port(), db.database());
         embedded = started;
-        db = db.withServer("127.0.0.1", started.port(), EmbeddedDatabase.USER, "");
+        db = db.withServer("127.0.0.1", started.port(), started.user(), started.password());
         effective.put("db", db.toJson());
         seedUsers = settings.seedUsers();
       }
