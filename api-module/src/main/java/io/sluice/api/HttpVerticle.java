@@ -89,6 +89,11 @@ public class HttpVerticle extends VerticleBase {
     return server.actualPort();
   }
 
+  /** The longest deadline a client may ask for now (reloads change it), which bounds the drain in {@link #stop()}. */
+  public long maxRequestTimeoutMs() {
+    return settings.maxRequestTimeoutMs();
+  }
+
   private Router router() {
     Router router = Router.router(vertx);
     router.route().handler(this::requestId);
