@@ -152,8 +152,21 @@ public final class EmbeddedDatabase implements AutoCloseable {
         dir.resolve("data"), USER, dir.resolve(PASSWORD_FILE));
     } catch (ManagedProcessException | RuntimeException e) {
       stopQuietly();
-      throw new IllegalStateException("Embedded MariaDB did not start in " + dir + ": " + e.getMessage(), e);
+      throw withoutPassword("Embedded MariaDB did not start in " + dir, e);
     }
+  }
+
+  /**
+   * The failure to report, masking the password should the client have echoed the provisioning statement (a
+   * syntax error quotes it); the cause is then left out, as its messages would show it.
+   */
+  private IllegalStateException withoutPassword(String what, Exception e) {
+    boolean shown = false;
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      shown |= String.valueOf(t.getMessage()).contains(password);
+    }
+    String message = what + ": " + String.valueOf(e.getMessage()).replace(password, "******");
+    return shown ? new IllegalStateException(message) : new IllegalStateException(message, e);
   }
 
   /** Idempotent: run at every start, so a lost password file or an older data directory is put right. */
