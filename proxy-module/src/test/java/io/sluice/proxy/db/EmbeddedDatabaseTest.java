@@ -112,10 +112,11 @@ class EmbeddedDatabaseTest {
   }
 
   @Test
-  @DisplayName("the password file and the socket's directory are the owner's only; the socket is in the data dir")
+  @DisplayName("the directory, the password file and the socket's directory are the owner's only; the socket is in it")
   void filesAreOwnerOnly() throws IOException {
     Path file = dir.resolve(EmbeddedDatabase.PASSWORD_FILE);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("run"))));
     assertTrue(db.socket().startsWith(dir.toAbsolutePath()), db.socket().toString());
     assertTrue(Files.exists(db.socket()), db.socket() + " does not exist");
