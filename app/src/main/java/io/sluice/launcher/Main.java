@@ -81,7 +81,11 @@ public final class Main {
       launcher.startAll(com.github.benmanes.caffeine.cache.Ticker.systemTicker(), source);
     } catch (Throwable e) {
       // startAll has stopped what it started (the embedded database included) before throwing.
-      log.error("Sluice did not start: {}", describe(e));
+      if (e instanceof Error) {
+        log.error("Sluice did not start", e);
+      } else {
+        log.error("Sluice did not start: {}", describe(e));
+      }
       System.exit(1);
       return;
     }
