@@ -144,6 +144,11 @@ public class HttpVerticle extends VerticleBase {
     }
   }
 
+  /** The longest deadline a client may ask for now (reloads change it), which bounds the drain in {@link #stop()}. */
+  public long maxRequestTimeoutMs() {
+    return settings.maxRequestTimeoutMs();
+  }
+
   private Router router() {
     Router router = Router.router(vertx);
     router.route().handler(readDeadlines::requestStarted);

@@ -1,6 +1,7 @@
 package io.sluice.launcher;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.sluice.api.HttpSettings;
 import io.sluice.api.HttpVerticle;
 import io.sluice.proxy.DatabaseProxyVerticle;
 import io.sluice.proxy.config.DbSettings;
@@ -9,6 +10,7 @@ import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.proxy.db.DatabaseSetup;
 import io.sluice.proxy.db.EmbeddedDatabase;
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -16,30 +18,48 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Runs both tiers in one process: the embedded database when no {@code db.host} is configured, migrations (and demo
  * data for the embedded database) on a worker thread, then the proxy verticle, then the HTTP verticle once the
- * proxy is up. {@link #close()} undeploys in reverse order, letting requests in flight finish.
+ * proxy is up.
+ *
+ * <p>Invariants of the way down:
+ * <ul>
+ *   <li>Shutdown always ends within {@code http.maxRequestTimeoutMs} + a few seconds, database last: HTTP stops
+ *   taking requests and lets those in flight finish, then the proxy closes its pool, then Vert.x closes, and only
+ *   then does the embedded database stop. If the first three overrun their bound, the database stops anyway.</li>
+ *   <li>Any start failure stops what the start got to, in the same order: {@link #close()} may run before, during or
+ *   after {@link #startAll}, from any thread, any number of times; the first call does the work and later calls
+ *   wait for it.</li>
+ * </ul>
  */
 public final class Launcher implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Launcher.class);
 
-  private final Vertx vertx;
-  private final EmbeddedDatabase embedded;
-  private final HttpVerticle http;
-  private final String proxyDeployment;
-  private final String httpDeployment;
-  private ConfigReloader reloader;
+  /** Beyond {@code http.maxRequestTimeoutMs}: closing the pool and Vert.x once the last request is answered. */
+  static final long SHUTDOWN_GRACE_MS = 5_000;
 
-  private Launcher(Vertx vertx, EmbeddedDatabase embedded, HttpVerticle http, String proxyDeployment,
-                   String httpDeployment) {
+  private final Vertx vertx;
+  private final JsonObject config;
+  private final AtomicBoolean closing = new AtomicBoolean();
+  private final CompletableFuture<Boolean> closed = new CompletableFuture<>();
+  // Written by the starting thread, read by whichever thread closes.
+  private volatile EmbeddedDatabase embedded;
+  private volatile HttpVerticle http;
+  private volatile String proxyDeployment;
+  private volatile String httpDeployment;
+  private volatile ConfigReloader reloader;
+
+  /** A launcher for a validated config (see {@link SluiceConfig#load}) that has started nothing yet. */
+  public Launcher(Vertx vertx, JsonObject config) {
     this.vertx = vertx;
-    this.embedded = embedded;
-    this.http = http;
-    this.proxyDeployment = proxyDeployment;
-    this.httpDeployment = httpDeployment;
+    this.config = config;
   }
 
   /** Starts everything from a validated config (see {@link SluiceConfig#load}); blocks until up or failed. */
@@ -52,18 +72,29 @@ public final class Launcher implements AutoCloseable {
    * config changes when given (and {@code reload.scanPeriodMs} is not 0).
    */
   public static Launcher start(Vertx vertx, JsonObject config, Ticker cacheClock, ConfigSource source) {
-    JsonObject effective = config.copy();
-    DbSettings db = ProxyConfig.from(effective).db();
-    EmbeddedDatabase embedded = null;
-    int seedUsers = 0;
+    Launcher launcher = new Launcher(vertx, config);
+    launcher.startAll(cacheClock, source);
+    return launcher;
+  }
+
+  /**
+   * Starts everything; blocks until up. On any failure, stops what it started (embedded database included) and
+   * throws.
+   */
+  public void startAll(Ticker cacheClock, ConfigSource source) {
     try {
+      JsonObject effective = config.copy();
+      DbSettings db = ProxyConfig.from(effective).db();
+      int seedUsers = 0;
       if (!db.hostConfigured()) {
         EmbeddedSettings settings = EmbeddedSettings.from(JsonSection.root(effective).section("embedded"));
         Path dir = Path.of(settings.dataDir(), "mariadb");
         log.info("No db.host configured: starting the embedded MariaDB in {}", dir.toAbsolutePath());
-        EmbeddedDatabase started = EmbeddedDatabase.start(dir, settings.port(), db.database());
-        embedded = started;
-        db = db.withServer("127.0.0.1", started.port(), EmbeddedDatabase.USER, "");
+        EmbeddedDatabase installed = EmbeddedDatabase.install(dir, settings.port(), db.database());
+        embedded = installed;
+        requireNotClosing();
+        installed.start();
+        db = db.withServer("127.0.0.1", installed.port(), installed.user(), installed.password());
         effective.put("db", db.toJson());
         seedUsers = settings.seedUsers();
       }
@@ -77,20 +108,27 @@ public final class Launcher implements AutoCloseable {
 
       DeploymentOptions options = new DeploymentOptions().setConfig(effective)
         .setThreadingModel(ThreadingModel.EVENT_LOOP);
-      String proxyId = vertx.deployVerticle(new DatabaseProxyVerticle(cacheClock), options).await();
-      HttpVerticle http = new HttpVerticle();
-      String httpId = vertx.deployVerticle(http, options).await();
-      Launcher launcher = new Launcher(vertx, embedded, http, proxyId, httpId);
+      requireNotClosing();
+      proxyDeployment = vertx.deployVerticle(new DatabaseProxyVerticle(cacheClock), options).await();
+      HttpVerticle verticle = new HttpVerticle();
+      http = verticle;
+      requireNotClosing();
+      httpDeployment = vertx.deployVerticle(verticle, options).await();
       long scanPeriodMs = ReloadSettings.from(JsonSection.root(config).section("reload")).scanPeriodMs();
       if (source != null && scanPeriodMs > 0) {
-        launcher.watch(source, config, scanPeriodMs);
+        requireNotClosing();
+        watch(source, config, scanPeriodMs);
       }
-      return launcher;
-    } catch (RuntimeException e) {
-      if (embedded != null) {
-        embedded.close();
-      }
+    } catch (Throwable e) {
+      // Future.await() rethrows checked causes (a BindException) as they are: catch everything.
+      close();
       throw e;
+    }
+  }
+
+  private void requireNotClosing() {
+    if (closing.get()) {
+      throw new IllegalStateException("shutdown requested while starting");
     }
   }
 
@@ -99,10 +137,11 @@ public final class Launcher implements AutoCloseable {
     io.micrometer.core.instrument.MeterRegistry registry = vertx.isMetricsEnabled()
       ? io.vertx.micrometer.backends.BackendRegistries.getDefaultNow() : null;
     io.vertx.core.Context context = vertx.getOrCreateContext();
-    reloader = new ConfigReloader(vertx, source, loaded, scanPeriodMs, registry);
+    ConfigReloader watcher = new ConfigReloader(vertx, source, loaded, scanPeriodMs, registry);
+    reloader = watcher;
     io.vertx.core.Promise<Void> started = io.vertx.core.Promise.promise();
     context.runOnContext(v -> {
-      reloader.start();
+      watcher.start();
       started.complete();
     });
     started.future().await();
@@ -118,20 +157,65 @@ public final class Launcher implements AutoCloseable {
 
   @Override
   public void close() {
-    log.info("Shutting down: HTTP first, then the database proxy (requests in flight finish first)");
+    shutdown();
+  }
+
+  /**
+   * Stops everything (see the class comment for the order and the bound) and waits for it.
+   *
+   * @return true when the drain finished within its bound, false when the database had to be stopped regardless
+   */
+  public boolean shutdown() {
+    if (!closing.compareAndSet(false, true)) {
+      return closed.join();
+    }
+    boolean clean = false;
     try {
-      if (reloader != null) {
-        reloader.stop();
-      }
-      vertx.undeploy(httpDeployment).otherwiseEmpty().await();
-      vertx.undeploy(proxyDeployment).otherwiseEmpty().await();
-      vertx.close().await();
+      clean = drain();
     } catch (RuntimeException e) {
       log.warn("Shutdown was not clean: {}", e.toString());
     } finally {
-      if (embedded != null) {
-        embedded.close();
+      EmbeddedDatabase db = embedded;
+      if (db != null) {
+        db.close();
       }
+      closed.complete(clean);
     }
+    return clean;
+  }
+
+  /** HTTP, then the proxy, then Vert.x itself, within {@code http.maxRequestTimeoutMs} + {@link #SHUTDOWN_GRACE_MS}. */
+  private boolean drain() {
+    HttpVerticle verticle = http;
+    long maxRequestTimeoutMs = verticle != null ? verticle.maxRequestTimeoutMs()
+      : HttpSettings.from(config.getJsonObject("http")).maxRequestTimeoutMs();
+    long boundMs = maxRequestTimeoutMs + SHUTDOWN_GRACE_MS;
+    log.info("Shutting down: HTTP first (requests in flight finish, up to {} ms), then the database proxy, the "
+      + "database last", maxRequestTimeoutMs);
+    ConfigReloader watcher = reloader;
+    if (watcher != null) {
+      watcher.stop();
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(boundMs);
+    try {
+      undeploy(httpDeployment).eventually(() -> undeploy(proxyDeployment))
+        .await(remainingMs(deadline), TimeUnit.MILLISECONDS);
+      // Awaited on its own: chained after the undeploys, its completion would be dispatched to an event loop that
+      // Vert.x has just terminated, and never arrive.
+      vertx.close().await(remainingMs(deadline), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      log.warn("Shutdown did not finish within {} ms (http.maxRequestTimeoutMs + {} ms): stopping the database "
+        + "regardless", boundMs, SHUTDOWN_GRACE_MS);
+      return false;
+    }
+  }
+
+  private static long remainingMs(long deadline) {
+    return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+  }
+
+  private Future<Void> undeploy(String deployment) {
+    return deployment == null ? Future.succeededFuture() : vertx.undeploy(deployment).otherwiseEmpty();
   }
 }

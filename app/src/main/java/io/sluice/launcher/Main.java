@@ -6,10 +6,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import sun.misc.Signal;
 
 /**
  * {@code java -jar sluice.jar [--config conf/config.yaml]}: loads the config, starts Sluice, and stops it cleanly on
- * SIGTERM / Ctrl-C.
+ * SIGTERM / Ctrl-C. Any start failure exits 1 within seconds, having stopped what it started.
  */
 public final class Main {
 
@@ -51,28 +55,69 @@ public final class Main {
     }
 
     Vertx vertx = SluiceVertx.create();
-    Launcher launcher;
+    JsonObject config;
+    ConfigSource source;
     try {
-      ConfigSource source = new ConfigSource(file, explicit, System.getenv());
-      JsonObject config = SluiceConfig.load(vertx, source).await();
+      source = new ConfigSource(file, explicit, System.getenv());
+      config = SluiceConfig.load(vertx, source).await();
       LogFormat.apply(LogFormat.from(io.sluice.config.JsonSection.root(config).section("log")));
       log.info("Config loaded from {}{}: {}", file, java.nio.file.Files.exists(file) ? "" : " (absent: defaults)",
         SluiceConfig.redacted(config).encode());
-      launcher = Launcher.start(vertx, config, com.github.benmanes.caffeine.cache.Ticker.systemTicker(), source);
-    } catch (RuntimeException e) {
-      log.error("Sluice did not start: {}", e.getMessage());
-      vertx.close().otherwiseEmpty().await();
-      System.exit(1);
-      return;
-    } catch (Error e) {
-      // Vert.x threads are not daemons: without the exit a failed start would leave the JVM hanging.
-      log.error("Sluice did not start", e);
+    } catch (Throwable e) {
+      // Future.await() rethrows checked causes as they are; and Vert.x threads are not daemons: without the exit a
+      // failed start would leave the JVM running.
+      log.error("Sluice did not start: {}", describe(e));
+      try {
+        vertx.close().await(Launcher.SHUTDOWN_GRACE_MS, TimeUnit.MILLISECONDS);
+      } catch (Throwable ignored) {
+        // Exiting anyway.
+      }
       System.exit(1);
       return;
     }
-    Launcher running = launcher;
-    Runtime.getRuntime().addShutdownHook(new Thread(running::close, "sluice-shutdown"));
-    log.info("Sluice is up: http://localhost:{}/health/ready", running.httpPort());
+    Launcher launcher = new Launcher(vertx, config);
+    stopOnTermination(launcher);
+    try {
+      launcher.startAll(com.github.benmanes.caffeine.cache.Ticker.systemTicker(), source);
+    } catch (Throwable e) {
+      // startAll has stopped what it started (the embedded database included) before throwing.
+      if (e instanceof Error) {
+        log.error("Sluice did not start", e);
+      } else {
+        log.error("Sluice did not start: {}", describe(e));
+      }
+      System.exit(1);
+      return;
+    }
+    log.info("Sluice is up: http://localhost:{}/health/ready", launcher.httpPort());
+  }
+
+  /**
+   * SIGTERM and SIGINT (Ctrl-C) drain and stop everything, database last (see {@link Launcher}), then exit 0 (1 when
+   * the drain overran its bound). Handled here rather than left to shutdown hooks, which the JVM starts all at once
+   * and then exits 143. The hook stays for every other way out (System.exit elsewhere, SIGHUP); after a signal it
+   * finds the launcher closed and returns at once.
+   */
+  private static void stopOnTermination(Launcher launcher) {
+    for (String name : List.of("TERM", "INT")) {
+      try {
+        Signal.handle(new Signal(name), signal -> {
+          Thread stopping = new Thread(() -> {
+            log.info("SIG{} received", name);
+            System.exit(launcher.shutdown() ? 0 : 1);
+          }, "sluice-shutdown-" + name);
+          stopping.start();
+        });
+      } catch (IllegalArgumentException e) {
+        log.debug("SIG{} is reserved by the JVM here (-Xrs?); the shutdown hook alone stops Sluice", name);
+      }
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(launcher::close, "sluice-shutdown-hook"));
+  }
+
+  private static String describe(Throwable e) {
+    String message = e.getMessage();
+    return e instanceof RuntimeException && message != null ? message : e.toString();
   }
 
   private static final String USAGE = """

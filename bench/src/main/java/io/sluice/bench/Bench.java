@@ -249,10 +249,10 @@ public final class Bench {
   private Running startService(String scenario, Map<String, String> scenarioEnv) {
     Map<String, String> env = new LinkedHashMap<>();
     DbTarget db = options.externalDb();
+    int embeddedPort = ServiceProcess.freePort();
     if (db == null) {
-      db = DbTarget.embedded(ServiceProcess.freePort());
       env.put("SLUICE_EMBEDDED_DATA_DIR", dataDir().toString());
-      env.put("SLUICE_EMBEDDED_PORT", String.valueOf(db.port()));
+      env.put("SLUICE_EMBEDDED_PORT", String.valueOf(embeddedPort));
       env.put("SLUICE_EMBEDDED_SEED_USERS", String.valueOf(options.users()));
     } else {
       env.put("SLUICE_DB_HOST", db.host());
@@ -266,6 +266,10 @@ public final class Bench {
     Path logFile = options.workDir().resolve("logs").resolve(STAMP.format(date) + "-" + scenario + ".log");
     ServiceProcess service = ServiceProcess.start(serviceJar, options.workDir(), logFile, env);
     current = service;
+    if (db == null) {
+      // The service wrote the embedded database's password into its data directory at its first start.
+      db = DbTarget.embedded(embeddedPort, dataDir().resolve("mariadb"));
+    }
     return new Running(service, db);
   }
 

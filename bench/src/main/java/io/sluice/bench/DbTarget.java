@@ -4,8 +4,10 @@ import io.sluice.diagnose.DbCheck;
 import io.sluice.proxy.config.DbSettings;
 import io.sluice.config.JsonSection;
 import io.sluice.proxy.db.DatabaseSetup;
+import io.sluice.proxy.db.EmbeddedDatabase;
 import io.vertx.core.json.JsonObject;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -18,13 +20,18 @@ import java.util.Map;
  * check (or, on an external server, create) the users the load asks for. The password appears in no
  * {@code toString} and no message.
  *
- * @param embedded true for the service's embedded MariaDB (root without password, grant tables skipped)
+ * @param embedded true for the embedded MariaDB the service started (its own account, password in its data dir)
  */
 record DbTarget(String host, int port, String database, String user, String password, boolean embedded) {
 
-  /** What the launcher uses for the embedded database: {@code root}, no password, database {@code sluice}. */
-  static DbTarget embedded(int port) {
-    return new DbTarget("127.0.0.1", port, DbSettings.DEFAULT_DATABASE, "root", "", true);
+  /**
+   * What the launcher uses for the embedded database in {@code dir} (its {@code <embedded.dataDir>/mariadb}): the
+   * account {@link EmbeddedDatabase#USER}, database {@code sluice}, and the password the service generated there at
+   * its first start (so: call this once the service is up).
+   */
+  static DbTarget embedded(int port, Path dir) {
+    return new DbTarget("127.0.0.1", port, DbSettings.DEFAULT_DATABASE, EmbeddedDatabase.USER,
+      EmbeddedDatabase.readPassword(dir), true);
   }
 
   /** {@code SLUICE_BENCH_DB_HOST} and friends; null when no host is given. */

@@ -67,7 +67,7 @@ public final class TestDatabase {
       EmbeddedDatabase db = EmbeddedDatabase.start(dir, 0, "sluice_test");
       Runtime.getRuntime().addShutdownHook(new Thread(db::close));
       log.info("Test database: embedded MariaDB on port {}", db.port());
-      return defaults.withServer("127.0.0.1", db.port(), EmbeddedDatabase.USER, "").withDatabase("sluice_test");
+      return defaults.withServer("127.0.0.1", db.port(), db.user(), db.password()).withDatabase("sluice_test");
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }

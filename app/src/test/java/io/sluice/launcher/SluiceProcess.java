@@ -1,0 +1,158 @@
+package io.sluice.launcher;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * {@code java -jar sluice.jar} in a process of its own, as its users run it, for the integration tests (failsafe,
+ * after {@code package}): configured only by {@code SLUICE_*} variables, in a working directory of its own (so no
+ * {@code conf/config.yaml} is read), with the embedded MariaDB in {@code <dir>/data} and its output in
+ * {@code <dir>/sluice.log}.
+ */
+final class SluiceProcess implements AutoCloseable {
+
+  /** Liveness bounds, never speed assertions: the first start unpacks MariaDB (about 150 MB) on a busy machine. */
+  static final Duration START_BOUND = Duration.ofMinutes(3);
+  static final Duration EXIT_BOUND = Duration.ofSeconds(60);
+  private static final Duration POLL = Duration.ofMillis(100);
+
+  final Process process;
+  final Path dir;
+  final int httpPort;
+
+  private SluiceProcess(Process process, Path dir, int httpPort) {
+    this.process = process;
+    this.dir = dir;
+    this.httpPort = httpPort;
+  }
+
+  /** Starts the jar in a fresh directory under {@code target/}, HTTP on {@code httpPort}, and returns at once. */
+  static SluiceProcess start(String name, int httpPort, Map<String, String> env) {
+    try {
+      Path target = Path.of("target", "process-it").toAbsolutePath();
+      Files.createDirectories(target);
+      Path dir = Files.createTempDirectory(target, name + "-");
+      ProcessBuilder builder = new ProcessBuilder(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar().toString()))
+        .directory(dir.toFile())
+        .redirectErrorStream(true)
+        .redirectOutput(dir.resolve("sluice.log").toFile());
+      builder.environment().keySet().removeIf(key -> key.startsWith("SLUICE_"));
+      builder.environment().put("SLUICE_HTTP_HOST", "127.0.0.1");
+      builder.environment().put("SLUICE_HTTP_PORT", String.valueOf(httpPort));
+      builder.environment().put("SLUICE_EMBEDDED_DATA_DIR", dir.resolve("data").toString());
+      builder.environment().put("SLUICE_EMBEDDED_SEED_USERS", "10");
+      builder.environment().put("SLUICE_RELOAD_SCAN_PERIOD_MS", "0");
+      builder.environment().putAll(env);
+      return new SluiceProcess(builder.start(), dir, httpPort);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static Path jar() {
+    Path jar = Path.of(System.getProperty("sluice.jar", "target/sluice.jar")).toAbsolutePath();
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(jar + " is missing: these tests run after package (mvn verify)");
+    }
+    return jar;
+  }
+
+  static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + httpPort + path);
+  }
+
+  /**
+   * Polls {@code /health/live} until 200 (the HTTP tier is deployed last, so everything is up then; readiness would
+   * also wait for a database statement, which injected latency may hold back); fails if the process exits first or
+   * {@link #START_BOUND} passes.
+   */
+  void awaitUp(HttpClient client) {
+    HttpRequest live = HttpRequest.newBuilder(uri("/health/live")).timeout(Duration.ofSeconds(5)).build();
+    awaitCondition("up", START_BOUND, () -> {
+      if (!process.isAlive()) {
+        throw new AssertionError("sluice.jar exited with " + process.exitValue() + " before it was up:\n" + log());
+      }
+      try {
+        return client.send(live, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+      } catch (IOException e) {
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted");
+      }
+    });
+  }
+
+  /** Waits for the process to exit, up to {@link #EXIT_BOUND}; its exit code, or fails. */
+  int awaitExit() throws InterruptedException {
+    if (!process.waitFor(EXIT_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new AssertionError("sluice.jar was still running " + EXIT_BOUND.toSeconds() + " s later:\n" + log());
+    }
+    return process.exitValue();
+  }
+
+  /** The mariadbd processes whose command line names this process's data directory. */
+  List<ProcessHandle> databaseProcesses() {
+    String data = dir.resolve("data").toString();
+    return ProcessHandle.allProcesses()
+      .filter(p -> p.info().commandLine().map(line -> line.contains("mariadbd") && line.contains(data)).orElse(false))
+      .toList();
+  }
+
+  String log() {
+    try {
+      return Files.readString(dir.resolve("sluice.log"));
+    } catch (IOException e) {
+      return "(no log: " + e.getMessage() + ")";
+    }
+  }
+
+  /** Polls {@code condition} every 100 ms until true; fails after {@code bound}. */
+  static void awaitCondition(String what, Duration bound, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + bound.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not " + what + " within " + bound.toSeconds() + " s");
+      }
+      try {
+        Thread.sleep(POLL.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted while waiting until " + what);
+      }
+    }
+  }
+
+  /** Kills the process and its MariaDB if a test left them running (the tests themselves stop it with SIGTERM). */
+  @Override
+  public void close() {
+    if (process.isAlive()) {
+      List<ProcessHandle> children = process.descendants().toList();
+      process.destroyForcibly();
+      children.forEach(ProcessHandle::destroyForcibly);
+    }
+    databaseProcesses().forEach(ProcessHandle::destroyForcibly);
+  }
+}
