@@ -29,7 +29,9 @@ import java.util.concurrent.atomic.LongAdder;
  * the change adopted, logged as a one-line diff and published on {@link ProxyContract#CONFIG_CHANGED_ADDRESS}, where
  * the HTTP tier picks up its own live keys. A changed restart-only key keeps its running value and is logged as a
  * warning. Anything wrong (bad YAML, a wrong type, a pool over the guard) leaves the running config in force, is
- * logged once per distinct problem, and counts as a rejected reload.
+ * logged once per distinct problem, and counts as a rejected reload. A change the proxy could not take right now (a
+ * pool still draining, the database briefly away, no proxy registered, no answer within {@link #APPLY_TIMEOUT_MS})
+ * is deferred instead: logged once, not counted, and tried again on the next scan.
  *
  * <p>Confined to one event-loop context: the periodic timer, the retriever and the replies all run there.
  */
@@ -37,9 +39,19 @@ final class ConfigReloader {
 
   private static final Logger log = LoggerFactory.getLogger(ConfigReloader.class);
 
+  /**
+   * Send timeout of {@link Action#APPLY_CONFIG}. The proxy answers once the capacity guard's two short queries on its
+   * admin connection have run, after any reconfiguration still in progress there; it never waits for a pool to
+   * drain. 10 s is far beyond that on a reachable database, and bounds how long scans pause while an apply is
+   * outstanding (the event bus's own default is 30 s). A timeout is a deferral, not a refusal: see
+   * {@link #isTemporary}.
+   */
+  static final long APPLY_TIMEOUT_MS = 10_000;
+
   private final Vertx vertx;
   private final ConfigRetriever retriever;
   private final long scanPeriodMs;
+  private final long applyTimeoutMs;
   private final LongAdder applied = new LongAdder();
   private final LongAdder rejected = new LongAdder();
   /** The config in force, as loaded (before the launcher fills in the embedded database's address). */
@@ -50,10 +62,22 @@ final class ConfigReloader {
   private String lastDeferral;
   private long timerId = -1;
   private boolean busy;
+  /**
+   * An apply went unanswered: the proxy may have taken it after all, so the live config in force is sent again on
+   * the next scan even if the file no longer differs from {@link #current}.
+   */
+  private boolean proxyInDoubt;
   private MessageConsumer<JsonObject> statusConsumer;
 
   ConfigReloader(Vertx vertx, ConfigSource source, JsonObject initial, long scanPeriodMs, MeterRegistry registry) {
+    this(vertx, source, initial, scanPeriodMs, APPLY_TIMEOUT_MS, registry);
+  }
+
+  /** @param applyTimeoutMs send timeout of an apply; tests shorten it, everyone else uses {@link #APPLY_TIMEOUT_MS} */
+  ConfigReloader(Vertx vertx, ConfigSource source, JsonObject initial, long scanPeriodMs, long applyTimeoutMs,
+                 MeterRegistry registry) {
     this.vertx = vertx;
+    this.applyTimeoutMs = applyTimeoutMs;
     this.retriever = SluiceConfig.retriever(vertx, source);
     this.current = initial;
     this.lastSeen = initial;
@@ -114,27 +138,35 @@ final class ConfigReloader {
       log.warn("Config change of {} needs a restart; the running values stay until then",
         diff.restartOnly().keySet());
     }
-    if (diff.live().isEmpty()) {
+    if (diff.live().isEmpty() && !proxyInDoubt) {
       busy = false;
       return;
     }
     vertx.eventBus().<JsonObject>request(ProxyContract.ADDRESS, diff.proxyUpdate(),
-        new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, Action.APPLY_CONFIG).setSendTimeout(30_000))
+        new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, Action.APPLY_CONFIG)
+          .setSendTimeout(applyTimeoutMs))
       .onComplete(ar -> {
         busy = false;
         if (ar.failed()) {
           if (isTemporary(ar.cause())) {
-            // The pool is mid-swap or the database is briefly away: try this content again on the next scan.
-            lastSeen = current;
-            deferred(ar.cause().getMessage());
+            // Try again on the next scan: consider whatever is read then, even this same content.
+            lastSeen = null;
+            proxyInDoubt |= ar.cause() instanceof ReplyException reply
+              && reply.failureType() == ReplyFailure.TIMEOUT;
+            deferred(deferral(ar.cause()));
           } else {
             reject("the database proxy refused it: " + ar.cause().getMessage());
           }
           return;
         }
+        proxyInDoubt = false;
         current = diff.adopted();
         lastError = null;
         lastDeferral = null;
+        if (diff.live().isEmpty()) {
+          log.info("Config in force sent to the database proxy again after an unanswered apply");
+          return;
+        }
         applied.increment();
         log.info("Config reloaded: {}", diff.describeLive());
         vertx.eventBus().publish(ProxyContract.CONFIG_CHANGED_ADDRESS, new JsonObject()
@@ -143,9 +175,36 @@ final class ConfigReloader {
       });
   }
 
+  /**
+   * Failures after which the proxy may take the same content later, so it is tried again on the next scan and not
+   * counted as rejected: the pool is still draining from the previous swap or the database is briefly away (the
+   * proxy says so), no proxy is registered right now (NO_HANDLERS: starting or being redeployed), or none answered
+   * within the send timeout (TIMEOUT: it may be slow, or may still apply the change after we stopped waiting).
+   * Trying again is safe either way: the proxy applies the live keys over its current config, so sending the config
+   * it already runs changes nothing (equal pool settings build no new pool; caches, timeouts and faults are set to
+   * the values they have).
+   */
   private static boolean isTemporary(Throwable err) {
-    return err instanceof ReplyException reply && reply.failureType() == ReplyFailure.RECIPIENT_FAILURE
-      && (reply.failureCode() == FailureCode.POOL_SATURATED || reply.failureCode() == FailureCode.DB_UNAVAILABLE);
+    if (!(err instanceof ReplyException reply)) {
+      return false;
+    }
+    return switch (reply.failureType()) {
+      case TIMEOUT, NO_HANDLERS -> true;
+      case RECIPIENT_FAILURE -> reply.failureCode() == FailureCode.POOL_SATURATED
+        || reply.failureCode() == FailureCode.DB_UNAVAILABLE;
+      case ERROR -> false;
+    };
+  }
+
+  /** Why a try was deferred, worded the same for every try of one kind so that a repeating one is logged once. */
+  private String deferral(Throwable err) {
+    if (err instanceof ReplyException reply && reply.failureType() == ReplyFailure.TIMEOUT) {
+      return "the database proxy did not answer within " + applyTimeoutMs + " ms";
+    }
+    if (err instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS) {
+      return "no database proxy is registered at " + ProxyContract.ADDRESS;
+    }
+    return err.getMessage();
   }
 
   private void deferred(String why) {

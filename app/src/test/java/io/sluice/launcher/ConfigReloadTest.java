@@ -1,14 +1,23 @@
 package io.sluice.launcher;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.sluice.contract.Action;
+import io.sluice.contract.ProxyContract;
+import io.sluice.proxy.DatabaseProxyVerticle;
 import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.testing.Poll;
+import io.sluice.proxy.testing.ProxyClient;
 import io.sluice.proxy.testing.TestDatabase;
 import io.sluice.proxy.testing.TestSql;
 import io.sluice.testing.OpenApiCheck;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
@@ -30,6 +39,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -51,6 +61,8 @@ class ConfigReloadTest {
   private Launcher sluice;
   private WebClient client;
   private TestSql sql;
+  /** The APPLY_CONFIG bodies sent on the event bus, in order, answered or not. */
+  private final ConcurrentLinkedQueue<JsonObject> applies = new ConcurrentLinkedQueue<>();
 
   @AfterEach
   void stop() {
@@ -60,6 +72,8 @@ class ConfigReloadTest {
     if (sluice != null) {
       client.close();
       sluice.close();
+    } else if (vertx != null) {
+      vertx.close().await();
     }
   }
 
@@ -254,5 +268,97 @@ class ConfigReloadTest {
     start(yaml(noToken));
     assertEquals(404, client.get("/admin/pool").putHeader("Authorization", "Bearer " + TOKEN).send().await()
       .statusCode());
+  }
+
+  /**
+   * Only the config watcher, on a context of its own as the launcher runs it, and no proxy: the tests below deploy
+   * one when they want an answer. Every APPLY_CONFIG it sends is recorded in {@link #applies}.
+   */
+  private void watchOnly(String content, long applyTimeoutMs) throws IOException {
+    file = dir.resolve("config.yaml");
+    Files.writeString(file, content);
+    vertx = Vertx.vertx();
+    vertx.eventBus().addOutboundInterceptor(delivery -> {
+      Message<?> message = delivery.message();
+      if (ProxyContract.ADDRESS.equals(message.address())
+        && Action.APPLY_CONFIG.equals(message.headers().get(ProxyContract.ACTION_HEADER))) {
+        applies.add((JsonObject) message.body());
+      }
+      delivery.next();
+    });
+    ConfigSource source = new ConfigSource(file, true, Map.of());
+    JsonObject loaded = SluiceConfig.load(vertx, source).await();
+    ConfigReloader reloader = new ConfigReloader(vertx, source, loaded, 100, applyTimeoutMs, null);
+    Promise<Void> started = Promise.promise();
+    vertx.getOrCreateContext().runOnContext(v -> {
+      reloader.start();
+      started.complete();
+    });
+    started.future().await();
+  }
+
+  private void deployProxy(String content) {
+    JsonObject config = SluiceConfig.validate(new JsonObject(content));
+    vertx.deployVerticle(new DatabaseProxyVerticle(), new DeploymentOptions().setConfig(config)).await();
+  }
+
+  /** {@code reloads} of the watcher's status, asked over the event bus as the admin endpoint does. */
+  private JsonObject reloads() {
+    return vertx.eventBus().<JsonObject>request(ProxyContract.CONFIG_STATUS_ADDRESS, new JsonObject(),
+      new DeliveryOptions().setSendTimeout(10_000)).await().body().getJsonObject("reloads");
+  }
+
+  private static int sentMaxSize(JsonObject apply) {
+    return apply.getJsonObject("db").getJsonObject("pool").getInteger("maxSize");
+  }
+
+  @Test
+  @DisplayName("a change sent while no proxy is registered is deferred, not rejected, and applies once one is")
+  void changeWithoutProxyIsDeferredThenApplied() throws IOException {
+    watchOnly(yaml(2, false), ConfigReloader.APPLY_TIMEOUT_MS);
+    edit(yaml(3, false));
+    // Each try fails at once with NO_HANDLERS; a second one shows the change was kept for the next scan.
+    eventually("the change was not tried again after finding no proxy", () -> applies.size() >= 2);
+    JsonObject reloads = reloads();
+    assertEquals(0, reloads.getInteger("rejected"), reloads.encode());
+    assertEquals(0, reloads.getInteger("applied"));
+
+    deployProxy(yaml(2, false));
+    eventually("the change never applied once the proxy was there", () -> reloads().getInteger("applied") == 1);
+    assertEquals(3, new ProxyClient(vertx).stats().getJsonObject("pool").getInteger("maxSize"));
+    assertEquals(0, reloads().getInteger("rejected"));
+  }
+
+  @Test
+  @DisplayName("an apply not answered in time is deferred, sent again even once the file is back, then confirmed")
+  void unansweredApplyIsDeferredAndSentAgain() throws IOException {
+    // A consumer that never answers stands for a proxy too slow to answer within the (shortened) send timeout.
+    watchOnly(yaml(2, false), 200);
+    MessageConsumer<JsonObject> silent = vertx.eventBus().consumer(ProxyContract.ADDRESS, message -> { });
+    silent.completion().await();
+    edit(yaml(3, false));
+    eventually("the change was not sent again after its apply timed out", () -> applies.size() >= 2);
+    assertTrue(applies.stream().allMatch(apply -> sentMaxSize(apply) == 3), applies.toString());
+    assertEquals(0, reloads().getInteger("rejected"));
+
+    // The file goes back to the config in force; a slow proxy may have taken the change all the same, so the
+    // watcher keeps sending what is in force until a proxy answers.
+    edit(yaml(2, false));
+    eventually("the config in force was not sent again", () -> sentMaxSize(last(applies)) == 2);
+    silent.unregister().await();
+    deployProxy(yaml(2, false));
+    AtomicReference<JsonObject> reloads = new AtomicReference<>();
+    edit(yaml(4, false));
+    eventually("a later change never applied", () -> {
+      reloads.set(reloads());
+      return reloads.get().getInteger("applied") == 1;
+    });
+    assertEquals(0, reloads.get().getInteger("rejected"));
+    assertEquals(4, new ProxyClient(vertx).stats().getJsonObject("pool").getInteger("maxSize"));
+  }
+
+  private static JsonObject last(ConcurrentLinkedQueue<JsonObject> queue) {
+    List<JsonObject> copy = List.copyOf(queue);
+    return copy.get(copy.size() - 1);
   }
 }

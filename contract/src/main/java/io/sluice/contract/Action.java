@@ -56,7 +56,9 @@ public final class Action {
    * Admin: {@code {db: {...}?, cache: {...}?, faults: {...}?}}, the live keys of the proxy's config sections (as
    * their settings types declare them) → {@code {poolSwapped, pool}}. Applies them over the current ones, all or
    * nothing; 400 when a value is invalid, the server/credentials would change, or the capacity guard refuses the
-   * pool. The launcher's config reload sends it; on a shared event bus, restrict who may.
+   * pool; 503 when it changes the pool while the previous pool is still draining (try again). Applied one at a time,
+   * in arrival order, each over the config the previous one left. The launcher's config reload sends it; on a shared
+   * event bus, restrict who may.
    */
   public static final String APPLY_CONFIG = "proxy.applyConfig";
 

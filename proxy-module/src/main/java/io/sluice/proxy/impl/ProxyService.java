@@ -58,6 +58,14 @@ public final class ProxyService {
   private final LongAdder swaps = new LongAdder();
   /** Old pools still finishing their requests after a swap. */
   private final AtomicInteger draining = new AtomicInteger();
+  /**
+   * The last reconfiguration accepted, done or not. Invariant: at most one reconfiguration in progress, so each one
+   * starts from the generation in force, and every pool built is either current or draining toward close. Without
+   * it, two overlapping ones both start from the same generation: both build a pool, one of them is never closed, or
+   * the later one reinstates a pool the earlier one is closing. Read and written only on the proxy's event-loop
+   * context (the verticle's consumer is the only caller of {@link #handle}).
+   */
+  private Future<?> reconfiguring = Future.succeededFuture();
 
   private ProxyService(Vertx vertx, Pool adminPool, String serverVersion, ProxyConfig config, Ticker ticker,
                        MeterRegistry registry, CapacityGuard.ServerCapacity capacity) {
@@ -143,9 +151,16 @@ public final class ProxyService {
   /**
    * Applies the live-reloadable sections ({@code db} pool and timeouts, {@code cache}, {@code faults}) given in
    * {@code body} over the current config. The server, database and credentials are kept: they need a restart.
-   * All or nothing: an invalid value or a pool the capacity guard refuses leaves everything as it was.
+   * All or nothing: an invalid value or a pool the capacity guard refuses leaves everything as it was. Starts once
+   * the reconfiguration before it has finished, whatever its outcome.
    */
   private Future<JsonObject> reconfigure(JsonObject body) {
+    Future<JsonObject> result = reconfiguring.transform(previous -> reconfigureNow(body));
+    reconfiguring = result;
+    return result;
+  }
+
+  private Future<JsonObject> reconfigureNow(JsonObject body) {
     Generation old = current;
     ProxyConfig next;
     try {
