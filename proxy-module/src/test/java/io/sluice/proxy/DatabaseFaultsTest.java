@@ -172,6 +172,28 @@ class DatabaseFaultsTest {
   }
 
   @Test
+  @DisplayName("a capacity check on a silent host fails as 502, holds up no later reload, and reloads work once it answers")
+  void capacityCheckOnASilentHostIsBounded() {
+    deploy(config(2, 0));
+    ping(10_000).await();
+    faults.mode(Mode.BLACKHOLE);
+    JsonObject three = new JsonObject().put("db", new JsonObject().put("pool", new JsonObject().put("maxSize", 3)));
+    JsonObject four = new JsonObject().put("db", new JsonObject().put("pool", new JsonObject().put("maxSize", 4)));
+    // Both sent at once: reconfigurations run one at a time, so the second waits for the first's stuck check.
+    Future<JsonObject> first = send(Action.APPLY_CONFIG, three, 10_000);
+    Future<JsonObject> second = send(Action.APPLY_CONFIG, four, 10_000);
+    assertEquals(FailureCode.DB_UNAVAILABLE, failureCode(first));
+    assertEquals(FailureCode.DB_UNAVAILABLE, failureCode(second));
+    assertEquals(2, poolStats().getInteger("maxSize"), "nothing was applied");
+
+    faults.mode(Mode.PASS);
+    Poll.until(WITHIN, "a reload applies once the host answers",
+      () -> send(Action.APPLY_CONFIG, three, 10_000).otherwiseEmpty().await() != null);
+    assertEquals(3, poolStats().getInteger("maxSize"));
+    untilRequestsSucceed();
+  }
+
+  @Test
   @DisplayName("a database restart (every connection reset) is survived without redeploying: requests recover")
   void recoversFromReset() {
     deploy(config(2, 0));

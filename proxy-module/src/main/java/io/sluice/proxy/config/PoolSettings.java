@@ -29,11 +29,12 @@ public record PoolSettings(int maxSize, int maxWaitQueueSize, long acquireTimeou
     Schema.of().live("maxSize", "maxWaitQueueSize", "acquireTimeoutMs", "idleTimeoutMs", "maxLifetimeMs");
 
   /**
-   * The admin pool (KILL QUERY, server checks) waits this long for its one connection. A kill that cannot be sent
-   * this soon is of no use: it is dropped, and the connection it was meant for is closed instead (Vert.x's default,
-   * 30 s, let a stale kill land on the next request's statement).
+   * The admin pool (KILL QUERY, server checks) waits this long for its one connection, opening it included: a
+   * just-started or busy server can take seconds to accept one, and the start's checks must not fail for that. Kills
+   * do not depend on it: each has its own wait and drops itself, never sent late, when its connection comes after
+   * it (Vert.x's default of 30 s once let a stale kill land on the next request's statement).
    */
-  public static final long ADMIN_ACQUIRE_TIMEOUT_MS = 1000;
+  public static final long ADMIN_ACQUIRE_TIMEOUT_MS = 10_000;
   /** At most this many admin requests wait; beyond it they fail at once (Vert.x's default is unbounded). */
   public static final int ADMIN_MAX_WAIT_QUEUE_SIZE = 8;
 

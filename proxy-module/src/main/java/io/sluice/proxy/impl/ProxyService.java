@@ -92,7 +92,7 @@ public final class ProxyService {
    */
   public static Future<ProxyService> start(Vertx vertx, Pool adminPool, String serverVersion, ProxyConfig config,
                                            Ticker ticker, MeterRegistry registry) {
-    return CapacityGuard.check(adminPool, config.db().pool().maxSize(), config.db().maxConnectionsReservePercent())
+    return CapacityGuard.check(vertx, adminPool, config.db().pool().maxSize(), config.db().maxConnectionsReservePercent())
       .map(capacity -> new ProxyService(vertx, adminPool, serverVersion, config, ticker, registry, capacity))
       .compose(service -> service.current.pool.query("SELECT 1").execute().map(service));
   }
@@ -182,7 +182,7 @@ public final class ProxyService {
     boolean guard = newPool
       || next.db().maxConnectionsReservePercent() != old.config.db().maxConnectionsReservePercent();
     Future<Void> ready = guard
-      ? CapacityGuard.check(adminPool, next.db().pool().maxSize(), next.db().maxConnectionsReservePercent())
+      ? CapacityGuard.check(vertx, adminPool, next.db().pool().maxSize(), next.db().maxConnectionsReservePercent())
         .onSuccess(c -> capacity = c).mapEmpty()
       : Future.succeededFuture();
     return ready.map(v -> {
