@@ -1,19 +1,13 @@
 package io.sluice.http;
 
 import io.sluice.api.HttpVerticle;
-import io.sluice.launcher.Launcher;
 import io.sluice.launcher.TestSluice;
-import io.sluice.proxy.testing.TestSql;
-import io.sluice.testing.OpenApiCheck;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,30 +27,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(VertxExtension.class)
 class HttpApiTest {
 
-  private static Vertx vertx;
-  private static Launcher sluice;
-  private static WebClient client;
-  private static TestSql sql;
+  private static TestSluice.Running sluice;
 
   @BeforeAll
   static void start() {
-    vertx = Vertx.vertx();
-    sluice = TestSluice.start(vertx, TestSluice.config());
-    client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
-      .setDefaultPort(sluice.httpPort()));
-    client = OpenApiCheck.validating(vertx, client);
-    sql = new TestSql(vertx);
+    sluice = TestSluice.start(TestSluice.config());
   }
 
   @AfterAll
   static void stop() {
-    sql.close();
-    client.close();
     sluice.close();
   }
 
   static HttpResponse<Buffer> send(HttpMethod method, String uri, Object body) {
-    HttpRequest<Buffer> request = client.request(method, uri);
+    HttpRequest<Buffer> request = sluice.client().request(method, uri);
     if (body == null) {
       return request.send().await();
     }
@@ -106,7 +90,7 @@ class HttpApiTest {
     String email = createUser().getString("email");
     assertError(send(HttpMethod.POST, "/users", new JsonObject().put("name", "Again").put("email", email)), 409,
       "conflict");
-    assertEquals(1, sql.count("SELECT COUNT(*) FROM users WHERE email = ?", email));
+    assertEquals(1, sluice.sql().count("SELECT COUNT(*) FROM users WHERE email = ?", email));
   }
 
   @Test
@@ -147,7 +131,7 @@ class HttpApiTest {
     assertError(send(HttpMethod.PUT, "/users/" + id + "/settings", "\"text\""), 400, "bad_request");
     String big = new JsonObject().put("blob", "x".repeat(HttpVerticle.MAX_BODY_BYTES)).encode();
     assertError(send(HttpMethod.PUT, "/users/" + id + "/settings", big), 413, "payload_too_large");
-    assertEquals(0, sql.count("SELECT COUNT(*) FROM user_settings WHERE user_id = ?", id));
+    assertEquals(0, sluice.sql().count("SELECT COUNT(*) FROM user_settings WHERE user_id = ?", id));
   }
 
   @Test
@@ -200,7 +184,7 @@ class HttpApiTest {
       "not_found");
     assertError(send(HttpMethod.POST, base + "/987654321012/read", null), 404, "not_found");
     assertError(send(HttpMethod.POST, base + "/x/read", null), 400, "bad_request");
-    assertEquals(1, sql.count("SELECT COUNT(*) FROM notifications WHERE user_id = ?", id));
+    assertEquals(1, sluice.sql().count("SELECT COUNT(*) FROM notifications WHERE user_id = ?", id));
   }
 
   @Test
@@ -216,8 +200,8 @@ class HttpApiTest {
     assertEquals(200, ready.statusCode());
     assertEquals("UP", ready.bodyAsJsonObject().getString("status"));
     assertTrue(ready.getHeader(HttpVerticle.REQUEST_ID_HEADER).length() > 8, "a request id is generated");
-    HttpResponse<Buffer> echoed = client.get("/health/live").putHeader(HttpVerticle.REQUEST_ID_HEADER, "abc-123")
-      .send().await();
+    HttpResponse<Buffer> echoed = sluice.client().get("/health/live")
+      .putHeader(HttpVerticle.REQUEST_ID_HEADER, "abc-123").send().await();
     assertEquals("abc-123", echoed.getHeader(HttpVerticle.REQUEST_ID_HEADER));
   }
 }

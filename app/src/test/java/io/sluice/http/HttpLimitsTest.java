@@ -1,10 +1,7 @@
 package io.sluice.http;
 
-import io.sluice.launcher.Launcher;
 import io.sluice.launcher.TestSluice;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -32,23 +29,14 @@ class HttpLimitsTest {
   /** A limit that must not be the one that fires: far beyond {@link #READ_DEADLINE_MS}. */
   private static final long NEVER_MS = 600_000;
 
-  private Launcher sluice;
-
-  @AfterEach
-  void stop() {
-    if (sluice != null) {
-      sluice.close();
-    }
-  }
-
-  private void start(JsonObject http) {
+  private static TestSluice.Running start(JsonObject http) {
     JsonObject config = TestSluice.config();
     config.getJsonObject("http").mergeIn(http);
-    sluice = TestSluice.start(Vertx.vertx(), config);
+    return TestSluice.start(config);
   }
 
-  private Socket connect() throws IOException {
-    Socket socket = new Socket("127.0.0.1", sluice.httpPort());
+  private static Socket connect(TestSluice.Running sluice) throws IOException {
+    Socket socket = new Socket("127.0.0.1", sluice.port());
     socket.setSoTimeout(READ_DEADLINE_MS);
     return socket;
   }
@@ -56,50 +44,56 @@ class HttpLimitsTest {
   @Test
   @DisplayName("a multipart POST with a malformed query string is answered 400 with the JSON error body")
   void multipartWithMalformedQueryIs400() throws IOException {
-    start(new JsonObject());
-    String body = "--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx\r\n--b--\r\n";
-    Response response = exchange("POST /users?%zz HTTP/1.1\r\nHost: localhost\r\n"
-      + "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
-    response.assertError(400, "bad_request");
+    try (TestSluice.Running sluice = start(new JsonObject())) {
+      String body = "--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx\r\n--b--\r\n";
+      Response response = exchange(sluice, "POST /users?%zz HTTP/1.1\r\nHost: localhost\r\n"
+        + "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+      response.assertError(400, "bad_request");
+    }
   }
 
   @Test
   @DisplayName("malformed query strings, form bodies, non-JSON content, a bad Content-Length and an unknown Expect"
     + " get a 4xx with the JSON error body, never a 500 or silence")
   void otherMalformedInputIs400() throws IOException {
-    start(new JsonObject());
-    exchange("GET /users/1/notifications?%zz HTTP/1.1\r\nHost: localhost\r\n\r\n").assertError(400, "bad_request");
-    String form = "name=%zz&email=x";
-    exchange("POST /users?%zz HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-      + "Content-Length: " + form.length() + "\r\n\r\n" + form).assertError(400, "bad_request");
-    exchange("POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-      + "Content-Length: " + form.length() + "\r\n\r\n" + form).assertError(400, "bad_request");
-    String multipart = "--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx\r\n--b--\r\n";
-    exchange("POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-      + "Content-Length: " + multipart.length() + "\r\n\r\n" + multipart).assertError(400, "bad_request");
-    exchange("POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n{}")
-      .assertError(400, "bad_request");
-    exchange("POST /users HTTP/1.1\r\nHost: localhost\r\nExpect: coffee\r\nContent-Length: 2\r\n\r\n{}")
-      .assertError(417, "expectation_failed");
+    try (TestSluice.Running sluice = start(new JsonObject())) {
+      exchange(sluice, "GET /users/1/notifications?%zz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .assertError(400, "bad_request");
+      String form = "name=%zz&email=x";
+      exchange(sluice, "POST /users?%zz HTTP/1.1\r\nHost: localhost\r\n"
+        + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + form.length() + "\r\n\r\n" + form)
+        .assertError(400, "bad_request");
+      exchange(sluice, "POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        + "Content-Length: " + form.length() + "\r\n\r\n" + form).assertError(400, "bad_request");
+      String multipart = "--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx\r\n--b--\r\n";
+      exchange(sluice, "POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        + "Content-Length: " + multipart.length() + "\r\n\r\n" + multipart).assertError(400, "bad_request");
+      exchange(sluice, "POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n{}")
+        .assertError(400, "bad_request");
+      exchange(sluice, "POST /users HTTP/1.1\r\nHost: localhost\r\nExpect: coffee\r\nContent-Length: 2\r\n\r\n{}")
+        .assertError(417, "expectation_failed");
+    }
   }
 
   @Test
   @DisplayName("a request line over http.maxInitialLineLength gets 414, headers over http.maxHeaderSize get 431,"
     + " both with the JSON error body")
   void oversizedRequestLineAndHeaders() throws IOException {
-    start(new JsonObject().put("maxInitialLineLength", 1024).put("maxHeaderSize", 2048));
-    exchange("GET /users/1?pad=" + "a".repeat(2000) + " HTTP/1.1\r\nHost: localhost\r\n\r\n")
-      .assertError(414, "uri_too_long");
-    exchange("GET /users/1 HTTP/1.1\r\nHost: localhost\r\nX-Pad: " + "a".repeat(4000) + "\r\n\r\n")
-      .assertError(431, "headers_too_large");
+    try (TestSluice.Running sluice = start(new JsonObject().put("maxInitialLineLength", 1024)
+      .put("maxHeaderSize", 2048))) {
+      exchange(sluice, "GET /users/1?pad=" + "a".repeat(2000) + " HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .assertError(414, "uri_too_long");
+      exchange(sluice, "GET /users/1 HTTP/1.1\r\nHost: localhost\r\nX-Pad: " + "a".repeat(4000) + "\r\n\r\n")
+        .assertError(431, "headers_too_large");
+    }
   }
 
   @Test
   @DisplayName("a kept-alive connection left idle is closed by the server after http.idleTimeoutMs")
   void idleConnectionIsClosed() throws IOException {
-    start(new JsonObject().put("requestTimeoutMs", 200).put("maxRequestTimeoutMs", 200).put("idleTimeoutMs", 500)
-      .put("requestReadTimeoutMs", NEVER_MS));
-    try (Socket socket = connect()) {
+    try (TestSluice.Running sluice = start(new JsonObject().put("requestTimeoutMs", 200)
+      .put("maxRequestTimeoutMs", 200).put("idleTimeoutMs", 500).put("requestReadTimeoutMs", NEVER_MS));
+      Socket socket = connect(sluice)) {
       send(socket, "GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n");
       Response first = Response.read(socket.getInputStream());
       assertEquals(200, first.status, first.text);
@@ -112,8 +106,9 @@ class HttpLimitsTest {
   @DisplayName("a client that sends its body too slowly gets 408 with the JSON error body after"
     + " http.requestReadTimeoutMs, and the connection is closed")
   void slowBodyGets408() throws IOException {
-    start(new JsonObject().put("idleTimeoutMs", NEVER_MS).put("requestReadTimeoutMs", 500));
-    try (Socket socket = connect()) {
+    try (TestSluice.Running sluice = start(new JsonObject().put("idleTimeoutMs", NEVER_MS)
+      .put("requestReadTimeoutMs", 500));
+      Socket socket = connect(sluice)) {
       send(socket, "POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
         + "Content-Length: 100\r\n\r\n{\"name\":");
       Response response = Response.read(socket.getInputStream());
@@ -125,15 +120,16 @@ class HttpLimitsTest {
   @Test
   @DisplayName("a client that never finishes its request headers is disconnected after http.requestReadTimeoutMs")
   void slowHeadersAreCutOff() throws IOException {
-    start(new JsonObject().put("idleTimeoutMs", NEVER_MS).put("requestReadTimeoutMs", 500));
-    try (Socket socket = connect()) {
+    try (TestSluice.Running sluice = start(new JsonObject().put("idleTimeoutMs", NEVER_MS)
+      .put("requestReadTimeoutMs", 500));
+      Socket socket = connect(sluice)) {
       send(socket, "GET /health/live HTTP/1.1\r\nHost: local");
       assertEquals(-1, socket.getInputStream().read(), "the server answered a request it never fully received");
     }
   }
 
-  private Response exchange(String request) throws IOException {
-    try (Socket socket = connect()) {
+  private static Response exchange(TestSluice.Running sluice, String request) throws IOException {
+    try (Socket socket = connect(sluice)) {
       send(socket, request);
       return Response.read(socket.getInputStream());
     }

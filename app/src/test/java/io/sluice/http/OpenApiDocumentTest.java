@@ -2,6 +2,7 @@ package io.sluice.http;
 
 import io.sluice.api.HttpVerticle;
 import io.sluice.launcher.SluiceVertx;
+import io.sluice.launcher.TestSluice;
 import io.sluice.testing.OpenApiCheck;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
@@ -9,7 +10,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -41,9 +41,7 @@ class OpenApiDocumentTest {
     vertx.deployVerticle(http, new DeploymentOptions().setConfig(new JsonObject()
       .put("http", new JsonObject().put("port", 0).put("host", "127.0.0.1"))
       .put("admin", new JsonObject().put("token", "openapi-test-token")))).await();
-    client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
-      .setDefaultPort(http.actualPort()));
-    client = OpenApiCheck.validating(vertx, client);
+    client = TestSluice.client(vertx, http.actualPort());
   }
 
   @AfterAll

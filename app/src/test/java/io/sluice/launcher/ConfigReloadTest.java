@@ -1,6 +1,5 @@
 package io.sluice.launcher;
 
-import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.contract.Action;
 import io.sluice.contract.ProxyContract;
 import io.sluice.proxy.DatabaseProxyVerticle;
@@ -8,8 +7,6 @@ import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.ProxyClient;
 import io.sluice.proxy.testing.TestDatabase;
-import io.sluice.proxy.testing.TestSql;
-import io.sluice.testing.OpenApiCheck;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -18,11 +15,8 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
@@ -57,22 +51,14 @@ class ConfigReloadTest {
   Path dir;
 
   private Path file;
+  /** Only the watcher-only tests use these; the service tests each run in a {@link TestSluice.Running}. */
   private Vertx vertx;
-  private Launcher sluice;
-  private WebClient client;
-  private TestSql sql;
   /** The APPLY_CONFIG bodies sent on the event bus, in order, answered or not. */
   private final ConcurrentLinkedQueue<JsonObject> applies = new ConcurrentLinkedQueue<>();
 
   @AfterEach
   void stop() {
-    if (sql != null) {
-      sql.close();
-    }
-    if (sluice != null) {
-      client.close();
-      sluice.close();
-    } else if (vertx != null) {
+    if (vertx != null) {
       vertx.close().await();
     }
   }
@@ -106,17 +92,11 @@ class ConfigReloadTest {
     return yaml(config(maxSize, faults));
   }
 
-  private void start(String content) throws IOException {
+  /** Sluice on a config file holding {@code content}, watching it. */
+  private TestSluice.Running start(String content) throws IOException {
     file = dir.resolve("config.yaml");
     Files.writeString(file, content);
-    vertx = Vertx.vertx();
-    ConfigSource source = new ConfigSource(file, true, Map.of());
-    JsonObject config = SluiceConfig.load(vertx, source).await();
-    sluice = Launcher.start(vertx, config, Ticker.systemTicker(), source);
-    client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
-      .setDefaultPort(sluice.httpPort()), new PoolOptions().setHttp1MaxSize(32));
-    client = OpenApiCheck.validating(vertx, client);
-    sql = new TestSql(vertx);
+    return TestSluice.start(new ConfigSource(file, true, Map.of()));
   }
 
   private void edit(String content) throws IOException {
@@ -126,8 +106,9 @@ class ConfigReloadTest {
       java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
-  private JsonObject admin(String path) {
-    HttpResponse<Buffer> response = client.get(path).putHeader("Authorization", "Bearer " + TOKEN).send().await();
+  private static JsonObject admin(TestSluice.Running sluice, String path) {
+    HttpResponse<Buffer> response = sluice.client().get(path).putHeader("Authorization", "Bearer " + TOKEN).send()
+      .await();
     assertEquals(200, response.statusCode(), response.bodyAsString());
     return response.bodyAsJsonObject();
   }
@@ -139,125 +120,134 @@ class ConfigReloadTest {
   @Test
   @DisplayName("an edited pool size applies within the scan period, and the server's connections follow")
   void poolResizesLive() throws IOException {
-    start(yaml(2, false));
-    assertEquals(2, admin("/admin/pool").getInteger("maxSize"));
+    try (TestSluice.Running sluice = start(yaml(2, false))) {
+      assertEquals(2, admin(sluice, "/admin/pool").getInteger("maxSize"));
 
-    edit(yaml(6, true));
-    eventually("maxSize 6 never applied", () -> admin("/admin/pool").getInteger("maxSize") == 6);
-    // Six slow requests at once: with the new pool all six run on the server together.
-    List<Future<HttpResponse<Buffer>>> slow = new ArrayList<>();
-    for (int i = 0; i < 6; i++) {
-      slow.add(client.get("/users/" + (960_000 + i)).send());
-    }
-    long maxRunning = 0;
-    Future<?> all = Future.all(slow);
-    while (!all.isComplete()) {
-      maxRunning = Math.max(maxRunning, sql.count(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%'"));
-    }
-    assertEquals(6, maxRunning, "statements running at once on the server");
-    slow.forEach(r -> assertEquals(404, r.result().statusCode()));
+      edit(yaml(6, true));
+      eventually("maxSize 6 never applied", () -> admin(sluice, "/admin/pool").getInteger("maxSize") == 6);
+      // Six slow requests at once: with the new pool all six run on the server together.
+      List<Future<HttpResponse<Buffer>>> slow = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        slow.add(sluice.client().get("/users/" + (960_000 + i)).send());
+      }
+      long maxRunning = 0;
+      Future<?> all = Future.all(slow);
+      while (!all.isComplete()) {
+        maxRunning = Math.max(maxRunning, sluice.sql().count(
+          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%'"));
+      }
+      assertEquals(6, maxRunning, "statements running at once on the server");
+      slow.forEach(r -> assertEquals(404, r.result().statusCode()));
 
-    edit(yaml(3, true));
-    eventually("maxSize 3 never applied", () -> admin("/admin/pool").getInteger("maxSize") == 3);
-    // The old pool drains and closes: the open connections of the request pool come back to the new maxSize.
-    eventually("pool did not shrink", () -> admin("/admin/pool").getInteger("open") <= 3);
-    // And on the server: the new pool (3), the admin connection and this test's own checker, nothing more.
-    eventually("the server still holds the old pool's connections", () -> sql.count(
-      "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND <> 'Daemon'",
-      TestDatabase.settings().database()) <= 3 + 1 + 1);
-    assertEquals(2, admin("/admin/config").getJsonObject("reloads").getInteger("applied"));
+      edit(yaml(3, true));
+      eventually("maxSize 3 never applied", () -> admin(sluice, "/admin/pool").getInteger("maxSize") == 3);
+      // The old pool drains and closes: the open connections of the request pool come back to the new maxSize.
+      eventually("pool did not shrink", () -> admin(sluice, "/admin/pool").getInteger("open") <= 3);
+      // And on the server: the new pool (3), the admin connection and this test's own checker, nothing more.
+      eventually("the server still holds the old pool's connections", () -> sluice.sql().count(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND <> 'Daemon'",
+        TestDatabase.settings().database()) <= 3 + 1 + 1);
+      assertEquals(2, admin(sluice, "/admin/config").getJsonObject("reloads").getInteger("applied"));
+    }
   }
 
   @Test
   @DisplayName("pool swaps under steady concurrent load fail no request")
   void swapsUnderLoadFailNothing() throws IOException {
-    start(yaml(4, false));
-    AtomicBoolean running = new AtomicBoolean(true);
-    ConcurrentLinkedQueue<Integer> statuses = new ConcurrentLinkedQueue<>();
-    List<Future<Void>> workers = new ArrayList<>();
-    for (int w = 0; w < 8; w++) {
-      int worker = w;
-      workers.add(loop(worker, running, statuses));
+    try (TestSluice.Running sluice = start(yaml(4, false))) {
+      AtomicBoolean running = new AtomicBoolean(true);
+      ConcurrentLinkedQueue<Integer> statuses = new ConcurrentLinkedQueue<>();
+      List<Future<Void>> workers = new ArrayList<>();
+      for (int w = 0; w < 8; w++) {
+        int worker = w;
+        workers.add(loop(sluice, worker, running, statuses));
+      }
+      for (int size : new int[]{7, 3, 5}) {
+        edit(yaml(size, false));
+        eventually("maxSize " + size + " never applied",
+          () -> admin(sluice, "/admin/pool").getInteger("maxSize") == size);
+      }
+      running.set(false);
+      Future.all(workers).await();
+      assertTrue(statuses.size() > 8, "the load ran: " + statuses.size());
+      List<Integer> failures = statuses.stream().filter(s -> s >= 500).toList();
+      assertEquals(List.of(), failures, "requests failed during swaps");
+      assertEquals(3, admin(sluice, "/admin/pool").getInteger("swaps"));
     }
-    for (int size : new int[]{7, 3, 5}) {
-      edit(yaml(size, false));
-      eventually("maxSize " + size + " never applied", () -> admin("/admin/pool").getInteger("maxSize") == size);
-    }
-    running.set(false);
-    Future.all(workers).await();
-    assertTrue(statuses.size() > 8, "the load ran: " + statuses.size());
-    List<Integer> failures = statuses.stream().filter(s -> s >= 500).toList();
-    assertEquals(List.of(), failures, "requests failed during swaps");
-    assertEquals(3, admin("/admin/pool").getInteger("swaps"));
   }
 
-  private Future<Void> loop(int worker, AtomicBoolean running, ConcurrentLinkedQueue<Integer> statuses) {
+  private static Future<Void> loop(TestSluice.Running sluice, int worker, AtomicBoolean running,
+    ConcurrentLinkedQueue<Integer> statuses) {
     if (!running.get()) {
       return Future.succeededFuture();
     }
     Future<HttpResponse<Buffer>> request = worker % 2 == 0
-      ? client.get("/users/" + (970_000 + worker)).send()
-      : client.post("/users").sendJson(new JsonObject().put("name", "w")
+      ? sluice.client().get("/users/" + (970_000 + worker)).send()
+      : sluice.client().post("/users").sendJson(new JsonObject().put("name", "w")
         .put("email", "swap-" + java.util.UUID.randomUUID() + "@example.com"));
     return request.compose(response -> {
       statuses.add(response.statusCode());
-      return loop(worker, running, statuses);
+      return loop(sluice, worker, running, statuses);
     });
   }
 
   @Test
   @DisplayName("an invalid file and a pool over the capacity guard are refused, and the old config stays")
   void invalidChangesAreRefused() throws IOException {
-    start(yaml(2, false));
-    edit("db: [this is not: valid yaml\n");
-    eventually("bad YAML not counted",
-      () -> admin("/admin/config").getJsonObject("reloads").getInteger("rejected") == 1);
-    assertEquals(2, admin("/admin/pool").getInteger("maxSize"));
+    try (TestSluice.Running sluice = start(yaml(2, false))) {
+      edit("db: [this is not: valid yaml\n");
+      eventually("bad YAML not counted",
+        () -> admin(sluice, "/admin/config").getJsonObject("reloads").getInteger("rejected") == 1);
+      assertEquals(2, admin(sluice, "/admin/pool").getInteger("maxSize"));
 
-    JsonObject negative = config(2, false);
-    negative.getJsonObject("db").getJsonObject("pool").put("maxSize", -4);
-    edit(yaml(negative));
-    eventually("negative size not counted",
-      () -> admin("/admin/config").getJsonObject("reloads").getInteger("rejected") == 2);
-    assertTrue(admin("/admin/config").getJsonObject("reloads").getString("lastError").contains("db.pool.maxSize"));
+      JsonObject negative = config(2, false);
+      negative.getJsonObject("db").getJsonObject("pool").put("maxSize", -4);
+      edit(yaml(negative));
+      eventually("negative size not counted",
+        () -> admin(sluice, "/admin/config").getJsonObject("reloads").getInteger("rejected") == 2);
+      assertTrue(admin(sluice, "/admin/config").getJsonObject("reloads").getString("lastError")
+        .contains("db.pool.maxSize"));
 
-    long maxConnections = admin("/admin/pool").getJsonObject("server").getLong("maxConnections");
-    edit(yaml((int) maxConnections, false));
-    eventually("guard refusal not counted",
-      () -> admin("/admin/config").getJsonObject("reloads").getInteger("rejected") == 3);
-    assertTrue(admin("/admin/config").getJsonObject("reloads").getString("lastError").contains("max_connections"));
-    assertEquals(2, admin("/admin/pool").getInteger("maxSize"));
-    assertEquals(0, admin("/admin/config").getJsonObject("reloads").getInteger("applied"));
+      long maxConnections = admin(sluice, "/admin/pool").getJsonObject("server").getLong("maxConnections");
+      edit(yaml((int) maxConnections, false));
+      eventually("guard refusal not counted",
+        () -> admin(sluice, "/admin/config").getJsonObject("reloads").getInteger("rejected") == 3);
+      assertTrue(admin(sluice, "/admin/config").getJsonObject("reloads").getString("lastError")
+        .contains("max_connections"));
+      assertEquals(2, admin(sluice, "/admin/pool").getInteger("maxSize"));
+      assertEquals(0, admin(sluice, "/admin/config").getJsonObject("reloads").getInteger("applied"));
 
-    edit(yaml(3, false));
-    eventually("a valid change after refusals applies", () -> admin("/admin/pool").getInteger("maxSize") == 3);
+      edit(yaml(3, false));
+      eventually("a valid change after refusals applies",
+        () -> admin(sluice, "/admin/pool").getInteger("maxSize") == 3);
+    }
   }
 
   @Test
   @DisplayName("admin endpoints: 401 without or with a wrong token, 200 with it, secrets redacted")
   void adminEndpointsRequireTheToken() throws IOException {
-    start(yaml(2, false));
-    for (String auth : new String[]{null, "Bearer wrong", "Basic " + TOKEN, "Bearer " + TOKEN + "x"}) {
-      var request = client.get("/admin/pool");
-      if (auth != null) {
-        request.putHeader("Authorization", auth);
+    try (TestSluice.Running sluice = start(yaml(2, false))) {
+      for (String auth : new String[]{null, "Bearer wrong", "Basic " + TOKEN, "Bearer " + TOKEN + "x"}) {
+        var request = sluice.client().get("/admin/pool");
+        if (auth != null) {
+          request.putHeader("Authorization", auth);
+        }
+        HttpResponse<Buffer> response = request.send().await();
+        assertEquals(401, response.statusCode());
+        assertEquals("unauthorized", response.bodyAsJsonObject().getString("error"));
+        assertFalse(response.bodyAsString().contains(TOKEN));
       }
-      HttpResponse<Buffer> response = request.send().await();
-      assertEquals(401, response.statusCode());
-      assertEquals("unauthorized", response.bodyAsJsonObject().getString("error"));
-      assertFalse(response.bodyAsString().contains(TOKEN));
+      JsonObject pool = admin(sluice, "/admin/pool");
+      for (String key : new String[]{"maxSize", "maxWaitQueueSize", "acquireTimeoutMs", "inUse", "idle", "waiting",
+        "executed", "rejected", "server"}) {
+        assertTrue(pool.containsKey(key), "missing " + key + " in " + pool);
+      }
+      String config = sluice.client().get("/admin/config").putHeader("Authorization", "Bearer " + TOKEN).send()
+        .await().bodyAsString();
+      assertFalse(config.contains(PASSWORD), "password leaked");
+      assertFalse(config.contains(TOKEN), "token leaked");
+      assertTrue(config.contains("******"));
     }
-    JsonObject pool = admin("/admin/pool");
-    for (String key : new String[]{"maxSize", "maxWaitQueueSize", "acquireTimeoutMs", "inUse", "idle", "waiting",
-      "executed", "rejected", "server"}) {
-      assertTrue(pool.containsKey(key), "missing " + key + " in " + pool);
-    }
-    String config = client.get("/admin/config").putHeader("Authorization", "Bearer " + TOKEN).send().await()
-      .bodyAsString();
-    assertFalse(config.contains(PASSWORD), "password leaked");
-    assertFalse(config.contains(TOKEN), "token leaked");
-    assertTrue(config.contains("******"));
   }
 
   @Test
@@ -265,9 +255,10 @@ class ConfigReloadTest {
   void noTokenNoAdmin() throws IOException {
     JsonObject noToken = config(2, false);
     noToken.getJsonObject("admin").put("token", "");
-    start(yaml(noToken));
-    assertEquals(404, client.get("/admin/pool").putHeader("Authorization", "Bearer " + TOKEN).send().await()
-      .statusCode());
+    try (TestSluice.Running sluice = start(yaml(noToken))) {
+      assertEquals(404, sluice.client().get("/admin/pool").putHeader("Authorization", "Bearer " + TOKEN).send()
+        .await().statusCode());
+    }
   }
 
   /**

@@ -3,20 +3,14 @@ package io.sluice.observability;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.AppenderBase;
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.api.HttpVerticle;
-import io.sluice.launcher.Launcher;
 import io.sluice.launcher.SluiceVertx;
 import io.sluice.launcher.TestSluice;
 import io.sluice.proxy.testing.Poll;
-import io.sluice.testing.OpenApiCheck;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.PoolOptions;
-import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,9 +37,7 @@ class MetricsAndRequestIdTest {
     Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)*})? "
       + "(-?[0-9.eE+-]+|NaN|\\+Inf|-Inf)( [0-9]+)?");
 
-  private static Vertx vertx;
-  private static Launcher sluice;
-  private static WebClient client;
+  private static TestSluice.Running sluice;
   private static final List<String> proxyLog = new CopyOnWriteArrayList<>();
   private static AppenderBase<ILoggingEvent> capture;
 
@@ -62,18 +54,12 @@ class MetricsAndRequestIdTest {
     capture.start();
     logger.addAppender(capture);
 
-    JsonObject config = TestSluice.saturable(1, 0, 500);
-    vertx = SluiceVertx.create();
-    sluice = TestSluice.start(vertx, config);
-    client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
-      .setDefaultPort(sluice.httpPort()), new PoolOptions().setHttp1MaxSize(16));
-    client = OpenApiCheck.validating(vertx, client);
+    sluice = TestSluice.start(SluiceVertx.create(), TestSluice.saturable(1, 0, 500), Ticker.systemTicker());
   }
 
   @AfterAll
   static void stop() {
     ((Logger) LoggerFactory.getLogger("io.sluice.proxy.impl.PoolExecutor")).detachAppender(capture);
-    client.close();
     sluice.close();
   }
 
@@ -82,12 +68,12 @@ class MetricsAndRequestIdTest {
   void metricsAfterRejections() {
     List<Future<HttpResponse<Buffer>>> burst = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
-      burst.add(client.get("/users/" + (940_000 + i) + "/settings").send());
+      burst.add(sluice.client().get("/users/" + (940_000 + i) + "/settings").send());
     }
     Future.all(burst).await();
     assertTrue(burst.stream().anyMatch(r -> r.result().statusCode() == 503), "the burst must cause a rejection");
 
-    HttpResponse<Buffer> scrape = client.get("/metrics").send().await();
+    HttpResponse<Buffer> scrape = sluice.client().get("/metrics").send().await();
     assertEquals(200, scrape.statusCode());
     assertTrue(scrape.getHeader("Content-Type").startsWith("text/plain"), scrape.getHeader("Content-Type"));
     String text = scrape.bodyAsString();
@@ -109,7 +95,7 @@ class MetricsAndRequestIdTest {
   @DisplayName("the request id is returned in the response and appears in the proxy's log line for that request")
   void requestIdReachesTheProxyLog() {
     String id = "req-id-check-1";
-    HttpResponse<Buffer> response = client.get("/users/950001/settings")
+    HttpResponse<Buffer> response = sluice.client().get("/users/950001/settings")
       .putHeader(HttpVerticle.REQUEST_ID_HEADER, id)
       .putHeader(HttpVerticle.REQUEST_TIMEOUT_HEADER, "200")
       .send().await();

@@ -1,15 +1,11 @@
 package io.sluice.diagnose;
 
-import io.sluice.launcher.Launcher;
 import io.sluice.launcher.TestSluice;
 import io.sluice.proxy.config.DbSettings;
 import io.sluice.proxy.testing.TestDatabase;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,8 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(VertxExtension.class)
 class DiagnoseCommandTest {
 
-  private static Vertx vertx;
-  private static Launcher sluice;
+  private static TestSluice.Running sluice;
   private static IdRange existing;
 
   /** What one run printed and returned. */
@@ -53,8 +48,7 @@ class DiagnoseCommandTest {
 
   @BeforeAll
   static void start() {
-    vertx = Vertx.vertx();
-    sluice = TestSluice.start(vertx, TestSluice.config());
+    sluice = TestSluice.start(TestSluice.config());
     existing = createUsers(5);
   }
 
@@ -65,16 +59,13 @@ class DiagnoseCommandTest {
 
   /** Created one after another, the users get consecutive ids, so the whole range exists. */
   private static IdRange createUsers(int count) {
-    WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
-      .setDefaultPort(sluice.httpPort()));
     List<Long> ids = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      HttpResponse<Buffer> created = client.post("/users").sendJson(new JsonObject().put("name", "Diag " + i)
-        .put("email", "diag-" + UUID.randomUUID() + "@example.com")).await();
+      HttpResponse<Buffer> created = sluice.client().post("/users").sendJson(new JsonObject()
+        .put("name", "Diag " + i).put("email", "diag-" + UUID.randomUUID() + "@example.com")).await();
       assertEquals(201, created.statusCode(), created.bodyAsString());
       ids.add(created.bodyAsJsonObject().getLong("id"));
     }
-    client.close();
     IdRange range = new IdRange(ids.get(0), ids.get(count - 1));
     assertEquals(count - 1, range.last() - range.first(), "ids are consecutive: " + ids);
     return range;
@@ -103,7 +94,7 @@ class DiagnoseCommandTest {
   @DisplayName("200 GETs of existing users: all 200, no 503, exit 0; the database check sees max_connections and"
     + " the service's pool connections")
   void existingUsersAllSucceedAndTheDatabaseIsInspected() {
-    List<String> args = load(sluice.httpPort(), existing.toString(), 200);
+    List<String> args = load(sluice.port(), existing.toString(), 200);
     args.addAll(testDatabase());
     Outcome outcome = diagnose(args);
 
@@ -119,7 +110,7 @@ class DiagnoseCommandTest {
   @Test
   @DisplayName("ids that do not exist: every answer is 404, which is not a 503, so exit 0")
   void unknownUsersAre404AndStillExit0() {
-    Outcome outcome = diagnose(load(sluice.httpPort(), "987654321000-987654321099", 100));
+    Outcome outcome = diagnose(load(sluice.port(), "987654321000-987654321099", 100));
 
     assertEquals(0, outcome.exitCode(), outcome.err() + outcome.out());
     assertEquals(100, outcome.load().getLong("totalRequests"));
@@ -134,17 +125,14 @@ class DiagnoseCommandTest {
       .put("maxSize", 1).put("maxWaitQueueSize", 0).put("acquireTimeoutMs", 30_000);
     config.getJsonObject("faults").put("dbLatency",
       new JsonObject().put("enabled", true).put("minMs", 300).put("maxMs", 300));
-    Launcher overloaded = TestSluice.start(Vertx.vertx(), config);
-    try {
-      Outcome outcome = diagnose(load(overloaded.httpPort(), existing.toString(), 40));
+    try (TestSluice.Running overloaded = TestSluice.start(config)) {
+      Outcome outcome = diagnose(load(overloaded.port(), existing.toString(), 40));
 
       assertEquals(2, outcome.exitCode(), outcome.err() + outcome.out());
       assertEquals(40, outcome.load().getLong("totalRequests"));
       assertTrue(outcome.status("503") > 0, outcome.out());
       assertTrue(outcome.load().getDouble("rate503Percent") > 1.0, outcome.out());
       assertEquals(2, outcome.json().getInteger("exitCode"));
-    } finally {
-      overloaded.close();
     }
   }
 
