@@ -99,8 +99,9 @@ class RetryUnderLoadTest {
     List<Future<?>> done = new ArrayList<>();
     for (int c = 0; c < CLIENTS; c++) {
       done.add(clients.submit(() -> {
+        // Every fifth write is unkeyed, so both kinds meet the same load.
         for (int i = next.getAndIncrement(); i < keyed + unkeyed; i = next.getAndIncrement()) {
-          if (i < keyed) {
+          if (i % 5 != 4 || i >= 5 * unkeyed) {
             String title = "k-" + run + "-" + i;
             String answer;
             do {
