@@ -206,8 +206,11 @@ public final class PoolExecutor {
       private PreparedQuery<RowSet<Row>> statement(String sql, boolean noLockWait) {
         // Checked before every statement, not only by the timer: past the deadline nothing new is sent (the kill
         // may already have passed this connection by, or the timer not have run yet on a busy event loop).
-        if (attempt.expired() || (statementDeadline - System.nanoTime() <= 0 && attempt.expire())) {
+        if (attempt.expired()) {
           throw Failures.statementTimeout();
+        }
+        if (statementDeadline - System.nanoTime() <= 0 && attempt.expire()) {
+          throw stop(StopReason.BEFORE_STATEMENT, op, requestId);
         }
         return conn.preparedQuery(limits.limit(sql,
           Math.max(1, TimeUnit.NANOSECONDS.toMillis(statementDeadline - System.nanoTime())), noLockWait));
@@ -354,8 +357,9 @@ public final class PoolExecutor {
                                            long statementDeadline, String requestId) {
     return conn.begin().compose(tx -> work(op, statements).transform(ar -> {
       boolean timeForCommit = statementDeadline - System.nanoTime() >= TimeUnit.MILLISECONDS.toNanos(MIN_COMMIT_MS);
-      if (ar.succeeded() && !timeForCommit) {
-        attempt.expire();
+      if (ar.succeeded() && !timeForCommit && attempt.expire()) {
+        // COMMIT is a statement too: not sent when its acknowledgement could not make the deadline.
+        stop(StopReason.BEFORE_STATEMENT, op, requestId);
       }
       if (ar.succeeded() && timeForCommit && attempt.commit()) {
         return tx.commit().map(ar.result()).recover(err -> {
