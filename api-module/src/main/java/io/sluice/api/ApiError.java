@@ -28,6 +28,9 @@ record ApiError(int status, String code, String message, long retryAfterSeconds)
   static final String DB_UNAVAILABLE = "db_unavailable";
   static final String UNAVAILABLE = "unavailable";
   static final String DB_TIMEOUT = "db_timeout";
+  static final String OUTCOME_UNKNOWN = "outcome_unknown";
+  static final String IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused";
+  static final String REQUEST_IN_PROGRESS = "request_in_progress";
   static final String INTERNAL = "internal";
 
   static ApiError badRequest(String message) {
@@ -35,6 +38,14 @@ record ApiError(int status, String code, String message, long retryAfterSeconds)
   }
 
   static ApiError of(Throwable err, HttpSettings settings) {
+    return of(err, settings, false);
+  }
+
+  /**
+   * @param write whether the request changes data: then no answer from the proxy in time means the outcome is
+   *              unknown (the write may have committed), never "nothing written"
+   */
+  static ApiError of(Throwable err, HttpSettings settings, boolean write) {
     if (err instanceof ApiError.Failure failure) {
       return failure.error;
     }
@@ -51,10 +62,16 @@ record ApiError(int status, String code, String message, long retryAfterSeconds)
         case FailureCode.DB_UNAVAILABLE -> new ApiError(503, DB_UNAVAILABLE,
           FailureCode.withoutRetryAfter(reply.getMessage()), FailureCode.retryAfterOf(reply.getMessage()));
         case FailureCode.STATEMENT_TIMEOUT -> new ApiError(504, DB_TIMEOUT, reply.getMessage());
+        case FailureCode.OUTCOME_UNKNOWN -> new ApiError(504, OUTCOME_UNKNOWN, reply.getMessage());
+        case FailureCode.IDEMPOTENCY_KEY_REUSED -> new ApiError(422, IDEMPOTENCY_KEY_REUSED, reply.getMessage());
+        case FailureCode.REQUEST_IN_PROGRESS -> new ApiError(409, REQUEST_IN_PROGRESS,
+          FailureCode.withoutRetryAfter(reply.getMessage()), FailureCode.retryAfterOf(reply.getMessage()));
         default -> new ApiError(500, INTERNAL, "internal error");
       };
-      case TIMEOUT -> new ApiError(504, DB_TIMEOUT, "the database proxy did not answer within the request's"
-        + " deadline");
+      case TIMEOUT -> write
+        ? new ApiError(504, OUTCOME_UNKNOWN, "the database proxy did not answer within the request's deadline: the"
+          + " write may or may not have happened; retry with the same Idempotency-Key")
+        : new ApiError(504, DB_TIMEOUT, "the database proxy did not answer within the request's deadline");
       case NO_HANDLERS -> new ApiError(503, UNAVAILABLE, "the database proxy is not running");
       default -> new ApiError(500, INTERNAL, "internal error");
     };

@@ -56,6 +56,10 @@ public class HttpVerticle extends VerticleBase {
   public static final String CACHE_HEADER = "X-Cache";
   /** Client-chosen deadline in ms, capped at {@code http.maxRequestTimeoutMs}. */
   public static final String REQUEST_TIMEOUT_HEADER = "X-Request-Timeout";
+  /** Client-chosen idempotency key on {@code POST /users} and {@code POST /users/{id}/notifications}. */
+  public static final String IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
+  /** {@code true} on the stored response of an earlier request with the same Idempotency-Key. */
+  public static final String IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed";
   /** The OpenAPI document of this API: a classpath resource of this module, served at {@code GET /openapi.yaml}. */
   public static final String OPENAPI_RESOURCE = "openapi.yaml";
 
@@ -64,7 +68,16 @@ public class HttpVerticle extends VerticleBase {
   private static final String JSON = "application/json";
   private static final String REQUEST_ID_KEY = "requestId";
   private static final String DEADLINE_KEY = "deadlineNanos";
-  /** Time kept back from the proxy's budget for its reply to travel back: 10 % of it, from 10 to 50 ms. */
+  private static final String IDEMPOTENCY_KEY = "idempotencyKey";
+  private static final Pattern IDEMPOTENCY_KEY_PATTERN = Pattern.compile(ProxyContract.IDEMPOTENCY_KEY_PATTERN);
+  /** Actions that change data: when the proxy does not answer one in time, its outcome is unknown. */
+  private static final Set<String> WRITES = Set.of(Action.CREATE_USER, Action.PUT_SETTINGS,
+    Action.CREATE_NOTIFICATION, Action.MARK_NOTIFICATION_READ);
+  /**
+   * Time kept back from the proxy's budget for its reply to travel back: 10 % of it, from 10 to 50 ms. The proxy
+   * answers every write by its own deadline (committed, rolled back, or outcome unknown), so within this margin this
+   * side has the proxy's final answer; giving up without it is "outcome unknown" for a write.
+   */
   private static final long MIN_REPLY_MARGIN_MS = 10;
   private static final long MAX_REPLY_MARGIN_MS = 50;
   private static final Pattern TIMEOUT = Pattern.compile("[0-9]{1,9}");
@@ -315,7 +328,7 @@ public class HttpVerticle extends VerticleBase {
   }
 
   private void createUser(RoutingContext ctx) {
-    JsonObject body = jsonBody(ctx);
+    JsonObject body = idempotencyKey(ctx) ? jsonBody(ctx) : null;
     if (body != null) {
       forward(ctx, Action.CREATE_USER, pick(body, Fields.NAME, Fields.EMAIL), 201);
     }
@@ -377,7 +390,7 @@ public class HttpVerticle extends VerticleBase {
 
   private void createNotification(RoutingContext ctx) {
     Long id = pathId(ctx, "id");
-    JsonObject body = id == null ? null : jsonBody(ctx);
+    JsonObject body = id == null || !idempotencyKey(ctx) ? null : jsonBody(ctx);
     if (body != null) {
       forward(ctx, Action.CREATE_NOTIFICATION, pick(body, Fields.TITLE, Fields.BODY).put(Fields.USER_ID, id), 201);
     }
@@ -416,21 +429,30 @@ public class HttpVerticle extends VerticleBase {
       return Future.failedFuture(new ApiError.Failure(new ApiError(504, ApiError.DB_TIMEOUT,
         "the request's deadline passed before it reached the database")));
     }
+    // Both forms of the deadline: the absolute one survives the time the message spends queued on its way.
     DeliveryOptions options = new DeliveryOptions()
       .setSendTimeout(remainingMs)
       .addHeader(ProxyContract.TIMEOUT_HEADER, Long.toString(proxyBudgetMs))
+      .addHeader(ProxyContract.DEADLINE_HEADER, Long.toString(System.currentTimeMillis() + proxyBudgetMs))
       .addHeader(ProxyContract.ACTION_HEADER, action)
       .addHeader(ProxyContract.REQUEST_ID_HEADER, ctx.get(REQUEST_ID_KEY));
+    String key = ctx.get(IDEMPOTENCY_KEY);
+    if (key != null) {
+      options.addHeader(ProxyContract.IDEMPOTENCY_KEY_HEADER, key);
+    }
     return vertx.eventBus().request(ProxyContract.ADDRESS, body, options);
   }
 
   private void forward(RoutingContext ctx, String action, JsonObject body, int successStatus) {
     request(ctx, action, body).onComplete(ar -> {
       if (ar.failed()) {
-        error(ctx, ApiError.of(ar.cause(), settings));
+        error(ctx, ApiError.of(ar.cause(), settings, WRITES.contains(action)));
         return;
       }
       copyCacheHeaders(ar.result(), ctx);
+      if ("true".equals(ar.result().headers().get(ProxyContract.IDEMPOTENT_REPLAYED_HEADER))) {
+        ctx.response().putHeader(IDEMPOTENT_REPLAYED_HEADER, "true");
+      }
       if (successStatus == 204) {
         ctx.response().setStatusCode(204).end();
       } else {
@@ -449,6 +471,24 @@ public class HttpVerticle extends VerticleBase {
     if (age != null) {
       ctx.response().putHeader(HttpHeaders.AGE, age);
     }
+  }
+
+  /**
+   * Keeps the request's Idempotency-Key for the proxy; false after answering 400 when it is malformed (given more
+   * than once, too long, or outside its charset).
+   */
+  private boolean idempotencyKey(RoutingContext ctx) {
+    List<String> keys = ctx.request().headers().getAll(IDEMPOTENCY_KEY_HEADER);
+    if (keys.isEmpty()) {
+      return true;
+    }
+    if (keys.size() > 1 || !IDEMPOTENCY_KEY_PATTERN.matcher(keys.get(0)).matches()) {
+      error(ctx, ApiError.badRequest(IDEMPOTENCY_KEY_HEADER + " must be given once, 1 to 255 of A-Z a-z 0-9 . _ : ~ + /"
+        + " = -"));
+      return false;
+    }
+    ctx.put(IDEMPOTENCY_KEY, keys.get(0));
+    return true;
   }
 
   /** A positive integer path parameter, or null after answering 400. */
@@ -497,7 +537,7 @@ public class HttpVerticle extends VerticleBase {
     if (ctx.response().ended()) {
       return;
     }
-    if (error.status() == 503) {
+    if (error.status() == 503 || ApiError.REQUEST_IN_PROGRESS.equals(error.code())) {
       long retryAfter = error.retryAfterSeconds() > 0 ? error.retryAfterSeconds() : settings.retryAfterSeconds();
       ctx.response().putHeader(HttpHeaders.RETRY_AFTER, Long.toString(retryAfter));
     }

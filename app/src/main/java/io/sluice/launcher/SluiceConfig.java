@@ -6,6 +6,7 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.JsonSection;
 import io.sluice.config.Schema;
 import io.sluice.config.Secrets;
+import io.sluice.proxy.config.IdempotencySettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.vertx.config.ConfigRetriever;
 import io.vertx.config.ConfigRetrieverOptions;
@@ -47,7 +48,8 @@ public final class SluiceConfig {
     .section("embedded", EmbeddedSettings.SCHEMA)
     .section("log", LogFormat.SCHEMA)
     .section("reload", ReloadSettings.SCHEMA)
-    .section("admin", AdminSettings.SCHEMA);
+    .section("admin", AdminSettings.SCHEMA)
+    .section("idempotency", IdempotencySettings.SCHEMA);
 
   private SluiceConfig() {
   }
@@ -59,7 +61,8 @@ public final class SluiceConfig {
       .put("embedded", EmbeddedSettings.defaults().toJson())
       .put("log", LogFormat.defaults())
       .put("reload", ReloadSettings.defaults().toJson())
-      .put("admin", AdminSettings.defaults().toJson());
+      .put("admin", AdminSettings.defaults().toJson())
+      .put("idempotency", IdempotencySettings.defaults().toJson());
   }
 
   /**
@@ -105,6 +108,7 @@ public final class SluiceConfig {
     LogFormat.from(root.section("log"));
     ReloadSettings.from(root.section("reload"));
     AdminSettings.from(root.section("admin"));
+    IdempotencySettings.from(root.section("idempotency"));
     return config;
   }
 

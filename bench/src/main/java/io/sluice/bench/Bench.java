@@ -52,6 +52,8 @@ public final class Bench {
   static final String FAST_UNCACHED = "fast-uncached";
   static final String CACHED = "cached";
   static final String OVERLOAD = "overload";
+  /** Writer threads of the overload scenario's keyed writes, beside its 210 readers (about a 5 % share). */
+  static final int OVERLOAD_KEYED_WRITERS = 10;
   static final String CEILING = "ceiling";
 
   private static final DateTimeFormatter STAMP =
@@ -192,7 +194,16 @@ public final class Bench {
     try (Running running = startService(OVERLOAD, env)) {
       BaseUrl url = BaseUrl.parse(running.service().baseUrl());
       warmUp(OVERLOAD, () -> lookups(url, c, options.warmup()));
-      Measured m = measure(OVERLOAD, running.db(), () -> lookups(url, c, options.duration()));
+      // A share of writes beside the reads, each with an Idempotency-Key and retried until 201: they must be stored
+      // exactly once, and every acknowledged one must be stored.
+      KeyedWrites writes = KeyedWrites.start(running.service().baseUrl(), options.users(), OVERLOAD_KEYED_WRITERS);
+      Measured m;
+      try {
+        m = measure(OVERLOAD, running.db(), () -> lookups(url, c, options.duration()));
+      } finally {
+        writes.stop();
+      }
+      JsonObject keyed = writes.verify(running.db());
       JsonObject json = scenario(OVERLOAD, "GET /users/{random id}, cache off, every borrowed connection held "
         + OVERLOAD_MIN_MS + "–" + OVERLOAD_MAX_MS + " ms by injected latency, pool " + OVERLOAD_POOL_MAX_SIZE
         + ", offered " + OVERLOAD_FACTOR + "× what the pool holds in flight at capacity: the incident, replayed.",
@@ -213,7 +224,8 @@ public final class Bench {
         .put("goodputFractionOfCapacity", round(goodput / capacity))
         .put("goodputIncludingDrainPerSecond", round(m.load().successes() / m.load().seconds()))
         .put("successLatencyMs", latency(m.load().ok()))
-        .put("rejectionLatencyMs", latency(m.load().rejected())));
+        .put("rejectionLatencyMs", latency(m.load().rejected()))
+        .put("keyedWrites", keyed));
     }
   }
 

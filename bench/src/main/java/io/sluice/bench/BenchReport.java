@@ -168,6 +168,14 @@ final class BenchReport {
       row(out, "Latency of successes (2xx)", latency(o.getJsonObject("successLatencyMs")));
       row(out, "Latency of rejections (503)", latency(o.getJsonObject("rejectionLatencyMs")) + " ("
         + o.getLong("rejections503") + " rejections)");
+      JsonObject k = o.getJsonObject("keyedWrites");
+      if (k != null) {
+        row(out, "Keyed writes (Idempotency-Key, retried until 201)", k.getLong("writes") + " writes from "
+          + k.getInteger("writers") + " writers, " + k.getLong("acknowledged") + " acknowledged, "
+          + k.getLong("unresolved") + " unresolved; duplicates " + k.getLong("duplicates")
+          + ", acknowledged but missing " + k.getLong("acknowledgedMissing") + " (both must be 0); attempts: "
+          + counts(k.getJsonObject("attemptsByAnswer")));
+      }
     }
     if (s.containsKey("fractionOfCeiling")) {
       row(out, "Fraction of the ceiling", number(s.getDouble("fractionOfCeiling"), 3)

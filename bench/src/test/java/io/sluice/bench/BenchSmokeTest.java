@@ -60,6 +60,11 @@ class BenchSmokeTest {
     }
     JsonObject overload = scenarios.getJsonObject(2).getJsonObject("overload");
     assertNotNull(overload.getDouble("goodputFractionOfCapacity"));
+    JsonObject keyed = overload.getJsonObject("keyedWrites");
+    assertTrue(keyed.getLong("writes") > 0, "the overload scenario sent keyed writes: " + keyed);
+    assertEquals(0, keyed.getLong("duplicates"), "keyed writes stored twice: " + keyed);
+    assertEquals(0, keyed.getLong("acknowledgedMissing"), "acknowledged keyed writes missing: " + keyed);
+    assertEquals(keyed.getLong("writes"), keyed.getLong("acknowledged") + keyed.getLong("unresolved"));
     assertEquals(4, report.getJsonArray("summary").size());
   }
 }

@@ -25,6 +25,36 @@ public final class ProxyContract {
   public static final String TIMEOUT_HEADER = "timeout-ms";
 
   /**
+   * Optional: the caller's absolute deadline, in milliseconds since the epoch (UTC wall clock). Unlike
+   * {@link #TIMEOUT_HEADER} it survives queueing: time the message spends in the event bus or behind other work on
+   * the proxy's event loop counts against it. The proxy's deadline is the earlier of this and arrival +
+   * {@link #TIMEOUT_HEADER}: within one process both sides read the same clock, so this one decides; across
+   * processes (clustered event bus) a proxy clock running ahead only shortens the budget (the request fails early,
+   * never commits late), and one running behind is bounded by the relative budget. A deadline already passed on
+   * arrival fails with {@link FailureCode#STATEMENT_TIMEOUT} without touching the database. Same syntax rules as
+   * {@link #TIMEOUT_HEADER}.
+   */
+  public static final String DEADLINE_HEADER = "deadline-epoch-ms";
+
+  /**
+   * Optional on {@link Action#CREATE_USER} and {@link Action#CREATE_NOTIFICATION} (ignored elsewhere): the client's
+   * idempotency key, {@link #IDEMPOTENCY_KEY_PATTERN}. The first request with a key runs, and stores the key, a
+   * fingerprint of the request and its reply in the same transaction as the write. Later requests with the same
+   * key in the same scope (the action, and the user for a notification) get: the stored reply with
+   * {@link #IDEMPOTENT_REPLAYED_HEADER} when the request is the same; {@link FailureCode#IDEMPOTENCY_KEY_REUSED}
+   * when it differs; {@link FailureCode#REQUEST_IN_PROGRESS} while the first is still running. Only a successful
+   * write stores its key: a failed one left nothing behind, so its retry runs again. Keys are kept
+   * {@code idempotency.ttlHours}.
+   */
+  public static final String IDEMPOTENCY_KEY_HEADER = "idempotency-key";
+
+  /** What an {@link #IDEMPOTENCY_KEY_HEADER} may look like: 1 to 255 of {@code [A-Za-z0-9._:~+/=-]}. */
+  public static final String IDEMPOTENCY_KEY_PATTERN = "[A-Za-z0-9._:~+/=-]{1,255}";
+
+  /** Reply header, {@code "true"} when the reply is the stored reply of an earlier request with the same key. */
+  public static final String IDEMPOTENT_REPLAYED_HEADER = "idempotent-replayed";
+
+  /**
    * Largest budget {@link #TIMEOUT_HEADER} can give a request: one hour, the upper bound of every timeout in the
    * config. It keeps the deadline arithmetic (nanoseconds since an arbitrary origin) far from overflow.
    */

@@ -1,5 +1,7 @@
 package io.sluice.proxy;
 
+import io.sluice.config.JsonSection;
+import io.sluice.proxy.config.IdempotencySettings;
 import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.contract.FailureCode;
@@ -33,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * {@link io.sluice.contract.FailureCode}, never silence. The schema must exist before deployment (the launcher
  * runs the migrations first, off the event loop).
  *
- * <p>Config: the {@code db}, {@code cache} and {@code faults} sections, see {@link ProxyConfig}. A start that cannot
+ * <p>Config: the {@code db}, {@code cache} and {@code faults} sections, see {@link ProxyConfig}, and the
+ * {@code idempotency} section ({@link IdempotencySettings}, restart-only). A start that cannot
  * reach the database fails its future with one descriptive log line.
  */
 public class DatabaseProxyVerticle extends VerticleBase {
@@ -59,8 +62,10 @@ public class DatabaseProxyVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     ProxyConfig config;
+    IdempotencySettings idempotency;
     try {
       config = ProxyConfig.from(config());
+      idempotency = IdempotencySettings.from(JsonSection.root(config()).section("idempotency"));
     } catch (RuntimeException e) {
       log.error("Database proxy not started: invalid config: {}", e.getMessage());
       return Future.failedFuture(e);
@@ -81,7 +86,7 @@ public class DatabaseProxyVerticle extends VerticleBase {
         config.db().host(), config.db().port(), config.db().database(), config.db().user(), err.getMessage()))
       // The metrics registry of this Vert.x instance (null when metrics are off: the meters are then no-ops).
       .compose(version -> ProxyService.start(vertx, adminPool, version, config, ticker,
-          vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null)
+          vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null, idempotency)
         .onFailure(err -> log.error("Database proxy not started: {}", err.getMessage()))
         .map(started -> {
           service = started;
@@ -107,9 +112,13 @@ public class DatabaseProxyVerticle extends VerticleBase {
     String requestId = Requests.requestId(message.headers().get(ProxyContract.REQUEST_ID_HEADER));
     JsonObject body;
     Long budgetMs;
+    Long deadlineEpochMs;
+    String idempotencyKey;
     try {
       body = message.body();
       budgetMs = Requests.timeoutMs(message.headers().get(ProxyContract.TIMEOUT_HEADER));
+      deadlineEpochMs = Requests.deadlineEpochMs(message.headers().get(ProxyContract.DEADLINE_HEADER));
+      idempotencyKey = Requests.idempotencyKey(message.headers().get(ProxyContract.IDEMPOTENCY_KEY_HEADER));
     } catch (ClassCastException e) {
       message.fail(FailureCode.BAD_REQUEST, "message body must be a JSON object");
       return;
@@ -117,10 +126,13 @@ public class DatabaseProxyVerticle extends VerticleBase {
       message.fail(e.code(), e.getMessage());
       return;
     }
-    service.handle(action, body, requestId, budgetMs).onComplete(ar -> {
+    service.handle(action, body, requestId, budgetMs, deadlineEpochMs, idempotencyKey).onComplete(ar -> {
       if (ar.succeeded()) {
         ProxyService.Reply reply = ar.result();
         DeliveryOptions options = new DeliveryOptions();
+        if (reply.replayed()) {
+          options.addHeader(ProxyContract.IDEMPOTENT_REPLAYED_HEADER, "true");
+        }
         if (reply.cacheStatus() != null) {
           options.addHeader(ProxyContract.CACHE_HEADER, reply.cacheStatus());
           if (reply.ageSeconds() >= 0 && !ProxyContract.CACHE_MISS.equals(reply.cacheStatus())) {

@@ -23,6 +23,7 @@ final class Attempt {
 
   private final AtomicInteger state = new AtomicInteger(RUNNING);
   private volatile Future<Void> kill = Future.succeededFuture();
+  private volatile boolean committing;
 
   /** Claims the outcome for the deadline; false if the work already finished. */
   boolean expire() {
@@ -32,6 +33,20 @@ final class Attempt {
   /** Claims the outcome for the work (to commit or to reply); false if the deadline already passed. */
   boolean finish() {
     return state.compareAndSet(RUNNING, FINISHED);
+  }
+
+  /** As {@link #finish()}, for a write about to send COMMIT: from then on its outcome is only known from the reply. */
+  boolean commit() {
+    if (finish()) {
+      committing = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** COMMIT was sent: a deadline passing now cannot roll the write back. */
+  boolean committing() {
+    return committing;
   }
 
   boolean expired() {

@@ -61,6 +61,15 @@ final class CacheRegistry {
     }
   }
 
+  /** The invalidations of {@code writes} only: for a write that may have committed, with no reply to put. */
+  void invalidateFor(List<Operation.CacheWrite> writes) {
+    for (Operation.CacheWrite write : writes) {
+      if (write instanceof Operation.CacheWrite.Invalidate invalidate && caches.get(write.cache()) != null) {
+        caches.get(write.cache()).invalidate(invalidate.affected());
+      }
+    }
+  }
+
   private IllegalStateException unknown(String name) {
     return new IllegalStateException("no cache named '" + name + "'; declared: " + caches.keySet());
   }

@@ -11,4 +11,11 @@ import io.vertx.sqlclient.RowSet;
 interface Db {
 
   PreparedQuery<RowSet<Row>> prepared(String sql);
+
+  /**
+   * As {@link #prepared}, but a row lock held by another transaction fails the statement at once (error 1205)
+   * instead of waiting for it: on MariaDB ({@code innodb_lock_wait_timeout=0} for the statement). On MySQL it waits,
+   * bounded by the request's deadline like any statement.
+   */
+  PreparedQuery<RowSet<Row>> preparedNoLockWait(String sql);
 }

@@ -34,6 +34,12 @@ final class Failures {
       "database statement did not finish within the request's deadline; it was stopped");
   }
 
+  /** COMMIT sent, acknowledgement late or lost: the write may or may not have happened. */
+  static ProxyFailure outcomeUnknown() {
+    return new ProxyFailure(FailureCode.OUTCOME_UNKNOWN, "the write may or may not have happened: its commit was"
+      + " not acknowledged in time; retry with the same Idempotency-Key, or read before writing again");
+  }
+
   static ProxyFailure deadlineSpent() {
     return new ProxyFailure(FailureCode.STATEMENT_TIMEOUT, "the request's deadline had passed when it arrived");
   }

@@ -10,6 +10,9 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PreparedQuery;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Transaction;
 import org.slf4j.Logger;
@@ -28,7 +31,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   the deadline passes and kills what still runs on the server ({@link Killer});</li>
  *   <li>the connection back to the pool, the permit back to the next live waiter.</li>
  * </ol>
- * A write runs in a transaction that commits only if it finished before its deadline (see {@link Attempt}).
+ * A write runs in a transaction that commits only if it finished before its deadline (see {@link Attempt}) with
+ * time left for the acknowledgement ({@link #inTransaction}); a COMMIT not acknowledged by the deadline is answered
+ * {@link FailureCode#OUTCOME_UNKNOWN} at the deadline. So every write is answered by its deadline, and each answer
+ * says what happened: success (committed), 504 (rolled back or never started) or outcome unknown.
  *
  * <p>Invariant (kept in {@link #execute}): <em>every borrowed connection and admission permit comes back or is
  * destroyed by the statement deadline + {@code db.killGraceMs}</em>. A statement still running then (the server or
@@ -46,6 +52,12 @@ public final class PoolExecutor {
   /** Longest the 504 waits for the KILL QUERY to be acknowledged (so the database is quiet when callers look). */
   private static final long KILL_REPLY_GRACE_MS = 250;
 
+  /**
+   * A write commits only with at least this much of its deadline left: a COMMIT is one round trip and an fsync, and
+   * one sent at the last millisecond would mostly end as "outcome unknown" instead of a clean 504.
+   */
+  static final long MIN_COMMIT_MS = 5;
+
   /** Why a statement was stopped for its deadline. */
   enum StopReason { KILLED, SERVER_LIMIT, BEFORE_STATEMENT }
 
@@ -60,6 +72,7 @@ public final class PoolExecutor {
   private final RateLimitedLog saturationLog = new RateLimitedLog(log, 1000);
   private final RateLimitedLog timeoutLog = new RateLimitedLog(log, 1000);
   private final RateLimitedLog killLog = new RateLimitedLog(log, 1000);
+  private final RateLimitedLog commitLog = new RateLimitedLog(log, 1000);
   /** Live-reloadable without a new pool. */
   private volatile long statementTimeoutMs;
   private volatile long killGraceMs;
@@ -179,24 +192,40 @@ public final class PoolExecutor {
     // The timer is armed before the first round trip, so even the connection-id lookup runs under the deadline.
     Future<Long> connectionId = killer.connectionId(conn);
     long timer = vertx.setTimer(remainingMs, id -> onDeadline(attempt, connectionId, op, reply, requestId, graceMs));
-    Db statements = sql -> {
-      if (attempt.expired()) {
-        // Past the deadline nothing new is sent: the kill may already have passed this connection by.
-        throw Failures.statementTimeout();
+    Db statements = new Db() {
+      @Override
+      public PreparedQuery<RowSet<Row>> prepared(String sql) {
+        return statement(sql, false);
       }
-      return conn.preparedQuery(limits.limit(sql,
-        Math.max(1, TimeUnit.NANOSECONDS.toMillis(statementDeadline - System.nanoTime()))));
+
+      @Override
+      public PreparedQuery<RowSet<Row>> preparedNoLockWait(String sql) {
+        return statement(sql, true);
+      }
+
+      private PreparedQuery<RowSet<Row>> statement(String sql, boolean noLockWait) {
+        // Checked before every statement, not only by the timer: past the deadline nothing new is sent (the kill
+        // may already have passed this connection by, or the timer not have run yet on a busy event loop).
+        if (attempt.expired()) {
+          throw Failures.statementTimeout();
+        }
+        if (statementDeadline - System.nanoTime() <= 0 && attempt.expire()) {
+          throw stop(StopReason.BEFORE_STATEMENT, op, requestId);
+        }
+        return conn.preparedQuery(limits.limit(sql,
+          Math.max(1, TimeUnit.NANOSECONDS.toMillis(statementDeadline - System.nanoTime())), noLockWait));
+      }
     };
     // Settled once: by the work once its kill (if any) settled, or by this guard, whichever comes first.
     Promise<JsonObject> settled = Promise.promise();
     long guard = vertx.setTimer(remainingMs + graceMs, id -> {
       if (!settled.future().isComplete()) {
         lease.destroy(requestId, "still running " + graceMs + " ms past its deadline");
-        settled.tryFail(Failures.statementTimeout());
+        settled.tryFail(attempt.committing() ? Failures.outcomeUnknown() : Failures.statementTimeout());
       }
     });
     connectionId
-      .compose(id -> statements(conn, statements, op, attempt, requestId))
+      .compose(id -> statements(conn, statements, op, attempt, statementDeadline, requestId))
       .onComplete(ar -> {
         vertx.cancelTimer(timer);
         attempt.kill().onComplete(kill -> {
@@ -258,6 +287,14 @@ public final class PoolExecutor {
   private void onDeadline(Attempt attempt, Future<Long> connectionId, Operation op, Promise<JsonObject> reply,
                           String requestId, long graceMs) {
     if (!attempt.expire()) {
+      if (attempt.committing()) {
+        // COMMIT sent and not acknowledged by the deadline: the write may land or not. Say so while the caller still
+        // listens, rather than let it give up without an answer; the COMMIT goes on (a kill now would not decide
+        // the outcome either).
+        commitLog.warn("{} {}: COMMIT not acknowledged by the deadline; outcome unknown request_id={}", op.action(),
+          op.key(), requestId);
+        reply.tryFail(Failures.outcomeUnknown());
+      }
       return;
     }
     ProxyFailure timeout = stop(StopReason.KILLED, op, requestId);
@@ -265,6 +302,11 @@ public final class PoolExecutor {
       // Still looking up the id: no statement of the request has started, and none will.
       reply.tryFail(timeout);
       return;
+    }
+    if (op.write()) {
+      // Expired before it finished, so it never commits (Attempt): "nothing written" is already true, and the
+      // caller, which waits for this answer, gets it before it would have to give up with "outcome unknown".
+      reply.tryFail(timeout);
     }
     long id = connectionId.result();
     // Bounded by the grace: a kill not confirmed by then means the connection is destroyed (see execute).
@@ -282,14 +324,14 @@ public final class PoolExecutor {
   }
 
   private Future<JsonObject> statements(SqlConnection conn, Db statements, Operation op, Attempt attempt,
-                                        String requestId) {
+                                        long statementDeadline, String requestId) {
     return faults.beforeStatement(conn).compose(v -> {
       if (attempt.expired()) {
         // The caller has its answer already; a write must not start after it was told it timed out.
         return Future.failedFuture(Failures.statementTimeout());
       }
       Future<JsonObject> work = op.write()
-        ? inTransaction(conn, statements, op, attempt)
+        ? inTransaction(conn, statements, op, attempt, statementDeadline, requestId)
         : work(op, statements).compose(result -> attempt.finish()
           ? Future.succeededFuture(result)
           : Future.failedFuture(Failures.statementTimeout()));
@@ -304,10 +346,27 @@ public final class PoolExecutor {
     return Future.<Void>succeededFuture().compose(v -> op.work().apply(statements));
   }
 
-  private Future<JsonObject> inTransaction(SqlConnection conn, Db statements, Operation op, Attempt attempt) {
+  /**
+   * The guarded commit: COMMIT is sent only if the work finished before the deadline with at least
+   * {@link #MIN_COMMIT_MS} left, so that its acknowledgement can still reach the caller in time; otherwise the
+   * transaction is rolled back and the answer is 504 (nothing written). Once COMMIT is sent, an acknowledgement
+   * that does not come by the deadline, or a connection lost meanwhile, is {@link FailureCode#OUTCOME_UNKNOWN}:
+   * never "nothing written", never "retry later".
+   */
+  private Future<JsonObject> inTransaction(SqlConnection conn, Db statements, Operation op, Attempt attempt,
+                                           long statementDeadline, String requestId) {
     return conn.begin().compose(tx -> work(op, statements).transform(ar -> {
-      if (ar.succeeded() && attempt.finish()) {
-        return tx.commit().map(ar.result());
+      boolean timeForCommit = statementDeadline - System.nanoTime() >= TimeUnit.MILLISECONDS.toNanos(MIN_COMMIT_MS);
+      if (ar.succeeded() && !timeForCommit && attempt.expire()) {
+        // COMMIT is a statement too: not sent when its acknowledgement could not make the deadline.
+        stop(StopReason.BEFORE_STATEMENT, op, requestId);
+      }
+      if (ar.succeeded() && timeForCommit && attempt.commit()) {
+        return tx.commit().map(ar.result()).recover(err -> {
+          commitLog.warn("{} {}: COMMIT failed, outcome unknown: {} request_id={}", op.action(), op.key(),
+            err.toString(), requestId);
+          return Future.failedFuture(Failures.outcomeUnknown());
+        });
       }
       Throwable cause = ar.succeeded() ? Failures.statementTimeout() : ar.cause();
       // The work's own answer (404, 409, 400) stands if it came before the deadline; claim it before rolling back.

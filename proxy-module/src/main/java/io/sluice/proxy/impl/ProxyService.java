@@ -3,6 +3,7 @@ package io.sluice.proxy.impl;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.proxy.config.DbSettings;
+import io.sluice.proxy.config.IdempotencySettings;
 import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.contract.Action;
@@ -37,8 +38,15 @@ public final class ProxyService {
 
   private static final Logger log = LoggerFactory.getLogger(ProxyService.class);
 
-  /** A reply body plus its cache provenance ({@code cacheStatus} null when no cache was involved). */
-  public record Reply(JsonObject body, String cacheStatus, long ageSeconds) {
+  /**
+   * A reply body plus its cache provenance ({@code cacheStatus} null when no cache was involved); {@code replayed}
+   * when it is the stored reply of an earlier request with the same idempotency key.
+   */
+  public record Reply(JsonObject body, String cacheStatus, long ageSeconds, boolean replayed) {
+
+    public Reply(JsonObject body, String cacheStatus, long ageSeconds) {
+      this(body, cacheStatus, ageSeconds, false);
+    }
   }
 
   /** One request pool, its sockets and the executor in front of it. */
@@ -53,6 +61,10 @@ public final class ProxyService {
   private final ProxyCounters counters = new ProxyCounters();
   private final CacheRegistry caches;
   private final ReadinessProbe readiness;
+  private final Idempotency idempotency;
+  private final IdempotencySettings idempotencySettings;
+  private final long purgeTimer;
+  private boolean purging;
   private volatile Generation current;
   private volatile CapacityGuard.ServerCapacity capacity;
   private final LongAdder swaps = new LongAdder();
@@ -68,7 +80,8 @@ public final class ProxyService {
   private Future<?> reconfiguring = Future.succeededFuture();
 
   private ProxyService(Vertx vertx, Pool adminPool, String serverVersion, ProxyConfig config, Ticker ticker,
-                       MeterRegistry registry, CapacityGuard.ServerCapacity capacity) {
+                       MeterRegistry registry, CapacityGuard.ServerCapacity capacity,
+                       IdempotencySettings idempotencySettings) {
     this.vertx = vertx;
     this.adminPool = adminPool;
     this.killer = new Killer(vertx, adminPool);
@@ -79,7 +92,33 @@ public final class ProxyService {
     // The server never changes without a restart, so the probe keeps its pool across reloads.
     this.readiness = new ReadinessProbe(vertx, config.db());
     this.current = generation(config);
+    // Key lifetimes follow the ticker (a test advances it), anchored to the wall clock at start.
+    long startMillis = System.currentTimeMillis();
+    long startTick = ticker.read();
+    this.idempotency = new Idempotency(
+      () -> startMillis + TimeUnit.NANOSECONDS.toMillis(ticker.read() - startTick), idempotencySettings.ttlHours());
+    this.idempotencySettings = idempotencySettings;
+    this.purgeTimer = vertx.setPeriodic(idempotencySettings.purgeIntervalMs(), id -> purgeExpiredKeys());
     bindMetrics();
+  }
+
+  /**
+   * Deletes expired idempotency keys, in small batches on the request pool (asynchronous: the event loop never
+   * waits for it). One purge at a time; a failure is logged and the next period tries again.
+   */
+  Future<Long> purgeExpiredKeys() {
+    if (purging) {
+      return Future.succeededFuture(0L);
+    }
+    purging = true;
+    return idempotency.purge(current.pool, idempotencySettings.purgeBatchSize())
+      .onSuccess(n -> {
+        if (n > 0) {
+          log.debug("Purged {} expired idempotency key(s)", n);
+        }
+      })
+      .onFailure(err -> log.warn("Purge of expired idempotency keys failed: {}", err.toString()))
+      .onComplete(ar -> purging = false);
   }
 
   /**
@@ -92,8 +131,15 @@ public final class ProxyService {
    */
   public static Future<ProxyService> start(Vertx vertx, Pool adminPool, String serverVersion, ProxyConfig config,
                                            Ticker ticker, MeterRegistry registry) {
+    return start(vertx, adminPool, serverVersion, config, ticker, registry, IdempotencySettings.defaults());
+  }
+
+  /** As above, with the {@code idempotency} section (restart-only: read once here). */
+  public static Future<ProxyService> start(Vertx vertx, Pool adminPool, String serverVersion, ProxyConfig config,
+                                           Ticker ticker, MeterRegistry registry, IdempotencySettings idempotency) {
     return CapacityGuard.check(vertx, adminPool, config.db().pool().maxSize(), config.db().maxConnectionsReservePercent())
-      .map(capacity -> new ProxyService(vertx, adminPool, serverVersion, config, ticker, registry, capacity))
+      .map(capacity -> new ProxyService(vertx, adminPool, serverVersion, config, ticker, registry, capacity,
+        idempotency))
       .compose(service -> service.current.pool.query("SELECT 1").execute().map(service));
   }
 
@@ -116,6 +162,19 @@ public final class ProxyService {
    * @param budgetMs the caller's remaining time, or null for the default (acquire timeout + statement timeout)
    */
   public Future<Reply> handle(String action, JsonObject body, String requestId, Long budgetMs) {
+    return handle(action, body, requestId, budgetMs, null, null);
+  }
+
+  /**
+   * Fails only with a {@link ProxyFailure}.
+   *
+   * @param budgetMs        the caller's remaining time, or null for the default (acquire timeout + statement
+   *                        timeout)
+   * @param deadlineEpochMs the caller's absolute deadline (ms since the epoch), or null; the earlier of the two wins
+   * @param idempotencyKey  the caller's idempotency key (validated), or null; used by the actions that honour one
+   */
+  public Future<Reply> handle(String action, JsonObject body, String requestId, Long budgetMs, Long deadlineEpochMs,
+                              String idempotencyKey) {
     if (Action.STATS.equals(action)) {
       return Future.succeededFuture(new Reply(stats(), null, -1));
     }
@@ -133,14 +192,33 @@ public final class ProxyService {
     }
     PoolExecutor executor = current.executor;
     // The deadline is fixed on arrival: whoever runs the work later (a retried cache load) spends the same budget.
-    long deadline = System.nanoTime()
-      + TimeUnit.MILLISECONDS.toNanos(budgetMs == null ? executor.defaultBudgetMs() : budgetMs);
+    long arrival = System.nanoTime();
+    long budget = budgetMs == null ? executor.defaultBudgetMs() : budgetMs;
+    if (deadlineEpochMs != null) {
+      // The absolute deadline counts the time the message spent queued before this point; the relative budget
+      // bounds what a clock running behind the caller's could add (see ProxyContract.DEADLINE_HEADER).
+      budget = Math.min(budget, Math.max(0, deadlineEpochMs - System.currentTimeMillis()));
+    }
+    long deadline = arrival + TimeUnit.MILLISECONDS.toNanos(budget);
     if (op.write()) {
-      // The caches are brought up to date after the write committed and before it is acknowledged.
-      return executor.run(op, deadline, requestId).map(result -> {
-        caches.afterWrite(op.cacheWrites(), result);
-        return new Reply(result, null, -1);
-      });
+      Operation write = idempotencyKey != null && Idempotency.applies(action)
+        ? idempotency.wrap(op, body, idempotencyKey) : op;
+      // The caches are brought up to date after the write committed and before it is acknowledged. A write whose
+      // outcome is unknown may have committed: what it would invalidate is invalidated all the same.
+      return executor.run(write, deadline, requestId)
+        .map(result -> {
+          caches.afterWrite(op.cacheWrites(), result);
+          return new Reply(result, null, -1);
+        })
+        .recover(err -> {
+          if (err instanceof ProxyFailure failure && failure.replayed() != null) {
+            return Future.succeededFuture(new Reply(failure.replayed(), null, -1, true));
+          }
+          if (err instanceof ProxyFailure failure && failure.code() == FailureCode.OUTCOME_UNKNOWN) {
+            caches.invalidateFor(op.cacheWrites());
+          }
+          return Future.failedFuture(err);
+        });
     }
     // Concurrent misses share the first caller's load, and so its deadline; if that load runs out of time, a
     // caller with time left loads again under its own deadline (see ReadCache).
@@ -306,6 +384,7 @@ public final class ProxyService {
    */
   public Future<Void> close() {
     metrics.close();
+    vertx.cancelTimer(purgeTimer);
     Generation gen = current;
     return Future.join(gen.sockets.close(vertx, gen.pool, PoolSettings.POOL_NAME, gen.config.db().killGraceMs()),
       readiness.close()).mapEmpty();

@@ -18,6 +18,7 @@ public final class Requests {
   private static final Pattern EMAIL = Pattern.compile("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$");
   private static final Pattern DIGITS = Pattern.compile("[0-9]+");
   private static final Pattern REQUEST_ID = Pattern.compile(ProxyContract.REQUEST_ID_PATTERN);
+  private static final Pattern IDEMPOTENCY_KEY = Pattern.compile(ProxyContract.IDEMPOTENCY_KEY_PATTERN);
 
   /** MariaDB refuses JSON nested deeper than 32 levels; MySQL allows 100. Keep to what both accept. */
   static final int MAX_SETTINGS_DEPTH = 32;
@@ -31,20 +32,45 @@ public final class Requests {
    * clamp, {@code now + budget} in nanoseconds overflows and the deadline, and the kill at the deadline, are lost.
    */
   public static Long timeoutMs(String raw) {
+    Long value = positive(ProxyContract.TIMEOUT_HEADER, raw);
+    return value == null ? null : Math.min(value, ProxyContract.MAX_TIMEOUT_MS);
+  }
+
+  /**
+   * The {@link ProxyContract#DEADLINE_HEADER} (ms since the epoch), or null when absent. Not clamped here: the
+   * caller takes the earlier of it and the relative budget, which is clamped.
+   */
+  public static Long deadlineEpochMs(String raw) {
+    return positive(ProxyContract.DEADLINE_HEADER, raw);
+  }
+
+  /** A positive decimal integer header, or null when absent; beyond 18 digits it is {@link Long#MAX_VALUE}. */
+  private static Long positive(String header, String raw) {
     if (raw == null) {
       return null;
     }
     String value = raw.trim();
     if (!DIGITS.matcher(value).matches()) {
-      throw ProxyFailure.badRequest(ProxyContract.TIMEOUT_HEADER + " must be a positive integer number of ms");
+      throw ProxyFailure.badRequest(header + " must be a positive integer number of ms");
     }
     String significant = value.replaceFirst("^0+", "");
     if (significant.isEmpty()) {
-      throw ProxyFailure.badRequest(ProxyContract.TIMEOUT_HEADER + " must be a positive integer number of ms");
+      throw ProxyFailure.badRequest(header + " must be a positive integer number of ms");
     }
-    // More than 18 digits may not even fit a long; it is beyond the clamp either way.
-    return significant.length() > 18 ? ProxyContract.MAX_TIMEOUT_MS
-      : Math.min(Long.parseLong(significant), ProxyContract.MAX_TIMEOUT_MS);
+    // More than 18 digits may not even fit a long; it is beyond any clamp either way.
+    return significant.length() > 18 ? Long.MAX_VALUE : Long.parseLong(significant);
+  }
+
+  /** The {@link ProxyContract#IDEMPOTENCY_KEY_HEADER}, or null when absent; 400 unless it matches the pattern. */
+  public static String idempotencyKey(String raw) {
+    if (raw == null) {
+      return null;
+    }
+    if (!IDEMPOTENCY_KEY.matcher(raw).matches()) {
+      throw ProxyFailure.badRequest(ProxyContract.IDEMPOTENCY_KEY_HEADER + " must be 1 to 255 of A-Z a-z 0-9 . _ : ~"
+        + " + / = -");
+    }
+    return raw;
   }
 
   /**

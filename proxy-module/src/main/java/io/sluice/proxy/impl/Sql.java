@@ -37,6 +37,27 @@ public final class Sql {
 
   static final String NOTIFICATION_EXISTS = "SELECT 1 FROM notifications WHERE id = ? AND user_id = ?";
 
+  /**
+   * Claims an idempotency key for the running transaction. Duplicate key (1062): a committed key exists; lock wait
+   * (1205, at once on MariaDB, see {@link Db#preparedNoLockWait}): another transaction holds it, still in flight.
+   */
+  static final String CLAIM_IDEMPOTENCY_KEY = "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, response,"
+    + " created_at, expires_at) VALUES (?, ?, ?, NULL, ?, ?)";
+
+  static final String SELECT_IDEMPOTENCY_KEY =
+    "SELECT fingerprint, response, expires_at FROM idempotency_keys WHERE scope = ? AND idem_key = ?";
+
+  /** Takes over an expired key that the purge has not deleted yet; 0 rows when it is not expired (any more). */
+  static final String TAKE_OVER_EXPIRED_IDEMPOTENCY_KEY = "UPDATE idempotency_keys SET fingerprint = ?,"
+    + " response = NULL, created_at = ?, expires_at = ? WHERE scope = ? AND idem_key = ? AND expires_at <= ?";
+
+  /** The reply of the write, stored in its transaction just before COMMIT. */
+  static final String STORE_IDEMPOTENT_REPLY =
+    "UPDATE idempotency_keys SET response = ? WHERE scope = ? AND idem_key = ?";
+
+  /** One small batch of the purge; repeated while it deletes a full batch. */
+  static final String PURGE_IDEMPOTENCY_KEYS = "DELETE FROM idempotency_keys WHERE expires_at <= ? LIMIT ?";
+
   static final String PING = "SELECT 1";
 
   /** Fault injection: keeps the borrowed connection busy on the server, like a slow query would. */

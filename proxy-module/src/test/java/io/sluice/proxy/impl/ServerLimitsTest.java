@@ -29,6 +29,15 @@ class ServerLimitsTest {
   }
 
   @Test
+  void noLockWaitIsPerStatementOnMariaDbAndCachedApartFromTheLimitedText() {
+    ServerLimits limits = ServerLimits.forVersion("11.4.5-MariaDB");
+    assertEquals("SET STATEMENT innodb_lock_wait_timeout=0, max_statement_time=0.500 FOR " + INSERT,
+      limits.limit(INSERT, 400, true));
+    assertEquals("SET STATEMENT max_statement_time=0.500 FOR " + INSERT, limits.limit(INSERT, 400));
+    assertEquals(INSERT, ServerLimits.forVersion("8.4.3").limit(INSERT, 400, true));
+  }
+
+  @Test
   void mySqlHintsSelectsOnlyAndLeavesWritesToTheKill() {
     ServerLimits limits = ServerLimits.forVersion("8.4.3");
     assertEquals("SELECT /*+ MAX_EXECUTION_TIME(750) */ id FROM users WHERE id = ?", limits.limit(SELECT, 501));

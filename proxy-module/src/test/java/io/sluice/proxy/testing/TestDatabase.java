@@ -28,6 +28,8 @@ public final class TestDatabase {
   private static final Logger log = LoggerFactory.getLogger(TestDatabase.class);
 
   private static DbSettings settings;
+  /** The embedded server when the ladder ended there, for {@link #admin()}; null otherwise. */
+  private static EmbeddedDatabase embedded;
 
   private TestDatabase() {
   }
@@ -39,6 +41,19 @@ public final class TestDatabase {
       DatabaseSetup.migrate(settings);
     }
     return settings;
+  }
+
+  /**
+   * A JDBC connection with server-wide privileges, for a test that must act on the server itself (block commits):
+   * root through the embedded server's socket, or the configured user of an external or Testcontainers server.
+   */
+  public static synchronized java.sql.Connection admin() throws java.sql.SQLException {
+    DbSettings db = settings();
+    if (embedded != null) {
+      return java.sql.DriverManager.getConnection("jdbc:mariadb://localhost/?localSocket=" + embedded.socket()
+        + "&user=" + System.getProperty("user.name"));
+    }
+    return java.sql.DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
   }
 
   private static DbSettings start() {
@@ -65,6 +80,7 @@ public final class TestDatabase {
       Files.createDirectories(target);
       Path dir = Files.createTempDirectory(target.toAbsolutePath(), "embedded-mariadb-");
       EmbeddedDatabase db = EmbeddedDatabase.start(dir, 0, "sluice_test");
+      embedded = db;
       Runtime.getRuntime().addShutdownHook(new Thread(db::close));
       log.info("Test database: embedded MariaDB on port {}", db.port());
       return defaults.withServer("127.0.0.1", db.port(), db.user(), db.password()).withDatabase("sluice_test");

@@ -1,0 +1,152 @@
+package io.sluice.proxy.impl;
+
+import io.sluice.contract.Action;
+import io.sluice.contract.FailureCode;
+import io.sluice.contract.Fields;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.util.HexFormat;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * Idempotency keys on writes, after the IETF httpapi Idempotency-Key draft.
+ *
+ * <p>Invariant: <em>the key, the request's fingerprint and the reply are committed in the same transaction as the
+ * write they protect</em>. The key is claimed by the transaction's first statement (an INSERT on the primary key
+ * (scope, key)), the reply stored by its last, just before COMMIT. So a committed key always has its reply and its
+ * write; a write rolled back (a timeout, an error, a lost connection) leaves no key, and its retry runs as new.
+ * While the first transaction is open its uncommitted row holds the key's lock: a second request with the same key
+ * fails at once on that lock (MariaDB; {@link Db#preparedNoLockWait}) and is told the first is in progress; after
+ * the commit it meets the committed row: the same fingerprint gets the stored reply (and writes nothing), another
+ * one gets {@link FailureCode#IDEMPOTENCY_KEY_REUSED}.
+ *
+ * <p>Keys are scoped by action, and by user for a user's notifications. A key lives {@code idempotency.ttlHours}
+ * after it was claimed; an expired key that the purge has not yet deleted is taken over by the next request.
+ * Times come from the proxy's clock (a test may pass its own), never from the database's.
+ */
+final class Idempotency {
+
+  /** ER_LOCK_WAIT_TIMEOUT: with {@code innodb_lock_wait_timeout=0}, the key is held by a transaction in flight. */
+  static final int ER_LOCK_WAIT_TIMEOUT = 1205;
+
+  private final LongSupplier epochMillis;
+  private final long ttlMillis;
+
+  /** @param epochMillis the clock of key lifetimes, in ms since the epoch */
+  Idempotency(LongSupplier epochMillis, long ttlHours) {
+    this.epochMillis = epochMillis;
+    this.ttlMillis = TimeUnit.HOURS.toMillis(ttlHours);
+  }
+
+  /** Whether {@code action} honours an idempotency key. */
+  static boolean applies(String action) {
+    return Action.CREATE_USER.equals(action) || Action.CREATE_NOTIFICATION.equals(action);
+  }
+
+  /**
+   * {@code op} (a validated write of an action that {@link #applies}) under idempotency key {@code key}: claims the
+   * key, runs the work, stores the reply. A request seen before fails with {@link ProxyFailure#replay} (same
+   * request), 422 (another request) or 423 (still in flight); none of them has written anything.
+   */
+  Operation wrap(Operation op, JsonObject body, String key) {
+    String scope = Action.CREATE_NOTIFICATION.equals(op.action())
+      ? op.action() + ":" + body.getLong(Fields.USER_ID) : op.action();
+    String fingerprint = fingerprint(op.action(), body);
+    return Operation.write(op.action(), op.key(), op.cacheWrites(), db -> {
+      long nowMs = epochMillis.getAsLong();
+      LocalDateTime now = utc(nowMs);
+      LocalDateTime expires = utc(nowMs + ttlMillis);
+      return claim(db, scope, key, fingerprint, now, expires)
+        .compose(v -> op.work().apply(db))
+        .compose(reply -> db.prepared(Sql.STORE_IDEMPOTENT_REPLY).execute(Tuple.of(reply.encode(), scope, key))
+          .map(reply));
+    });
+  }
+
+  private Future<Void> claim(Db db, String scope, String key, String fingerprint, LocalDateTime now,
+                             LocalDateTime expires) {
+    return db.preparedNoLockWait(Sql.CLAIM_IDEMPOTENCY_KEY).execute(Tuple.of(scope, key, fingerprint, now, expires))
+      .<Void>mapEmpty()
+      .recover(err -> {
+        if (Operations.isError(err, Operations.ER_DUP_ENTRY)) {
+          return existing(db, scope, key, fingerprint, now, expires);
+        }
+        return Future.failedFuture(Operations.isError(err, ER_LOCK_WAIT_TIMEOUT) ? inProgress() : err);
+      });
+  }
+
+  /** The key is committed: replay, refuse, or take it over when it expired. */
+  private Future<Void> existing(Db db, String scope, String key, String fingerprint, LocalDateTime now,
+                                LocalDateTime expires) {
+    return db.prepared(Sql.SELECT_IDEMPOTENCY_KEY).execute(Tuple.of(scope, key)).compose(rows -> {
+      if (rows.size() == 0) {
+        // Purged between the two statements: the retry will claim it.
+        return Future.failedFuture(inProgress());
+      }
+      Row row = rows.iterator().next();
+      if (!row.getLocalDateTime("expires_at").isAfter(now)) {
+        return db.preparedNoLockWait(Sql.TAKE_OVER_EXPIRED_IDEMPOTENCY_KEY)
+          .execute(Tuple.of(fingerprint, now, expires, scope, key, now))
+          .compose(updated -> updated.rowCount() == 1 ? Future.<Void>succeededFuture()
+            : Future.failedFuture(inProgress()))
+          .recover(err -> Future.failedFuture(Operations.isError(err, ER_LOCK_WAIT_TIMEOUT) ? inProgress() : err));
+      }
+      if (!fingerprint.equals(row.getString("fingerprint"))) {
+        return Future.failedFuture(new ProxyFailure(FailureCode.IDEMPOTENCY_KEY_REUSED,
+          "this idempotency key was used for a different request; use a new key for a new request"));
+      }
+      String response = row.getString("response");
+      return Future.failedFuture(response == null ? inProgress() : ProxyFailure.replay(new JsonObject(response)));
+    });
+  }
+
+  /**
+   * Deletes expired keys in batches of {@code batchSize}, one statement at a time, until a batch comes back short.
+   * Runs on the pool (non-blocking); the caller makes sure only one purge runs at a time.
+   *
+   * @return the number of keys deleted
+   */
+  Future<Long> purge(Pool pool, int batchSize) {
+    return purgeFrom(pool, batchSize, utc(epochMillis.getAsLong()), 0);
+  }
+
+  private static Future<Long> purgeFrom(Pool pool, int batchSize, LocalDateTime now, long deleted) {
+    return pool.preparedQuery(Sql.PURGE_IDEMPOTENCY_KEYS).execute(Tuple.of(now, batchSize))
+      .compose(rows -> rows.rowCount() < batchSize ? Future.succeededFuture(deleted + rows.rowCount())
+        : purgeFrom(pool, batchSize, now, deleted + rows.rowCount()));
+  }
+
+  private static ProxyFailure inProgress() {
+    return new ProxyFailure(FailureCode.REQUEST_IN_PROGRESS, FailureCode.withRetryAfter(
+      "a request with this idempotency key is in progress; retry with the same key to get its answer", 1));
+  }
+
+  /** SHA-256 of the action and the body with its keys sorted: the same request from any caller, in any order. */
+  static String fingerprint(String action, JsonObject body) {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      digest.update(action.getBytes(StandardCharsets.UTF_8));
+      digest.update((byte) '\n');
+      digest.update(new JsonObject(new TreeMap<>(body.getMap())).encode().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every JVM", e);
+    }
+  }
+
+  private static LocalDateTime utc(long epochMillis) {
+    return LocalDateTime.ofInstant(Instant.ofEpochMilli(epochMillis), ZoneOffset.UTC);
+  }
+}
