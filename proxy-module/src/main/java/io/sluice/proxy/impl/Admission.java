@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.LongAdder;
  * queue and keep a slot until a connection frees up, so a saturated pool fills with callers who already gave up.
  * Here a waiter leaves the queue the moment its deadline passes, a permit is handed only to a live waiter, and a
  * request that cannot be served in its remaining budget (predicted wait plus likely hold time) is refused at once
- * instead of queueing in vain.
+ * instead of queueing in vain. With a queueing-delay target ({@code db.pool.queueDelayTargetMs}), a request whose
+ * predicted wait exceeds it is refused at once too, so the line stays as short as keeping every permit busy needs.
  *
  * <p>This class is the mechanism: permits, the bounded FIFO and the timers that take waiters out of it. Whether a
  * request is worth queueing or worth a connection handed over, and the Retry-After hint, are the
@@ -34,12 +35,17 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class Admission {
 
-  /** Why a request was refused a connection. The labels are stable: they appear in logs and metrics. */
+  /**
+   * Why a request was refused a connection. The labels are stable: they appear in logs, metrics and stats. The
+   * ordinals index the shared counters: add new reasons at the end.
+   */
   enum Rejection {
     QUEUE_FULL("queue_full", false),
     PREDICTED_WAIT("predicted_wait", true),
     DEADLINE_EXPIRED("deadline_expired", true),
-    ACQUIRE_TIMEOUT("acquire_timeout", false);
+    ACQUIRE_TIMEOUT("acquire_timeout", false),
+    /** Its predicted wait exceeds {@code db.pool.queueDelayTargetMs} (see {@link AdmissionPolicy}). */
+    QUEUE_DELAY("queue_delay", false);
 
     final String label;
     private final boolean ownDeadline;
@@ -142,7 +148,8 @@ final class Admission {
   /** The production admission for a pool: Vert.x timers, {@link System#nanoTime()}, a policy learning from scratch. */
   static Admission forPool(Vertx vertx, PoolSettings pool, LongAdder[] rejections) {
     return new Admission(Clock.of(vertx),
-      new AdmissionPolicy(pool.maxSize(), TimeUnit.MILLISECONDS.toNanos(pool.acquireTimeoutMs())),
+      new AdmissionPolicy(pool.maxSize(), TimeUnit.MILLISECONDS.toNanos(pool.acquireTimeoutMs()),
+        TimeUnit.MILLISECONDS.toNanos(pool.queueDelayTargetMs())),
       pool.maxSize(), pool.maxWaitQueueSize(), pool.acquireTimeoutMs(), rejections);
   }
 
@@ -158,6 +165,9 @@ final class Admission {
     }
     if (queue.size() >= maxQueue) {
       return reject(Rejection.QUEUE_FULL);
+    }
+    if (!policy.withinDelayTarget(queue.size() + 1)) {
+      return reject(Rejection.QUEUE_DELAY);
     }
     long remaining = deadlineNanos - now;
     if (remaining <= 0) {
@@ -200,6 +210,14 @@ final class Admission {
       next.promise.fail(new Rejected(Rejection.PREDICTED_WAIT));
     }
     held--;
+  }
+
+  /**
+   * Applies a new {@code db.pool.queueDelayTargetMs} (0 = none) to the requests that arrive from now on; those in
+   * line keep their place. Needs no new pool.
+   */
+  void queueDelayTargetMs(long millis) {
+    policy.queueDelayTarget(TimeUnit.MILLISECONDS.toNanos(millis));
   }
 
   /** When a request refused now should come back (see {@link AdmissionPolicy#retryAfterSeconds}). Any thread. */

@@ -24,6 +24,7 @@ final class Failures {
       case PREDICTED_WAIT -> "the predicted wait for a connection exceeds the request's remaining time";
       case DEADLINE_EXPIRED -> "the request's deadline passed while it waited for a connection";
       case ACQUIRE_TIMEOUT -> "no connection became free within " + pool.acquireTimeoutMs() + " ms";
+      case QUEUE_DELAY -> "the predicted wait for a connection exceeds the pool's queueing-delay target";
     };
     return new ProxyFailure(FailureCode.POOL_SATURATED,
       FailureCode.withRetryAfter("database pool saturated: " + why, retryAfterSeconds), reason);

@@ -96,8 +96,12 @@ public final class PoolExecutor {
     update(db, faults);
   }
 
-  /** Applies the settings that need no new pool: the statement timeout, the kill grace and fault injection. */
+  /**
+   * Applies the settings that need no new pool: the statement timeout, the kill grace, the queueing-delay target and
+   * fault injection.
+   */
   void update(DbSettings db, FaultSettings faults) {
+    admission.queueDelayTargetMs(db.pool().queueDelayTargetMs());
     this.statementTimeoutMs = db.statementTimeoutMs();
     this.killGraceMs = db.killGraceMs();
     this.faults = new FaultInjector(faults);

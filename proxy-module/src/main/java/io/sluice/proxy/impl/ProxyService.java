@@ -251,7 +251,7 @@ public final class ProxyService {
       return Future.failedFuture(new ProxyFailure(FailureCode.BAD_REQUEST,
         "db host, port, database, user and password cannot change without a restart"));
     }
-    boolean newPool = !next.db().pool().equals(old.config.db().pool());
+    boolean newPool = next.db().pool().needsNewPool(old.config.db().pool());
     if (newPool && draining.get() > 0) {
       // Old + new is the most the server may see during a swap: a third pool waits until the previous one closed.
       return Future.failedFuture(new ProxyFailure(FailureCode.POOL_SATURATED,

@@ -135,4 +135,65 @@ class AdmissionPolicyTest {
     AdmissionPolicy slow = learnt(1, ms(1_200));
     assertEquals(3, slow.retryAfterSeconds(1), "2.4 s rounds up to 3");
   }
+
+  private static AdmissionPolicy withTarget(int permits, double targetMs, long... holdsNanos) {
+    AdmissionPolicy policy = new AdmissionPolicy(permits, NO_TIMEOUT, ms(targetMs));
+    for (long hold : holdsNanos) {
+      policy.recordHold(hold);
+    }
+    return policy;
+  }
+
+  @Test
+  @DisplayName("queueing-delay target: the incident's pool (70 connections, 700 ms holds, a permit every 10 ms) lets"
+    + " 5 wait within 50 ms; the 6th is refused")
+  void delayTargetBoundsThePlacesInLine() {
+    AdmissionPolicy policy = withTarget(70, 50, ms(700));
+    assertEquals(5, policy.placesWithinTarget());
+    assertEquals(ms(50), policy.predictedWaitNanos(5));
+    assertTrue(policy.withinDelayTarget(5));
+    assertFalse(policy.withinDelayTarget(6));
+  }
+
+  @Test
+  @DisplayName("queueing-delay target: the first place in line is open even when one hold ÷ permits exceeds it, so a"
+    + " freed permit finds a waiter")
+  void delayTargetKeepsTheFirstPlace() {
+    AdmissionPolicy policy = withTarget(1, 50, ms(1_000));
+    assertEquals(1, policy.placesWithinTarget());
+    assertTrue(policy.withinDelayTarget(1));
+    assertFalse(policy.withinDelayTarget(2));
+  }
+
+  @Test
+  @DisplayName("queueing-delay target: fast holds leave more places than any queue bound (no effect on the fast path)")
+  void delayTargetDoesNotBiteOnFastHolds() {
+    AdmissionPolicy policy = withTarget(20, 50, ms(2));
+    assertEquals(500, policy.placesWithinTarget());
+    assertTrue(policy.withinDelayTarget(100));
+  }
+
+  @Test
+  @DisplayName("queueing-delay target 0 disables it; before any hold was measured it refuses nothing")
+  void delayTargetZeroOrNothingLearntRefusesNothing() {
+    AdmissionPolicy off = withTarget(70, 0, ms(700));
+    assertEquals(Integer.MAX_VALUE, off.placesWithinTarget());
+    assertTrue(off.withinDelayTarget(1_000_000));
+
+    AdmissionPolicy unlearnt = withTarget(70, 50);
+    assertTrue(unlearnt.withinDelayTarget(1_000_000));
+  }
+
+  @Test
+  @DisplayName("queueing-delay target changes live: set, raised, and turned off on the same policy")
+  void delayTargetChangesLive() {
+    AdmissionPolicy policy = learnt(70, ms(700));
+    assertTrue(policy.withinDelayTarget(50));
+    policy.queueDelayTarget(ms(50));
+    assertFalse(policy.withinDelayTarget(50));
+    policy.queueDelayTarget(ms(500));
+    assertEquals(50, policy.placesWithinTarget());
+    policy.queueDelayTarget(0);
+    assertTrue(policy.withinDelayTarget(50));
+  }
 }

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.PriorityQueue;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -68,8 +69,12 @@ class AdmissionTest {
   private final ProxyCounters counters = new ProxyCounters();
 
   private Admission admission(int permits, int maxQueue, long acquireTimeoutMs) {
-    return new Admission(clock, new AdmissionPolicy(permits, TimeUnit.MILLISECONDS.toNanos(acquireTimeoutMs)),
-      permits, maxQueue, acquireTimeoutMs, counters.rejections);
+    return admission(permits, maxQueue, acquireTimeoutMs, 0);
+  }
+
+  private Admission admission(int permits, int maxQueue, long acquireTimeoutMs, long queueDelayTargetMs) {
+    return new Admission(clock, new AdmissionPolicy(permits, TimeUnit.MILLISECONDS.toNanos(acquireTimeoutMs),
+      TimeUnit.MILLISECONDS.toNanos(queueDelayTargetMs)), permits, maxQueue, acquireTimeoutMs, counters.rejections);
   }
 
   private long inMs(long millis) {
@@ -222,5 +227,177 @@ class AdmissionTest {
       admission.acquire(inMs(60_000));
     }
     assertEquals(5, admission.retryAfterSeconds(), "4 waiting + the caller, 1 s each on one permit");
+  }
+
+  /** Fills {@code permits} permits and teaches the policy a hold time of {@code holdMs}; all permits stay held. */
+  private static void saturate(Admission admission, int permits, long holdMs, long deadlineNanos) {
+    for (int i = 0; i < permits; i++) {
+      assertTrue(admission.acquire(deadlineNanos).succeeded());
+    }
+    admission.release(TimeUnit.MILLISECONDS.toNanos(holdMs));
+    assertTrue(admission.acquire(deadlineNanos).succeeded());
+  }
+
+  @Test
+  @DisplayName("queueing-delay target: a request whose predicted wait exceeds it is refused at once (queue_delay),"
+    + " with a Retry-After, though the queue has room and its deadline is far")
+  void delayTargetRefusesAtOnce() {
+    // 10 permits held 100 ms each: a permit frees every 10 ms, so 30 ms lets 3 wait.
+    Admission admission = admission(10, 100, 10_000, 30);
+    saturate(admission, 10, 100, inMs(60_000));
+    List<Future<Void>> inLine = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      inLine.add(admission.acquire(inMs(60_000)));
+    }
+    assertFalse(inLine.stream().anyMatch(Future::isComplete));
+    int timers = clock.pendingTimers();
+
+    Future<Void> fourth = admission.acquire(inMs(60_000));
+    assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(fourth));
+    assertEquals(3, admission.waiting());
+    assertEquals(timers, clock.pendingTimers(), "a refused request sets no timer");
+    assertEquals(1, admission.rejected(Admission.Rejection.QUEUE_DELAY));
+    assertEquals(1, admission.retryAfterSeconds());
+    assertFalse(Admission.Rejection.QUEUE_DELAY.ownDeadline(), "a later deadline would be refused the same");
+
+    // A freed permit goes to the head; the place it leaves is open again.
+    admission.release(TimeUnit.MILLISECONDS.toNanos(100));
+    assertTrue(inLine.get(0).succeeded());
+    assertFalse(admission.acquire(inMs(60_000)).isComplete());
+    assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(admission.acquire(inMs(60_000))));
+  }
+
+  @Test
+  @DisplayName("queueing-delay target 0 disables it: the same line grows to maxWaitQueueSize")
+  void delayTargetZeroDisablesIt() {
+    Admission admission = admission(10, 100, 10_000, 0);
+    saturate(admission, 10, 100, inMs(60_000));
+    for (int i = 0; i < 100; i++) {
+      assertFalse(admission.acquire(inMs(60_000)).isComplete());
+    }
+    assertEquals(100, admission.waiting());
+    assertEquals(Admission.Rejection.QUEUE_FULL, rejection(admission.acquire(inMs(60_000))));
+    assertEquals(0, admission.rejected(Admission.Rejection.QUEUE_DELAY));
+  }
+
+  @Test
+  @DisplayName("queueing-delay target changes live: those in line keep their place, newcomers meet the new target")
+  void delayTargetChangesLive() {
+    Admission admission = admission(10, 100, 10_000, 0);
+    saturate(admission, 10, 100, inMs(60_000));
+    List<Future<Void>> inLine = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      inLine.add(admission.acquire(inMs(60_000)));
+    }
+    admission.queueDelayTargetMs(30);
+    assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(admission.acquire(inMs(60_000))));
+    assertEquals(5, admission.waiting());
+    assertFalse(inLine.stream().anyMatch(Future::isComplete), "the waiters already in line are not refused");
+
+    admission.queueDelayTargetMs(0);
+    assertFalse(admission.acquire(inMs(60_000)).isComplete());
+    assertEquals(6, admission.waiting());
+  }
+
+  /** What a simulated steady overload did. */
+  private record Overload(long granted, long refused, long refusedWithAPermitFree, long refusedLate,
+                          long idlePermitNanos, double meanWaitMs, double maxWaitMs, long measuredNanos) {
+  }
+
+  /**
+   * The incident on the fake clock: 70 permits, holds uniform in 400–1000 ms (a seeded random), one request every
+   * 3 ms with a 2 s deadline (3.3 × the 100/s the pool serves), for 20 s. Refused requests are not sent again. Waits
+   * and idle permit time are counted from {@code warmupMs} on, after the first holds taught the policy.
+   */
+  private Overload overload(long queueDelayTargetMs) {
+    int permits = 70;
+    long warmupMs = 3_000;
+    long durationMs = 20_000;
+    Admission admission = admission(permits, 100, 2_000, queueDelayTargetMs);
+    Random random = new Random(11);
+    long start = clock.nanoTime();
+    long measuredFrom = start + TimeUnit.MILLISECONDS.toNanos(warmupMs);
+    long[] granted = new long[1];
+    long[] refused = new long[3];
+    double[] waits = new double[2];
+    long[] waitCount = new long[1];
+    long[] idle = new long[2]; // idle permit-nanos since measuredFrom; time of the last change of held
+    idle[1] = measuredFrom;
+    Runnable accountIdle = () -> {
+      long now = clock.nanoTime();
+      if (now > measuredFrom) {
+        idle[0] += (permits - admission.held()) * (now - Math.max(idle[1], measuredFrom));
+        idle[1] = now;
+      }
+    };
+    for (long t = 0; t < durationMs; t += 3) {
+      clock.setTimer(t, () -> {
+        long arrival = clock.nanoTime();
+        accountIdle.run();
+        Future<Void> permit = admission.acquire(arrival + TimeUnit.MILLISECONDS.toNanos(2_000));
+        if (permit.failed()) {
+          refused[0]++;
+          if (admission.held() < permits) {
+            refused[1]++;
+          }
+          return;
+        }
+        permit.onFailure(err -> refused[2]++);
+        permit.onSuccess(v -> {
+          long grantedAt = clock.nanoTime();
+          if (grantedAt >= measuredFrom) {
+            granted[0]++;
+          }
+          if (arrival >= measuredFrom) {
+            double waitMs = (grantedAt - arrival) / 1e6;
+            waits[0] += waitMs;
+            waits[1] = Math.max(waits[1], waitMs);
+            waitCount[0]++;
+          }
+          long holdMs = 400 + random.nextInt(601);
+          clock.setTimer(holdMs, () -> {
+            accountIdle.run();
+            admission.release(TimeUnit.MILLISECONDS.toNanos(holdMs));
+          });
+        });
+      });
+    }
+    clock.advance(durationMs);
+    accountIdle.run();
+    return new Overload(granted[0], refused[0], refused[1], refused[2], idle[0], waits[0] / waitCount[0], waits[1],
+      clock.nanoTime() - measuredFrom);
+  }
+
+  @Test
+  @DisplayName("steady 3× overload with a 50 ms target: every permit stays busy, every refusal is immediate and made"
+    + " with all permits held, and waits stay near the target instead of the second a full queue of 100 adds")
+  void steadyOverloadKeepsEveryPermitBusy() {
+    Overload target = overload(50);
+    assertEquals(0, target.idlePermitNanos(), "no permit idle after the warm-up");
+    assertEquals(0, target.refusedWithAPermitFree(), "no request refused while a permit was free");
+    assertEquals(0, target.refusedLate(), "every refusal came at arrival, none after a wait");
+    assertTrue(target.refused() > 0);
+    assertEquals(0, admissionRejections(Admission.Rejection.QUEUE_FULL, Admission.Rejection.DEADLINE_EXPIRED,
+      Admission.Rejection.ACQUIRE_TIMEOUT), "refusals are queue_delay or predicted_wait only");
+    assertTrue(target.meanWaitMs() <= 50, "mean wait " + target.meanWaitMs() + " ms");
+    // Capacity: 70 permits ÷ 0.7 s mean hold = 100 grants/s over the measured time.
+    double capacity = 70 / 0.7 * target.measuredNanos() / 1e9;
+    assertTrue(target.granted() >= 0.99 * capacity, target.granted() + " granted, capacity " + capacity);
+
+    counters.rejections[0].reset();
+    Overload off = overload(0);
+    assertEquals(0, off.idlePermitNanos());
+    assertTrue(off.meanWaitMs() > 10 * target.meanWaitMs(), "without a target: mean wait " + off.meanWaitMs()
+      + " ms, with one " + target.meanWaitMs() + " ms");
+    // Same goodput: the pool served as many with the short line as with the long one.
+    assertEquals(off.granted(), target.granted(), off.granted() / 100.0);
+  }
+
+  private long admissionRejections(Admission.Rejection... reasons) {
+    long sum = 0;
+    for (Admission.Rejection reason : reasons) {
+      sum += counters.rejections[reason.ordinal()].sum();
+    }
+    return sum;
   }
 }
