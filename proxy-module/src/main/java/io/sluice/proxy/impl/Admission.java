@@ -17,8 +17,9 @@ import java.util.concurrent.atomic.LongAdder;
  * queue and keep a slot until a connection frees up, so a saturated pool fills with callers who already gave up.
  * Here a waiter leaves the queue the moment its deadline passes, a permit is handed only to a live waiter, and a
  * request that cannot be served in its remaining budget (predicted wait plus likely hold time) is refused at once
- * instead of queueing in vain. With a queueing-delay target ({@code db.pool.queueDelayTargetMs}), a request whose
- * predicted wait exceeds it is refused at once too, so the line stays as short as keeping every permit busy needs.
+ * instead of queueing in vain. With a queueing-delay target ({@code db.pool.queueDelayTargetMs}), once the queue
+ * stands (waits above the target for a while, the queue never running empty), a request whose predicted wait exceeds
+ * the target is refused at once too, so the line stays as short as keeping every permit busy needs.
  *
  * <p>This class is the mechanism: permits, the bounded FIFO and the timers that take waiters out of it. Whether a
  * request is worth queueing or worth a connection handed over, and the Retry-After hint, are the
@@ -112,10 +113,12 @@ final class Admission {
   private static final class Waiter {
     final Promise<Void> promise = Promise.promise();
     final long deadlineNanos;
+    final long queuedAtNanos;
     long timerId;
 
-    Waiter(long deadlineNanos) {
+    Waiter(long deadlineNanos, long queuedAtNanos) {
       this.deadlineNanos = deadlineNanos;
+      this.queuedAtNanos = queuedAtNanos;
     }
   }
 
@@ -176,7 +179,7 @@ final class Admission {
     if (!policy.worthQueueing(queue.size() + 1, remaining)) {
       return reject(Rejection.PREDICTED_WAIT);
     }
-    Waiter waiter = new Waiter(deadlineNanos);
+    Waiter waiter = new Waiter(deadlineNanos, now);
     Rejection onTimer = remaining <= acquireTimeoutNanos ? Rejection.DEADLINE_EXPIRED : Rejection.ACQUIRE_TIMEOUT;
     long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(remaining, acquireTimeoutNanos)));
     waiter.timerId = clock.setTimer(waitMs, () -> {
@@ -203,6 +206,7 @@ final class Admission {
       waitingSnapshot = queue.size();
       clock.cancelTimer(next.timerId);
       if (policy.worthHandingOver(next.deadlineNanos - now)) {
+        policy.recordSojourn(now - next.queuedAtNanos, now);
         next.promise.complete();
         return;
       }
@@ -210,6 +214,7 @@ final class Admission {
       next.promise.fail(new Rejected(Rejection.PREDICTED_WAIT));
     }
     held--;
+    policy.queueRanEmpty();
   }
 
   /**
@@ -245,6 +250,11 @@ final class Admission {
   /** Safe from any thread (metrics); on the event loop it equals the queue length. */
   int waiting() {
     return waitingSnapshot;
+  }
+
+  /** Whether the queue stands and the queueing-delay target applies (see {@link AdmissionPolicy}). */
+  boolean queueStanding() {
+    return policy.standing();
   }
 
   long meanHoldMs() {

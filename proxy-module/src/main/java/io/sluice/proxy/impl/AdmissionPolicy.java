@@ -6,32 +6,42 @@ package io.sluice.proxy.impl;
  *
  * <p>It learns how long a request holds its connection (exponentially weighted mean and variance of the samples
  * handed to {@link #recordHold}) and predicts from that alone. It reads no clock and knows no Vert.x: callers pass
- * durations, so it is tested with synthetic hold times.
+ * durations (and, for the queueing-delay target, the time of each hand-over), so it is tested with synthetic hold
+ * times.
  *
  * <h2>Queueing-delay target ({@code db.pool.queueDelayTargetMs})</h2>
  * A queue in front of a saturated pool is useful only as long as it keeps every permit busy: when a permit frees,
  * someone should be there to take it. Anything longer adds waiting to every success and serves no one more. In the
  * incident (70 connections, holds of 400–1000 ms) a permit frees about every 10 ms, so a line of a few requests
- * keeps the pool busy, while the default line of 100 added about a second to every success. So a request that would
- * queue is refused at once ({@link #withinDelayTarget}) when its predicted wait, position × mean hold ÷ permits,
- * exceeds the target. With 100 permits freed per second and a 50 ms target, the line holds 5 requests.
+ * keeps the pool busy, while the default line of 100 added about a second to every success.
+ *
+ * <p>Two halves, after CoDel (Nichols and Jacobson, "Controlling Queue Delay", 2012), which tells a <em>good</em>
+ * queue (a burst that drains) from a <em>standing</em> one (overload) by the observed sojourn:
+ * <ol>
+ *   <li>Detection, on the observed wait ({@link #recordSojourn}): the queue is standing once every waiter handed a
+ *   permit for {@value #STANDING_INTERVAL_MS} ms waited longer than the target. It stays standing until a permit is
+ *   released with nobody waiting ({@link #queueRanEmpty}): only then has the pool more capacity than demand. A
+ *   burst that drains quickly never gets there and is absorbed by the queue as before; so is a single pause of the
+ *   event loop (GC, JIT, a busy core), which delays one round of hand-overs and not a whole interval of them.</li>
+ *   <li>Shedding, on the predicted wait ({@link #withinDelayTarget}): while the queue is standing, a request that
+ *   would queue is refused at once when its predicted wait, position × mean hold ÷ permits, exceeds the target. With
+ *   100 permits freed per second and a 50 ms target, the line holds 5 requests.</li>
+ * </ol>
+ * Unlike CoDel, nobody is shed from the queue after waiting: a refusal after a wait comes late (our rejections are
+ * meant to come in milliseconds, with a Retry-After) and wastes that wait. The refusal is made at arrival, on the
+ * prediction, which is built from observed hold times too. Its limit: it learns a sudden rise of hold times only as
+ * the slow holds complete, so requests admitted meanwhile wait longer than the target — bounded, as before, by
+ * {@code maxWaitQueueSize}, their deadline and the acquire timeout.
  *
  * <p>Why goodput stays at capacity: the target refuses only requests that would <em>queue</em>, so only while every
  * permit is held; and it always lets the line hold at least {@link #placesWithinTarget()} ≥ 1 requests. While the
  * pool is overloaded, requests arrive faster than permits free, so the line refills faster than it drains and a
  * freed permit always finds a waiter. The first place is open whatever the prediction (even when one hold ÷ permits
  * alone exceeds the target), because a line with no room at all would leave each freed permit idle until the next
- * arrival.
+ * arrival. And the queue never runs empty because of the target: standing ends only when it ran empty on its own.
  *
- * <p>Why the predicted wait rather than a CoDel-like control of the observed sojourn: CoDel sheds a waiter after it
- * has waited beyond the target, so its refusal comes late (our rejections are meant to come in milliseconds, with
- * a Retry-After) and its wait was spent for nothing; and an observed sojourn also grows with every pause of the event
- * loop (GC, JIT, a busy core), which a sojourn controller would read as a slow database and answer with 503s on the
- * fast path. The prediction is built from observed hold times too, and is evaluated before anyone waits. Its limit:
- * it learns a sudden rise of hold times only as the slow holds complete, so the requests admitted meanwhile wait
- * longer than the target — bounded, as before, by {@code maxWaitQueueSize}, their deadline and the acquire timeout.
- *
- * <p>Threads: {@link #recordHold} and {@link #queueDelayTarget(long)} are called on the admission's event loop only.
+ * <p>Threads: {@link #recordHold}, {@link #recordSojourn}, {@link #queueRanEmpty} and {@link #queueDelayTarget(long)}
+ * are called on the admission's event loop only.
  * The estimates may be read from any thread (metrics gauges, stats); the fields are volatile, and a reader that sees
  * the mean of one sample and the variance of the next gets an estimate that is off by one sample, which is harmless.
  */
@@ -42,6 +52,13 @@ final class AdmissionPolicy {
   /** Bounds of the Retry-After hint, in seconds. */
   static final long MIN_RETRY_AFTER_SECONDS = 1;
   static final long MAX_RETRY_AFTER_SECONDS = 60;
+  /**
+   * How long every hand-over must have seen a wait above the target before the queue counts as standing: CoDel's
+   * interval. A burst that the pool works off within it is a good queue.
+   */
+  static final long STANDING_INTERVAL_MS = 100;
+  private static final long STANDING_INTERVAL_NANOS = STANDING_INTERVAL_MS * 1_000_000;
+  private static final long NEVER = Long.MIN_VALUE;
 
   private final int permits;
   private final long acquireTimeoutNanos;
@@ -50,6 +67,9 @@ final class AdmissionPolicy {
   private volatile long samples;
   /** The queueing-delay target; 0 = none. */
   private volatile long queueDelayTargetNanos;
+  /** When the waits seen at hand-over went above the target and stayed there; {@link #NEVER} when they did not. */
+  private long aboveSinceNanos = NEVER;
+  private volatile boolean standing;
 
   /**
    * @param permits             requests served at once (the pool's connections): the drain rate of the queue
@@ -74,7 +94,42 @@ final class AdmissionPolicy {
     if (nanos < 0) {
       throw new IllegalArgumentException("queue delay target must be at least 0, was " + nanos);
     }
+    if (nanos != queueDelayTargetNanos) {
+      // Detection starts over against the new target.
+      aboveSinceNanos = NEVER;
+      standing = false;
+    }
     queueDelayTargetNanos = nanos;
+  }
+
+  /**
+   * Learns from one hand-over: a waiter got a permit at {@code nowNanos} (any fixed origin) after waiting
+   * {@code sojournNanos}. The queue becomes standing once the waits stayed above the target for
+   * {@value #STANDING_INTERVAL_MS} ms of hand-overs.
+   */
+  void recordSojourn(long sojournNanos, long nowNanos) {
+    long target = queueDelayTargetNanos;
+    if (target == 0 || standing) {
+      return;
+    }
+    if (sojournNanos <= target) {
+      aboveSinceNanos = NEVER;
+    } else if (aboveSinceNanos == NEVER) {
+      aboveSinceNanos = nowNanos;
+    } else if (nowNanos - aboveSinceNanos >= STANDING_INTERVAL_NANOS) {
+      standing = true;
+    }
+  }
+
+  /** A permit was released with nobody waiting: demand is below capacity, the queue is not standing. */
+  void queueRanEmpty() {
+    aboveSinceNanos = NEVER;
+    standing = false;
+  }
+
+  /** Whether the queue is standing (see the class comment): the queueing-delay target applies. */
+  boolean standing() {
+    return standing;
   }
 
   long queueDelayTargetNanos() {
@@ -106,11 +161,12 @@ final class AdmissionPolicy {
 
   /**
    * Whether a request that would be {@code position}-th in line (1-based) keeps within the queueing-delay target:
-   * its predicted wait is at most the target, or it would be first in line (see the class comment: the first place
-   * is what keeps a freed permit from idling). Always true with no target, or before the first hold was measured.
+   * the queue is not standing, or the request's predicted wait is at most the target, or it would be first in line
+   * (see the class comment: the first place is what keeps a freed permit from idling). Always true with no target,
+   * or before the first hold was measured.
    */
   boolean withinDelayTarget(int position) {
-    return position <= placesWithinTarget();
+    return !standing || position <= placesWithinTarget();
   }
 
   /**

@@ -144,11 +144,51 @@ class AdmissionPolicyTest {
     return policy;
   }
 
+  /** Hand-overs that waited above the target for a whole interval: the queue stands. */
+  private static AdmissionPolicy standing(AdmissionPolicy policy) {
+    long above = policy.queueDelayTargetNanos() + 1;
+    policy.recordSojourn(above, ms(1_000));
+    policy.recordSojourn(above, ms(1_000 + AdmissionPolicy.STANDING_INTERVAL_MS));
+    assertTrue(policy.standing());
+    return policy;
+  }
+
+  @Test
+  @DisplayName("queueing-delay target: the queue stands once every hand-over for an interval waited above the target")
+  void standingAfterAnIntervalAboveTheTarget() {
+    AdmissionPolicy policy = withTarget(70, 50, ms(700));
+    long interval = ms(AdmissionPolicy.STANDING_INTERVAL_MS);
+    policy.recordSojourn(ms(51), ms(1_000));
+    policy.recordSojourn(ms(80), ms(1_000) + interval - 1);
+    assertFalse(policy.standing(), "above the target for less than an interval: a burst draining");
+    assertTrue(policy.withinDelayTarget(50), "no target while not standing");
+
+    policy.recordSojourn(ms(50), ms(1_000) + interval);
+    long again = ms(1_000) + interval + 1;
+    policy.recordSojourn(ms(80), again);
+    policy.recordSojourn(ms(80), again + interval - 1);
+    assertFalse(policy.standing(), "one wait within the target starts the interval over");
+    policy.recordSojourn(ms(80), again + interval);
+    assertTrue(policy.standing());
+    assertFalse(policy.withinDelayTarget(50));
+  }
+
+  @Test
+  @DisplayName("queueing-delay target: a standing queue stays so until a permit is released with nobody waiting")
+  void standingEndsWhenTheQueueRunsEmpty() {
+    AdmissionPolicy policy = standing(withTarget(70, 50, ms(700)));
+    policy.recordSojourn(ms(10), ms(5_000));
+    assertTrue(policy.standing(), "short waits alone do not end it: they are what the target makes");
+    policy.queueRanEmpty();
+    assertFalse(policy.standing());
+    assertTrue(policy.withinDelayTarget(50));
+  }
+
   @Test
   @DisplayName("queueing-delay target: the incident's pool (70 connections, 700 ms holds, a permit every 10 ms) lets"
-    + " 5 wait within 50 ms; the 6th is refused")
+    + " 5 wait within 50 ms once the queue stands; the 6th is refused")
   void delayTargetBoundsThePlacesInLine() {
-    AdmissionPolicy policy = withTarget(70, 50, ms(700));
+    AdmissionPolicy policy = standing(withTarget(70, 50, ms(700)));
     assertEquals(5, policy.placesWithinTarget());
     assertEquals(ms(50), policy.predictedWaitNanos(5));
     assertTrue(policy.withinDelayTarget(5));
@@ -159,7 +199,7 @@ class AdmissionPolicyTest {
   @DisplayName("queueing-delay target: the first place in line is open even when one hold ÷ permits exceeds it, so a"
     + " freed permit finds a waiter")
   void delayTargetKeepsTheFirstPlace() {
-    AdmissionPolicy policy = withTarget(1, 50, ms(1_000));
+    AdmissionPolicy policy = standing(withTarget(1, 50, ms(1_000)));
     assertEquals(1, policy.placesWithinTarget());
     assertTrue(policy.withinDelayTarget(1));
     assertFalse(policy.withinDelayTarget(2));
@@ -168,32 +208,37 @@ class AdmissionPolicyTest {
   @Test
   @DisplayName("queueing-delay target: fast holds leave more places than any queue bound (no effect on the fast path)")
   void delayTargetDoesNotBiteOnFastHolds() {
-    AdmissionPolicy policy = withTarget(20, 50, ms(2));
+    AdmissionPolicy policy = standing(withTarget(20, 50, ms(2)));
     assertEquals(500, policy.placesWithinTarget());
     assertTrue(policy.withinDelayTarget(100));
   }
 
   @Test
-  @DisplayName("queueing-delay target 0 disables it; before any hold was measured it refuses nothing")
+  @DisplayName("queueing-delay target 0 disables it: the queue never stands; before any hold was measured nothing"
+    + " is refused")
   void delayTargetZeroOrNothingLearntRefusesNothing() {
     AdmissionPolicy off = withTarget(70, 0, ms(700));
+    off.recordSojourn(ms(5_000), ms(1_000));
+    off.recordSojourn(ms(5_000), ms(60_000));
+    assertFalse(off.standing());
     assertEquals(Integer.MAX_VALUE, off.placesWithinTarget());
     assertTrue(off.withinDelayTarget(1_000_000));
 
-    AdmissionPolicy unlearnt = withTarget(70, 50);
+    AdmissionPolicy unlearnt = standing(withTarget(70, 50));
     assertTrue(unlearnt.withinDelayTarget(1_000_000));
   }
 
   @Test
-  @DisplayName("queueing-delay target changes live: set, raised, and turned off on the same policy")
+  @DisplayName("queueing-delay target changes live: a new target starts detection over, 0 turns it off")
   void delayTargetChangesLive() {
-    AdmissionPolicy policy = learnt(70, ms(700));
-    assertTrue(policy.withinDelayTarget(50));
-    policy.queueDelayTarget(ms(50));
+    AdmissionPolicy policy = standing(withTarget(70, 50, ms(700)));
     assertFalse(policy.withinDelayTarget(50));
     policy.queueDelayTarget(ms(500));
+    assertFalse(policy.standing(), "detection starts over against the new target");
+    standing(policy);
     assertEquals(50, policy.placesWithinTarget());
+    assertFalse(policy.withinDelayTarget(51));
     policy.queueDelayTarget(0);
-    assertTrue(policy.withinDelayTarget(50));
+    assertTrue(policy.withinDelayTarget(1_000_000));
   }
 }

@@ -230,26 +230,42 @@ class AdmissionTest {
   }
 
   /** Fills {@code permits} permits and teaches the policy a hold time of {@code holdMs}; all permits stay held. */
-  private static void saturate(Admission admission, int permits, long holdMs, long deadlineNanos) {
+  private void saturate(Admission admission, int permits, long holdMs) {
     for (int i = 0; i < permits; i++) {
-      assertTrue(admission.acquire(deadlineNanos).succeeded());
+      assertTrue(admission.acquire(inMs(60_000)).succeeded());
     }
     admission.release(TimeUnit.MILLISECONDS.toNanos(holdMs));
-    assertTrue(admission.acquire(deadlineNanos).succeeded());
+    assertTrue(admission.acquire(inMs(60_000)).succeeded());
+  }
+
+  /**
+   * With every permit held for {@code holdMs}: queues {@code waiters}, then hands two permits over to the head, one
+   * after a wait of 60 ms and one an interval later, both above a 30 ms target. Returns the ones still in line.
+   */
+  private List<Future<Void>> waitAboveTargetForAnInterval(Admission admission, int waiters, long holdMs) {
+    List<Future<Void>> inLine = new ArrayList<>();
+    for (int i = 0; i < waiters; i++) {
+      inLine.add(admission.acquire(inMs(60_000)));
+    }
+    assertFalse(inLine.stream().anyMatch(Future::isComplete), "a burst queues: the queue does not stand yet");
+    clock.advance(60);
+    admission.release(TimeUnit.MILLISECONDS.toNanos(holdMs));
+    clock.advance(AdmissionPolicy.STANDING_INTERVAL_MS);
+    admission.release(TimeUnit.MILLISECONDS.toNanos(holdMs));
+    assertTrue(inLine.get(0).succeeded() && inLine.get(1).succeeded());
+    return inLine.subList(2, inLine.size());
   }
 
   @Test
-  @DisplayName("queueing-delay target: a request whose predicted wait exceeds it is refused at once (queue_delay),"
-    + " with a Retry-After, though the queue has room and its deadline is far")
+  @DisplayName("queueing-delay target: once the queue stands, a request whose predicted wait exceeds the target is"
+    + " refused at once (queue_delay), though the queue has room and its deadline is far")
   void delayTargetRefusesAtOnce() {
-    // 10 permits held 100 ms each: a permit frees every 10 ms, so 30 ms lets 3 wait.
+    // 10 permits held 100 ms each: a permit frees every 10 ms, so a 30 ms target lets 3 wait.
     Admission admission = admission(10, 100, 10_000, 30);
-    saturate(admission, 10, 100, inMs(60_000));
-    List<Future<Void>> inLine = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      inLine.add(admission.acquire(inMs(60_000)));
-    }
-    assertFalse(inLine.stream().anyMatch(Future::isComplete));
+    saturate(admission, 10, 100);
+    List<Future<Void>> inLine = waitAboveTargetForAnInterval(admission, 5, 100);
+    assertTrue(admission.queueStanding());
+    assertEquals(3, admission.waiting());
     int timers = clock.pendingTimers();
 
     Future<Void> fourth = admission.acquire(inMs(60_000));
@@ -259,8 +275,9 @@ class AdmissionTest {
     assertEquals(1, admission.rejected(Admission.Rejection.QUEUE_DELAY));
     assertEquals(1, admission.retryAfterSeconds());
     assertFalse(Admission.Rejection.QUEUE_DELAY.ownDeadline(), "a later deadline would be refused the same");
+    assertFalse(inLine.stream().anyMatch(Future::isComplete), "those in line keep their place");
 
-    // A freed permit goes to the head; the place it leaves is open again.
+    // A freed permit goes to the head; the place it leaves is open again, and only it.
     admission.release(TimeUnit.MILLISECONDS.toNanos(100));
     assertTrue(inLine.get(0).succeeded());
     assertFalse(admission.acquire(inMs(60_000)).isComplete());
@@ -268,11 +285,37 @@ class AdmissionTest {
   }
 
   @Test
-  @DisplayName("queueing-delay target 0 disables it: the same line grows to maxWaitQueueSize")
+  @DisplayName("queueing-delay target: a burst is absorbed by the queue, and once a permit finds nobody waiting the"
+    + " queue no longer stands")
+  void delayTargetLetsBurstsQueue() {
+    Admission admission = admission(10, 100, 10_000, 30);
+    saturate(admission, 10, 100);
+    List<Future<Void>> inLine = waitAboveTargetForAnInterval(admission, 50, 100);
+    assertTrue(admission.queueStanding());
+    for (int i = 0; i < inLine.size(); i++) {
+      admission.release(TimeUnit.MILLISECONDS.toNanos(100));
+    }
+    assertTrue(inLine.stream().allMatch(Future::succeeded), "the whole burst was served");
+    assertEquals(0, admission.rejected(Admission.Rejection.QUEUE_DELAY));
+
+    admission.release(TimeUnit.MILLISECONDS.toNanos(100));
+    assertFalse(admission.queueStanding(), "a permit found nobody waiting");
+    assertTrue(admission.acquire(inMs(60_000)).succeeded());
+    for (int i = 0; i < 50; i++) {
+      assertFalse(admission.acquire(inMs(60_000)).isComplete());
+    }
+    assertEquals(50, admission.waiting());
+  }
+
+  @Test
+  @DisplayName("queueing-delay target 0 disables it: the same waits never make the queue stand, and the line grows to"
+    + " maxWaitQueueSize")
   void delayTargetZeroDisablesIt() {
     Admission admission = admission(10, 100, 10_000, 0);
-    saturate(admission, 10, 100, inMs(60_000));
-    for (int i = 0; i < 100; i++) {
+    saturate(admission, 10, 100);
+    waitAboveTargetForAnInterval(admission, 5, 100);
+    assertFalse(admission.queueStanding());
+    for (int i = 0; i < 97; i++) {
       assertFalse(admission.acquire(inMs(60_000)).isComplete());
     }
     assertEquals(100, admission.waiting());
@@ -281,27 +324,25 @@ class AdmissionTest {
   }
 
   @Test
-  @DisplayName("queueing-delay target changes live: those in line keep their place, newcomers meet the new target")
+  @DisplayName("queueing-delay target changes live: 0 lets newcomers queue at once; those in line keep their place")
   void delayTargetChangesLive() {
-    Admission admission = admission(10, 100, 10_000, 0);
-    saturate(admission, 10, 100, inMs(60_000));
-    List<Future<Void>> inLine = new ArrayList<>();
-    for (int i = 0; i < 5; i++) {
-      inLine.add(admission.acquire(inMs(60_000)));
-    }
-    admission.queueDelayTargetMs(30);
+    Admission admission = admission(10, 100, 10_000, 30);
+    saturate(admission, 10, 100);
+    List<Future<Void>> inLine = waitAboveTargetForAnInterval(admission, 5, 100);
     assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(admission.acquire(inMs(60_000))));
-    assertEquals(5, admission.waiting());
-    assertFalse(inLine.stream().anyMatch(Future::isComplete), "the waiters already in line are not refused");
 
     admission.queueDelayTargetMs(0);
-    assertFalse(admission.acquire(inMs(60_000)).isComplete());
-    assertEquals(6, admission.waiting());
+    for (int i = 0; i < 10; i++) {
+      assertFalse(admission.acquire(inMs(60_000)).isComplete());
+    }
+    assertEquals(13, admission.waiting());
+    assertFalse(inLine.stream().anyMatch(Future::isComplete));
   }
 
   /** What a simulated steady overload did. */
   private record Overload(long granted, long refused, long refusedWithAPermitFree, long refusedLate,
-                          long idlePermitNanos, double meanWaitMs, double maxWaitMs, long measuredNanos) {
+                          long otherRefusals, long idlePermitNanos, double meanWaitMs, double maxWaitMs,
+                          long measuredNanos, boolean standing) {
   }
 
   /**
@@ -330,6 +371,10 @@ class AdmissionTest {
         idle[1] = now;
       }
     };
+    long[] otherRefusals = new long[1];
+    Admission.Rejection[] others = {Admission.Rejection.QUEUE_FULL, Admission.Rejection.DEADLINE_EXPIRED,
+      Admission.Rejection.ACQUIRE_TIMEOUT};
+    clock.setTimer(warmupMs, () -> otherRefusals[0] = -admissionRejections(others));
     for (long t = 0; t < durationMs; t += 3) {
       clock.setTimer(t, () -> {
         long arrival = clock.nanoTime();
@@ -364,8 +409,9 @@ class AdmissionTest {
     }
     clock.advance(durationMs);
     accountIdle.run();
-    return new Overload(granted[0], refused[0], refused[1], refused[2], idle[0], waits[0] / waitCount[0], waits[1],
-      clock.nanoTime() - measuredFrom);
+    otherRefusals[0] += admissionRejections(others);
+    return new Overload(granted[0], refused[0], refused[1], refused[2], otherRefusals[0], idle[0], waits[0] / waitCount[0], waits[1],
+      clock.nanoTime() - measuredFrom, admission.queueStanding());
   }
 
   @Test
@@ -377,14 +423,13 @@ class AdmissionTest {
     assertEquals(0, target.refusedWithAPermitFree(), "no request refused while a permit was free");
     assertEquals(0, target.refusedLate(), "every refusal came at arrival, none after a wait");
     assertTrue(target.refused() > 0);
-    assertEquals(0, admissionRejections(Admission.Rejection.QUEUE_FULL, Admission.Rejection.DEADLINE_EXPIRED,
-      Admission.Rejection.ACQUIRE_TIMEOUT), "refusals are queue_delay or predicted_wait only");
+    assertEquals(0, target.otherRefusals(), "after the warm-up, refusals are queue_delay or predicted_wait only");
+    assertTrue(target.standing(), "a steady overload is a standing queue");
     assertTrue(target.meanWaitMs() <= 50, "mean wait " + target.meanWaitMs() + " ms");
     // Capacity: 70 permits ÷ 0.7 s mean hold = 100 grants/s over the measured time.
     double capacity = 70 / 0.7 * target.measuredNanos() / 1e9;
     assertTrue(target.granted() >= 0.99 * capacity, target.granted() + " granted, capacity " + capacity);
 
-    counters.rejections[0].reset();
     Overload off = overload(0);
     assertEquals(0, off.idlePermitNanos());
     assertTrue(off.meanWaitMs() > 10 * target.meanWaitMs(), "without a target: mean wait " + off.meanWaitMs()
