@@ -109,6 +109,17 @@ class ReconfigureTest {
   }
 
   @Test
+  @DisplayName("a change of db.pool.queueDelayTargetMs alone applies to the running pool: no swap")
+  void queueDelayTargetAppliesWithoutASwap() {
+    deploy(4);
+    JsonObject reply = apply(new JsonObject().put("pool", new JsonObject().put("queueDelayTargetMs", 0))).await();
+    assertFalse(reply.getBoolean("poolSwapped"));
+    assertEquals(0, reply.getJsonObject("pool").getInteger("queueDelayTargetMs"));
+    assertEquals(0, poolStats().getLong("swaps"));
+    assertEquals("up", proxy.send(Action.PING, new JsonObject()).await().getString(Fields.DATABASE));
+  }
+
+  @Test
   @DisplayName("rounds of concurrent pool changes under load: every pool built is in force or closed")
   void concurrentPoolChangesLeaveOnlyThePoolInForce() {
     deploy(2);
