@@ -54,7 +54,7 @@ final class ReadCache<K> {
   }
 
   /** A load in flight; {@code detached} once a write made its result outdated. */
-  static final class Load {
+  private static final class Load {
     Future<JsonObject> future;
     volatile boolean detached;
   }
@@ -149,25 +149,25 @@ final class ReadCache<K> {
    * Stores a load's result unless a write detached the load. The check runs under the key's lock, the same lock
    * the write's put or remove takes, so a detach is never missed between the check and the store.
    */
-  void store(K key, Load load, JsonObject value) {
+  private void store(K key, Load load, JsonObject value) {
     if (load.detached) {
       return;
     }
-    entries.asMap().compute(key, (k, old) -> load.detached ? old : new Entry(value, ticker.read()));
+    entries.asMap().compute(key, (k, old) -> {
+      if (load.detached) {
+        return old;
+      }
+      Entry entry = new Entry(value, ticker.read());
+      whileStoring.run();
+      return entry;
+    });
   }
 
-  /** Registers a load in flight for {@code key} without running it: for tests that complete loads by hand. */
-  Load begin(K key) {
-    Load load = new Load();
-    loads.put(key, load);
-    return load;
-  }
-
-  /** Completes a load begun with {@link #begin}: stores its value (unless detached), then leaves {@link #loads}. */
-  void complete(K key, Load load, JsonObject value) {
-    store(key, load, value);
-    loads.remove(key, load);
-  }
+  /**
+   * Runs inside a store, under the key's lock, after the detached check: a test holds a store there to run a
+   * write on another thread at exactly that point. A no-op otherwise.
+   */
+  volatile Runnable whileStoring = () -> { };
 
   /** The value of a fresh or stale entry for {@code key}, or null: for tests. */
   JsonObject peek(K key) {
