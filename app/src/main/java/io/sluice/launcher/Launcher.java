@@ -129,22 +129,19 @@ public final class Launcher implements AutoCloseable {
   }
 
   /**
-   * The first HTTP instance binds the configured port (0: a free one), the others the port it got: with an explicit
-   * port, servers of one Vert.x instance on the same host and port share it, each on its own event loop.
+   * {@code http.instances} HTTP verticles in one deployment, sharing the port (port 0: one random port for all of
+   * them, see {@link HttpVerticle#HttpVerticle(boolean)}), each on its own event loop.
    */
   private void deployHttp(JsonObject effective, DeploymentOptions options) {
-    JsonObject httpSection = effective.getJsonObject("http", new JsonObject());
-    int instances = HttpSettings.from(httpSection).resolvedInstances();
-    HttpVerticle first = new HttpVerticle();
-    http = first;
-    httpDeployments.add(vertx.deployVerticle(first, options).await());
-    if (instances > 1) {
-      requireNotClosing();
-      JsonObject shared = effective.copy().put("http", httpSection.copy().put("port", first.actualPort()));
-      httpDeployments.add(vertx.deployVerticle(HttpVerticle::new,
-        new DeploymentOptions(options).setConfig(shared).setInstances(instances - 1)).await());
-    }
-    log.info("HTTP tier: {} instance(s) on port {}", instances, first.actualPort());
+    int instances = HttpSettings.from(effective.getJsonObject("http")).resolvedInstances();
+    httpDeployments.add(vertx.deployVerticle(() -> {
+      HttpVerticle verticle = new HttpVerticle(instances > 1);
+      if (http == null) {
+        http = verticle;
+      }
+      return verticle;
+    }, new DeploymentOptions(options).setInstances(instances)).await());
+    log.info("HTTP tier: {} instance(s) on port {}", instances, http.actualPort());
   }
 
   private void requireNotClosing() {
