@@ -93,8 +93,7 @@ final class CacheRegistry {
         continue;
       }
       if (write instanceof Operation.CacheWrite.Put put && reply != null) {
-        Object key = put.keyOf().apply(reply);
-        cache.invalidate(key::equals);
+        cache.drop(put.keyOf().apply(reply));
       } else if (write instanceof Operation.CacheWrite.Invalidate invalidate) {
         cache.invalidate(invalidate.affected());
       }

@@ -211,6 +211,12 @@ final class ReadCache<K> {
     }
   }
 
+  /** Drops the entry (and any load in flight) of one key, without scanning the cache. */
+  void drop(K key) {
+    detach(key::equals);
+    entries.invalidate(key);
+  }
+
   /** Drops every entry (and load in flight) whose key matches, after a write that changed them. */
   void invalidate(Predicate<K> affected) {
     List<K> detached = detach(affected);
