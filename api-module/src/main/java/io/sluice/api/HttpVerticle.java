@@ -98,8 +98,8 @@ public class HttpVerticle extends VerticleBase {
 
   /**
    * @param sharedRandomPort when {@code http.port} is 0, listen on one random port shared by every instance deployed
-   *                         with this flag: Vert.x shares a server among instances with the same positive port, or the
-   *                         same negative one (a random port, chosen once); port 0 gives each instance a port of its own
+   *                         with this flag: Vert.x shares a server among instances with the same positive port, or
+   *                         the same negative one (a random port, chosen once); port 0 gives each its own port
    */
   public HttpVerticle(boolean sharedRandomPort) {
     this.sharedRandomPort = sharedRandomPort;

@@ -78,6 +78,8 @@ public final class ProxyNode {
    * @param cacheTicker the clock of the caches' TTLs; tests pass one they can advance
    */
   public static Future<ProxyNode> deploy(Vertx vertx, JsonObject config, Ticker cacheTicker) {
+    // Invariant of a failed start: what it opened is closed again (the admin pool by Node.start, the shards and the
+    // node's pools by undeploy), so a start that fails leaves no connection behind.
     Context context = vertx.getOrCreateContext();
     return Node.call(context, () -> Node.start(vertx, config, cacheTicker,
         vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null))

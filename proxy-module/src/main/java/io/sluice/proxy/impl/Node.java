@@ -379,6 +379,8 @@ public final class Node {
         .onSuccess(c -> capacity = c).mapEmpty()
       : Future.succeededFuture();
     return checked.compose(v -> {
+      // From here nothing can fail: each shard's apply builds a pool object (no I/O) and swaps references, so the
+      // node's config and every shard change together.
       config = next;
       budget = nextBudget;
       share = nextShare;
