@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 /** The {@code http} config section, validated whole: a bad value fails with a message naming the key. */
 public record HttpSettings(String host, int port, long requestTimeoutMs, long maxRequestTimeoutMs,
                            int retryAfterSeconds, long idleTimeoutMs, long requestReadTimeoutMs, int maxHeaderSize,
-                           int maxInitialLineLength) {
+                           int maxInitialLineLength, int instances) {
 
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
@@ -38,6 +38,12 @@ public record HttpSettings(String host, int port, long requestTimeoutMs, long ma
   public static final int DEFAULT_MAX_HEADER_SIZE = 8192;
   /** Largest request line ({@code GET /path?query HTTP/1.1}), in bytes; beyond it 414. Vert.x's default. */
   public static final int DEFAULT_MAX_INITIAL_LINE_LENGTH = 4096;
+  /**
+   * HTTP verticle instances sharing the port, each on its own event loop; 0 = one per available processor. The
+   * HTTP tier holds no state between requests, so more instances only spread the parsing and routing over the
+   * cores (Vert.x balances accepted connections round-robin among them).
+   */
+  public static final int DEFAULT_INSTANCES = 0;
 
   /**
    * Deadlines and Retry-After apply to the next request; the address and the server's limits are bound when it
@@ -45,7 +51,8 @@ public record HttpSettings(String host, int port, long requestTimeoutMs, long ma
    */
   public static final Schema SCHEMA = Schema.of()
     .live("requestTimeoutMs", "maxRequestTimeoutMs", "retryAfterSeconds")
-    .restartOnly("host", "port", "idleTimeoutMs", "requestReadTimeoutMs", "maxHeaderSize", "maxInitialLineLength");
+    .restartOnly("host", "port", "idleTimeoutMs", "requestReadTimeoutMs", "maxHeaderSize", "maxInitialLineLength",
+      "instances");
 
   /** Validated by the same schema code as every other section: a bad value names its full key path. */
   public static HttpSettings from(JsonObject http) {
@@ -80,7 +87,8 @@ public record HttpSettings(String host, int port, long requestTimeoutMs, long ma
       idleTimeout,
       s.longValue("requestReadTimeoutMs", DEFAULT_REQUEST_READ_TIMEOUT_MS, 1, 3_600_000),
       s.integer("maxHeaderSize", DEFAULT_MAX_HEADER_SIZE, 1024, 1_048_576),
-      s.integer("maxInitialLineLength", DEFAULT_MAX_INITIAL_LINE_LENGTH, 256, 65_536));
+      s.integer("maxInitialLineLength", DEFAULT_MAX_INITIAL_LINE_LENGTH, 256, 65_536),
+      s.integer("instances", DEFAULT_INSTANCES, 0, 1024));
   }
 
   /**
@@ -111,7 +119,13 @@ public record HttpSettings(String host, int port, long requestTimeoutMs, long ma
     return new JsonObject().put("host", host).put("port", port).put("requestTimeoutMs", requestTimeoutMs)
       .put("maxRequestTimeoutMs", maxRequestTimeoutMs).put("retryAfterSeconds", retryAfterSeconds)
       .put("idleTimeoutMs", idleTimeoutMs).put("requestReadTimeoutMs", requestReadTimeoutMs)
-      .put("maxHeaderSize", maxHeaderSize).put("maxInitialLineLength", maxInitialLineLength);
+      .put("maxHeaderSize", maxHeaderSize).put("maxInitialLineLength", maxInitialLineLength)
+      .put("instances", instances);
+  }
+
+  /** The instances to deploy, with 0 resolved to the available processors. */
+  public int resolvedInstances() {
+    return instances == 0 ? Runtime.getRuntime().availableProcessors() : instances;
   }
 
   public static HttpSettings defaults() {

@@ -90,6 +90,20 @@ public class HttpVerticle extends VerticleBase {
   /** Kept for {@link #endpoints()}. */
   private Router routes;
   private ReadDeadlines readDeadlines;
+  private final boolean sharedRandomPort;
+
+  public HttpVerticle() {
+    this(false);
+  }
+
+  /**
+   * @param sharedRandomPort when {@code http.port} is 0, listen on one random port shared by every instance deployed
+   *                         with this flag: Vert.x shares a server among instances with the same positive port, or
+   *                         the same negative one (a random port, chosen once); port 0 gives each its own port
+   */
+  public HttpVerticle(boolean sharedRandomPort) {
+    this.sharedRandomPort = sharedRandomPort;
+  }
 
   @Override
   public Future<?> start() {
@@ -113,7 +127,11 @@ public class HttpVerticle extends VerticleBase {
   }
 
   private Future<HttpServer> listen() {
-    return vertx.createHttpServer(settings.toServerOptions())
+    io.vertx.core.http.HttpServerOptions options = settings.toServerOptions();
+    if (sharedRandomPort && options.getPort() == 0) {
+      options.setPort(-1);
+    }
+    return vertx.createHttpServer(options)
       .connectionHandler(readDeadlines::connected)
       .invalidRequestHandler(this::invalidRequest)
       .requestHandler(routes)

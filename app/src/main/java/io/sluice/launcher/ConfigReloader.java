@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Every {@code reload.scanPeriodMs} it reads the config again. A new content is validated whole and compared with
  * the running one ({@link ConfigDiff}); which keys are live is declared once, by each section's settings type
  * ({@link SluiceConfig#SCHEMA}). If a live key changed, the live keys of the proxy's sections are sent to the proxy
- * ({@link Action#APPLY_CONFIG}), which swaps its pool if needed after the capacity guard accepted it. Only then is
+ * ({@link Action#APPLY_CONFIG}, on the process-local {@link ProxyContract#ADMIN_ADDRESS}), which swaps its pool if
+ * needed after the capacity guard accepted it. Only then is
  * the change adopted, logged as a one-line diff and published on {@link ProxyContract#CONFIG_CHANGED_ADDRESS}, where
  * the HTTP tier picks up its own live keys. A changed restart-only key keeps its running value and is logged as a
  * warning. Anything wrong (bad YAML, a wrong type, a pool over the guard) leaves the running config in force, is
@@ -142,7 +143,7 @@ final class ConfigReloader {
       busy = false;
       return;
     }
-    vertx.eventBus().<JsonObject>request(ProxyContract.ADDRESS, diff.proxyUpdate(),
+    vertx.eventBus().<JsonObject>request(ProxyContract.ADMIN_ADDRESS, diff.proxyUpdate(),
         new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, Action.APPLY_CONFIG)
           .setSendTimeout(applyTimeoutMs))
       .onComplete(ar -> {
@@ -202,7 +203,7 @@ final class ConfigReloader {
       return "the database proxy did not answer within " + applyTimeoutMs + " ms";
     }
     if (err instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS) {
-      return "no database proxy is registered at " + ProxyContract.ADDRESS;
+      return "no database proxy is registered at " + ProxyContract.ADMIN_ADDRESS;
     }
     return err.getMessage();
   }

@@ -3,7 +3,7 @@ package io.sluice.launcher;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.api.HttpSettings;
 import io.sluice.api.HttpVerticle;
-import io.sluice.proxy.DatabaseProxyVerticle;
+import io.sluice.proxy.ProxyNode;
 import io.sluice.proxy.config.DbSettings;
 import io.sluice.config.JsonSection;
 import io.sluice.proxy.config.ProxyConfig;
@@ -18,15 +18,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Runs both tiers in one process: the embedded database when no {@code db.host} is configured, migrations (and demo
- * data for the embedded database) on a worker thread, then the proxy verticle, then the HTTP verticle once the
- * proxy is up.
+ * data for the embedded database) on a worker thread, then the proxy node ({@link ProxyNode}: {@code proxy.instances}
+ * shards), then the HTTP verticle once the proxy is up, {@code http.instances} times on the one port (Vert.x
+ * balances the accepted connections among them).
  *
  * <p>Invariants of the way down:
  * <ul>
@@ -51,9 +54,10 @@ public final class Launcher implements AutoCloseable {
   private final CompletableFuture<Boolean> closed = new CompletableFuture<>();
   // Written by the starting thread, read by whichever thread closes.
   private volatile EmbeddedDatabase embedded;
+  /** The first HTTP instance: the port and the shutdown bound are read from it. */
   private volatile HttpVerticle http;
-  private volatile String proxyDeployment;
-  private volatile String httpDeployment;
+  private volatile ProxyNode proxy;
+  private final List<String> httpDeployments = new CopyOnWriteArrayList<>();
   private volatile ConfigReloader reloader;
 
   /** A launcher for a validated config (see {@link SluiceConfig#load}) that has started nothing yet. */
@@ -109,11 +113,9 @@ public final class Launcher implements AutoCloseable {
       DeploymentOptions options = new DeploymentOptions().setConfig(effective)
         .setThreadingModel(ThreadingModel.EVENT_LOOP);
       requireNotClosing();
-      proxyDeployment = vertx.deployVerticle(new DatabaseProxyVerticle(cacheClock), options).await();
-      HttpVerticle verticle = new HttpVerticle();
-      http = verticle;
+      proxy = ProxyNode.deploy(vertx, effective, cacheClock).await();
       requireNotClosing();
-      httpDeployment = vertx.deployVerticle(verticle, options).await();
+      deployHttp(effective, options);
       long scanPeriodMs = ReloadSettings.from(JsonSection.root(config).section("reload")).scanPeriodMs();
       if (source != null && scanPeriodMs > 0) {
         requireNotClosing();
@@ -124,6 +126,22 @@ public final class Launcher implements AutoCloseable {
       close();
       throw e;
     }
+  }
+
+  /**
+   * {@code http.instances} HTTP verticles in one deployment, sharing the port (port 0: one random port for all of
+   * them, see {@link HttpVerticle#HttpVerticle(boolean)}), each on its own event loop.
+   */
+  private void deployHttp(JsonObject effective, DeploymentOptions options) {
+    int instances = HttpSettings.from(effective.getJsonObject("http")).resolvedInstances();
+    httpDeployments.add(vertx.deployVerticle(() -> {
+      HttpVerticle verticle = new HttpVerticle(instances > 1);
+      if (http == null) {
+        http = verticle;
+      }
+      return verticle;
+    }, new DeploymentOptions(options).setInstances(instances)).await());
+    log.info("HTTP tier: {} instance(s) on port {}", instances, http.actualPort());
   }
 
   private void requireNotClosing() {
@@ -153,6 +171,11 @@ public final class Launcher implements AutoCloseable {
 
   public Vertx vertx() {
     return vertx;
+  }
+
+  /** The proxy node (null before it started). */
+  public ProxyNode proxyNode() {
+    return proxy;
   }
 
   @Override
@@ -198,7 +221,7 @@ public final class Launcher implements AutoCloseable {
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(boundMs);
     try {
-      undeploy(httpDeployment).eventually(() -> undeploy(proxyDeployment))
+      undeployHttp().eventually(() -> proxy == null ? Future.succeededFuture() : proxy.undeploy())
         .await(remainingMs(deadline), TimeUnit.MILLISECONDS);
       // Awaited on its own: chained after the undeploys, its completion would be dispatched to an event loop that
       // Vert.x has just terminated, and never arrive.
@@ -215,7 +238,9 @@ public final class Launcher implements AutoCloseable {
     return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
   }
 
-  private Future<Void> undeploy(String deployment) {
-    return deployment == null ? Future.succeededFuture() : vertx.undeploy(deployment).otherwiseEmpty();
+  /** Every HTTP instance at once: each stops accepting and finishes its requests in flight. */
+  private Future<Void> undeployHttp() {
+    return Future.join(httpDeployments.stream().map(id -> vertx.undeploy(id).otherwiseEmpty()).toList())
+      .<Void>mapEmpty().otherwiseEmpty();
   }
 }

@@ -172,6 +172,7 @@ class ConfigDiffTest {
     HttpSettings reloaded = runningHttp.reloaded(new JsonObject().put("host", "10.0.0.1").put("port", 9)
       .put("requestTimeoutMs", 700).put("maxRequestTimeoutMs", 900).put("retryAfterSeconds", 4));
     assertEquals(new HttpSettings(runningHttp.host(), runningHttp.port(), 700, 900, 4, runningHttp.idleTimeoutMs(),
-      runningHttp.requestReadTimeoutMs(), runningHttp.maxHeaderSize(), runningHttp.maxInitialLineLength()), reloaded);
+      runningHttp.requestReadTimeoutMs(), runningHttp.maxHeaderSize(), runningHttp.maxInitialLineLength(),
+      runningHttp.instances()), reloaded);
   }
 }

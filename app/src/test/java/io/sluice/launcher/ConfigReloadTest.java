@@ -271,7 +271,7 @@ class ConfigReloadTest {
     vertx = Vertx.vertx();
     vertx.eventBus().addOutboundInterceptor(delivery -> {
       Message<?> message = delivery.message();
-      if (ProxyContract.ADDRESS.equals(message.address())
+      if (ProxyContract.ADMIN_ADDRESS.equals(message.address())
         && Action.APPLY_CONFIG.equals(message.headers().get(ProxyContract.ACTION_HEADER))) {
         applies.add((JsonObject) message.body());
       }
@@ -325,7 +325,7 @@ class ConfigReloadTest {
   void unansweredApplyIsDeferredAndSentAgain() throws IOException {
     // A consumer that never answers stands for a proxy too slow to answer within the (shortened) send timeout.
     watchOnly(yaml(2, false), 200);
-    MessageConsumer<JsonObject> silent = vertx.eventBus().consumer(ProxyContract.ADDRESS, message -> { });
+    MessageConsumer<JsonObject> silent = vertx.eventBus().consumer(ProxyContract.ADMIN_ADDRESS, message -> { });
     silent.completion().await();
     edit(yaml(3, false));
     eventually("the change was not sent again after its apply timed out", () -> applies.size() >= 2);

@@ -29,11 +29,16 @@ public final class TestSluice {
   private TestSluice() {
   }
 
-  /** The full default config aimed at the test database; callers adjust it before {@link #start}. */
+  /**
+   * The full default config aimed at the test database; callers adjust it before {@link #start}. One proxy shard
+   * ({@code proxy.instances: 1}): the HTTP tests count exact outcomes of one pool and one queue. The HTTP tier keeps
+   * its default (one instance per processor), so every HTTP test also runs on several HTTP instances.
+   */
   public static JsonObject config() {
     JsonObject config = SluiceConfig.defaults();
     config.put("db", TestDatabase.settings().toJson());
     config.getJsonObject("http").put("port", 0).put("host", "127.0.0.1");
+    config.getJsonObject("proxy").put("instances", 1);
     return config;
   }
 

@@ -47,8 +47,9 @@ public final class Action {
   public static final String READY = "health.ready";
 
   /**
-   * {@code {}} → {@code {pool: {...}, caches: {users|settings|notifications: {...}}}}: the proxy's counters since
-   * start. Never touches the database.
+   * {@code {}} → {@code {pool: {...}, caches: {users|settings|notifications: {...}}}}: the proxy node's counters
+   * since start, summed over its shards ({@code pool.shards} and {@code pool.perShard} give the split). Whichever
+   * shard receives it answers for the whole node. Never touches the database.
    */
   public static final String STATS = "proxy.stats";
 
@@ -57,8 +58,8 @@ public final class Action {
    * their settings types declare them) → {@code {poolSwapped, pool}}. Applies them over the current ones, all or
    * nothing; 400 when a value is invalid, the server/credentials would change, or the capacity guard refuses the
    * pool; 503 when it changes the pool while the previous pool is still draining (try again). Applied one at a time,
-   * in arrival order, each over the config the previous one left. The launcher's config reload sends it; on a shared
-   * event bus, restrict who may.
+   * in arrival order, each over the config the previous one left. The launcher's config reload sends it. Served only
+   * on {@link ProxyContract#ADMIN_ADDRESS} (local to the process); {@link ProxyContract#ADDRESS} refuses it with 400.
    */
   public static final String APPLY_CONFIG = "proxy.applyConfig";
 

@@ -9,8 +9,27 @@ package io.sluice.contract;
  */
 public final class ProxyContract {
 
-  /** The one address the proxy consumes. */
+  /**
+   * The address of the proxy's requests. Every proxy shard consumes it (the event bus round-robins among them, and
+   * among the nodes of a clustered event bus). {@link Action#APPLY_CONFIG} is refused here with
+   * {@link FailureCode#BAD_REQUEST}: it is served only on {@link #ADMIN_ADDRESS}.
+   */
   public static final String ADDRESS = "sluice.db.proxy";
+
+  /**
+   * Administrative actions of the proxy node in this process ({@link Action#APPLY_CONFIG}), consumed with
+   * {@code localConsumer}: a peer on a clustered event bus cannot reach it, so it cannot reconfigure this node.
+   */
+  public static final String ADMIN_ADDRESS = "sluice.proxy.admin";
+
+  /**
+   * Internal, proxy to proxy: published after each committed (or possibly committed) write so that the other proxy
+   * nodes of a clustered event bus drop the cache entries it made outdated. Body
+   * {@code {node, action, body, reply?}}: the sending node's id (a node ignores its own messages), the write's
+   * action and request body, and its reply when it committed; the receiver derives the entries from them. Not for
+   * other callers.
+   */
+  public static final String CACHE_INVALIDATE_ADDRESS = "sluice.proxy.cache.invalidate";
 
   /** Names the operation; the value is one of {@link Action}. */
   public static final String ACTION_HEADER = "action";

@@ -50,8 +50,10 @@ class CacheTest {
     vertx.close().await();
   }
 
+  /** One shard: these tests count hits, misses and coalesced waits of one shard's caches (ShardsTest covers K). */
   private void deploy(JsonObject config) {
-    vertx.deployVerticle(new DatabaseProxyVerticle(ticker), new DeploymentOptions().setConfig(config)).await();
+    vertx.deployVerticle(new DatabaseProxyVerticle(ticker),
+      new DeploymentOptions().setConfig(TestConfigs.singleShard(config))).await();
   }
 
   private Message<JsonObject> call(String action, JsonObject body) {

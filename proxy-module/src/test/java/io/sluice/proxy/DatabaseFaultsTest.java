@@ -7,6 +7,7 @@ import io.sluice.proxy.config.DbSettings;
 import io.sluice.proxy.testing.FaultProxy;
 import io.sluice.proxy.testing.FaultProxy.Mode;
 import io.sluice.proxy.testing.Poll;
+import io.sluice.proxy.testing.ProxyClient;
 import io.sluice.proxy.testing.TestConfigs;
 import io.sluice.proxy.testing.TestDatabase;
 import io.sluice.proxy.testing.TestSql;
@@ -79,7 +80,7 @@ class DatabaseFaultsTest {
   }
 
   private Future<JsonObject> send(String action, JsonObject body, long budgetMs) {
-    return vertx.eventBus().<JsonObject>request(ProxyContract.ADDRESS, body,
+    return vertx.eventBus().<JsonObject>request(ProxyClient.address(action), body,
       new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, action)
         .addHeader(ProxyContract.TIMEOUT_HEADER, Long.toString(budgetMs))
         .setSendTimeout(budgetMs + TimeUnit.SECONDS.toMillis(30)))

@@ -28,8 +28,9 @@ import java.util.concurrent.atomic.LongAdder;
  * future is settled then; a released permit goes to the head of the queue, or back to the free ones only when the
  * queue is empty, so no one overtakes a waiter.
  *
- * <p>Confined to the proxy verticle's event loop: every method is called on that context (the consumer, the pool's
- * callbacks and the timers all run there), so there is no locking. The exceptions are {@link #waiting()},
+ * <p>Confined to its proxy shard's event loop ({@link ProxyShard}): every method is called on that context (the
+ * shard's consumer, its pool's callbacks and the timers all run there), so there is no locking. Each shard has its
+ * own admission over its own slice of the node's connections. The exceptions are {@link #waiting()},
  * {@link #retryAfterSeconds()} and {@link #meanHoldMs()}, which metrics gauges read from other threads. Time comes
  * from the {@link Clock} handed in, never from {@link System#nanoTime()} directly, so the mechanism is tested with a
  * clock the test moves.

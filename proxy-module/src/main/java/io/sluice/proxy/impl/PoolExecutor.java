@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Runs operations on the proxy's one pool within each request's deadline:
+ * Runs operations on one proxy shard's pool (one per shard, confined to the shard's event loop; the shards' pools
+ * add up to {@code db.pool.maxSize}, see {@link Node}) within each request's deadline:
  * <ol>
  *   <li>admission ({@link Admission}): a permit now, a place in a bounded FIFO, or 503 at once;</li>
  *   <li>a connection from the pool by the request's deadline (never more requests at the pool than it has

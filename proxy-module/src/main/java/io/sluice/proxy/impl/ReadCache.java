@@ -10,6 +10,8 @@ import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +32,17 @@ import java.util.function.Supplier;
  *   that starts after the write never joins it.</li>
  * </ul>
  * Caffeine bounds the size and drops entries after TTL + grace; its maintenance runs on the calling thread.
+ *
+ * <p>Threads: reads and loads run on the owning shard's event loop; {@link #put} and {@link #invalidate} also come
+ * from the other shards of the node (a write through any shard reaches every shard's caches before it is
+ * acknowledged) and from the node's cache-invalidation consumer. Invariant: <em>once {@link #put} or
+ * {@link #invalidate} returned, no load that was in flight when it started can store its (older) result</em>. Kept by
+ * the order of both sides: a load stores its entry inside {@code entries.asMap().compute(key, ...)} only if it is
+ * not detached, and leaves {@link #loads} only after that; a write marks the loads it finds detached first, then
+ * writes or removes the entry (and, for each load it detached, removes that key once more). Both end on the same
+ * key's lock, so either the load's compute ran first (the write then overwrites or removes its entry) or it runs
+ * after and sees {@code detached}. A load the write does not find in {@link #loads} has already stored its entry,
+ * which the write then sees. A load that starts after the write committed reads the new value from the database.
  */
 final class ReadCache<K> {
 
@@ -123,12 +136,43 @@ final class ReadCache<K> {
     Load load = new Load();
     loads.put(key, load);
     load.future = loader.get().andThen(ar -> {
-      loads.remove(key, load);
-      if (ar.succeeded() && !load.detached) {
-        entries.put(key, new Entry(ar.result(), ticker.read()));
+      if (ar.succeeded()) {
+        store(key, load, ar.result());
       }
+      // Only now: a write that no longer finds this load in `loads` must find its entry in `entries` (class comment).
+      loads.remove(key, load);
     });
     return load;
+  }
+
+  /**
+   * Stores a load's result unless a write detached the load. The check runs under the key's lock, the same lock
+   * the write's put or remove takes, so a detach is never missed between the check and the store.
+   */
+  private void store(K key, Load load, JsonObject value) {
+    if (load.detached) {
+      return;
+    }
+    entries.asMap().compute(key, (k, old) -> {
+      if (load.detached) {
+        return old;
+      }
+      Entry entry = new Entry(value, ticker.read());
+      whileStoring.run();
+      return entry;
+    });
+  }
+
+  /**
+   * Runs inside a store, under the key's lock, after the detached check: a test holds a store there to run a
+   * write on another thread at exactly that point. A no-op otherwise.
+   */
+  volatile Runnable whileStoring = () -> { };
+
+  /** The value of a fresh or stale entry for {@code key}, or null: for tests. */
+  JsonObject peek(K key) {
+    Entry entry = entries.getIfPresent(key);
+    return entry == null ? null : entry.value;
   }
 
   private Future<Result> staleOr(K key, Throwable err) {
@@ -167,20 +211,33 @@ final class ReadCache<K> {
     }
   }
 
-  /** Drops every entry (and load in flight) whose key matches, after a write that changed them. */
-  void invalidate(Predicate<K> affected) {
-    detach(affected);
-    entries.asMap().keySet().removeIf(affected);
+  /** Drops the entry (and any load in flight) of one key, without scanning the cache. */
+  void drop(K key) {
+    detach(key::equals);
+    entries.invalidate(key);
   }
 
-  private void detach(Predicate<K> affected) {
+  /** Drops every entry (and load in flight) whose key matches, after a write that changed them. */
+  void invalidate(Predicate<K> affected) {
+    List<K> detached = detach(affected);
+    entries.asMap().keySet().removeIf(affected);
+    // The scan above may pass a key whose load is storing right now on another thread; removing each detached key
+    // by itself takes that key's lock after the load's compute (see the class comment).
+    detached.forEach(entries::invalidate);
+  }
+
+  /** Marks every load in flight for a matching key detached and forgets it; returns their keys. */
+  private List<K> detach(Predicate<K> affected) {
+    List<K> detached = new ArrayList<>();
     loads.entrySet().removeIf(e -> {
       if (affected.test(e.getKey())) {
         e.getValue().detached = true;
+        detached.add(e.getKey());
         return true;
       }
       return false;
     });
+    return detached;
   }
 
   private static long ageSeconds(Entry entry, long now) {
@@ -196,6 +253,30 @@ final class ReadCache<K> {
       .put("staleServes", staleServes.sum())
       .put("evictions", evictions.sum())
       .put("coalescedWaits", coalesced.sum());
+  }
+
+  long hits() {
+    return hits.sum();
+  }
+
+  long misses() {
+    return misses.sum();
+  }
+
+  long staleServes() {
+    return staleServes.sum();
+  }
+
+  long evictions() {
+    return evictions.sum();
+  }
+
+  long coalesced() {
+    return coalesced.sum();
+  }
+
+  long size() {
+    return entries.estimatedSize();
   }
 
   void bind(ProxyMetrics metrics) {

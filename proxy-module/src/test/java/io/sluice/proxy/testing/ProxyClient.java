@@ -30,12 +30,17 @@ public final class ProxyClient {
 
   /** The whole reply (its headers say where a read came from); no timeout header: the proxy's default budget. */
   public Future<Message<JsonObject>> request(String action, Object body) {
-    return vertx.eventBus().request(ProxyContract.ADDRESS, body, options(action));
+    return vertx.eventBus().request(address(action), body, options(action));
+  }
+
+  /** {@link Action#APPLY_CONFIG} goes where the launcher sends it, the local admin address; the rest to the proxy. */
+  public static String address(String action) {
+    return Action.APPLY_CONFIG.equals(action) ? ProxyContract.ADMIN_ADDRESS : ProxyContract.ADDRESS;
   }
 
   /** As {@link #request(String, Object)}, with {@code budgetMs} as the request's remaining time. */
   public Future<Message<JsonObject>> request(String action, Object body, long budgetMs) {
-    return vertx.eventBus().request(ProxyContract.ADDRESS, body,
+    return vertx.eventBus().request(address(action), body,
       options(action).addHeader(ProxyContract.TIMEOUT_HEADER, Long.toString(budgetMs)));
   }
 

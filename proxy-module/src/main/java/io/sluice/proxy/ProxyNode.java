@@ -1,0 +1,197 @@
+package io.sluice.proxy;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.sluice.contract.Action;
+import io.sluice.contract.FailureCode;
+import io.sluice.contract.ProxyContract;
+import io.sluice.proxy.impl.Node;
+import io.sluice.proxy.impl.ProxyFailure;
+import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.micrometer.backends.BackendRegistries;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntUnaryOperator;
+
+/**
+ * The database proxy of one process: a coordinator and {@code K} shards, so that the proxy uses every core while
+ * the server never sees more than {@code db.pool.maxSize} connections from it.
+ *
+ * <p>Why shards: the proxy's hot path (admission, pool, executor, caches' loads) is confined to one event loop and
+ * takes no lock; one verticle therefore uses one core. Rather than share one pool among event loops (locks, or
+ * every request hopping to the pool's loop), the node runs {@code K = min(proxy.instances, budget)} shards, each a
+ * verticle instance on its own event loop with its own pool, {@code Admission} and executor, consuming
+ * {@link ProxyContract#ADDRESS} (the event bus round-robins). The node's connections are split among them:
+ * {@code floor(budget / K)} each, the remainder to the first shards, the wait queue likewise (at least one place
+ * per shard with connections). The slices add up to the budget, so the server-side bound holds by construction;
+ * ghost waiters, deadlines and kills are kept per shard exactly as with one pool. The costs: a request may be
+ * refused by its shard while another has a free connection (round-robin evens the load out), and coalescing is per
+ * shard: {@code K} shards may run up to {@code K} loads of one key at once.
+ *
+ * <p>The coordinator owns what is one per process: the admin connection (KILL QUERY, the capacity guard, checked
+ * once for the whole node), the readiness probe, the idempotency purge timer, the meters (summed over the shards),
+ * the administrative address {@link ProxyContract#ADMIN_ADDRESS} (a {@code localConsumer}: a peer on a clustered
+ * event bus cannot reconfigure this node) and the cross-node cache invalidation consumer
+ * ({@link ProxyContract#CACHE_INVALIDATE_ADDRESS}). Read-after-write within the process: a write through any shard
+ * updates or invalidates the caches of every shard before it is acknowledged. Across nodes it is eventual, one
+ * event-bus hop.
+ *
+ * <p>The budget is {@code share(db.pool.maxSize)} ({@link #setShare}; identity unless a cluster divides the tier's
+ * budget among nodes). A share smaller than {@code K} leaves the last shards with no connection: they answer every
+ * request that needs the database at once with 503 ({@code pool_saturated}) and a Retry-After.
+ *
+ * <p>Thread-safety: every public method may be called from any thread; reconfigurations run one at a time on the
+ * coordinator's context.
+ */
+public final class ProxyNode {
+
+  private static final Logger log = LoggerFactory.getLogger(ProxyNode.class);
+
+  private final Vertx vertx;
+  private final Node core;
+  private final Context context;
+  private volatile String deployment;
+  private MessageConsumer<JsonObject> admin;
+  private MessageConsumer<Object> invalidations;
+  private Future<Void> undeployed;
+
+  private ProxyNode(Vertx vertx, Node core) {
+    this.vertx = vertx;
+    this.core = core;
+    this.context = core.context();
+  }
+
+  /**
+   * Starts the coordinator on a context of its own (the caller's, when called on a Vert.x context), then the
+   * shards, then the node's consumers. Fails with one descriptive log line, having closed what it opened.
+   *
+   * @param config      the deployment config: the {@code db}, {@code cache}, {@code faults}, {@code idempotency}
+   *                    and {@code proxy} sections
+   * @param cacheTicker the clock of the caches' TTLs; tests pass one they can advance
+   */
+  public static Future<ProxyNode> deploy(Vertx vertx, JsonObject config, Ticker cacheTicker) {
+    // Invariant of a failed start: what it opened is closed again (the admin pool by Node.start, the shards and the
+    // node's pools by undeploy), so a start that fails leaves no connection behind.
+    Context context = vertx.getOrCreateContext();
+    return Node.call(context, () -> Node.start(vertx, config, cacheTicker,
+        vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null))
+      .compose(core -> {
+        ProxyNode node = new ProxyNode(vertx, core);
+        return node.deployShards()
+          .compose(v -> Node.call(node.context, node::listen))
+          .map(node)
+          .recover(err -> node.undeploy().transform(ar -> Future.failedFuture(err)));
+      });
+  }
+
+  private Future<Void> deployShards() {
+    AtomicInteger next = new AtomicInteger();
+    return vertx.deployVerticle(() -> new ShardVerticle(core, next.getAndIncrement()), new DeploymentOptions()
+        .setInstances(core.shardCount())
+        .setThreadingModel(ThreadingModel.EVENT_LOOP))
+      .onSuccess(id -> deployment = id)
+      .mapEmpty();
+  }
+
+  private Future<Void> listen() {
+    admin = vertx.eventBus().localConsumer(ProxyContract.ADMIN_ADDRESS, this::handleAdmin);
+    invalidations = vertx.eventBus().<Object>consumer(ProxyContract.CACHE_INVALIDATE_ADDRESS,
+      message -> core.onRemoteWrite(message.body() instanceof JsonObject body ? body : null));
+    return Future.all(admin.completion(), invalidations.completion()).mapEmpty();
+  }
+
+  private void handleAdmin(Message<JsonObject> message) {
+    String action = message.headers().get(ProxyContract.ACTION_HEADER);
+    if (!Action.APPLY_CONFIG.equals(action)) {
+      message.fail(FailureCode.BAD_REQUEST, ProxyContract.ADMIN_ADDRESS + " serves only " + Action.APPLY_CONFIG);
+      return;
+    }
+    JsonObject body;
+    try {
+      body = message.body();
+    } catch (ClassCastException e) {
+      message.fail(FailureCode.BAD_REQUEST, "message body must be a JSON object");
+      return;
+    }
+    core.applyConfig(body).onComplete(ar -> {
+      if (ar.succeeded()) {
+        message.reply(ar.result());
+      } else {
+        fail(message, ar.cause(), action, null);
+      }
+    });
+  }
+
+  /** The one error-reporting path of the proxy's consumers. */
+  static void fail(Message<?> message, Throwable cause, String action, String requestId) {
+    if (cause instanceof ProxyFailure failure) {
+      message.fail(failure.code(), failure.getMessage());
+    } else {
+      log.error("{} failed unexpectedly request_id={}", action, requestId, cause);
+      message.fail(FailureCode.INTERNAL, "internal error");
+    }
+  }
+
+  /**
+   * The live reload ({@link Action#APPLY_CONFIG}): the live keys of the {@code db}, {@code cache} and
+   * {@code faults} sections over the config in force → {@code {poolSwapped, pool, budget}}. Serialized with every
+   * other reconfiguration; validation and the capacity guard come first, once for the node, then every shard takes
+   * its slice. All or nothing: a failure (a {@link ProxyFailure} with a contract code) leaves everything as it was.
+   */
+  public Future<JsonObject> applyConfig(JsonObject liveSections) {
+    return Node.call(context, () -> core.applyConfig(liveSections));
+  }
+
+  /**
+   * Sets this node's budget to {@code share.applyAsInt(db.pool.maxSize)} (clamped to 0..maxSize) and re-splits it
+   * among the shards through the same live pool swap as a reload (guarded, serialized, 503 while a previous swap
+   * drains: try again). Shards whose slice becomes 0 answer 503 at once until it grows again.
+   */
+  public Future<Void> setShare(IntUnaryOperator share) {
+    return Node.call(context, () -> core.setShare(share)).mapEmpty();
+  }
+
+  /**
+   * Node totals, the {@link Action#STATS} reply: {@code pool} (maxSize is this node's budget; inUse, waiting, open
+   * summed over the shards; the counters; {@code shards} and {@code perShard: [{maxSize, maxWaitQueueSize, inUse,
+   * waiting}]}) and {@code caches} (summed over the shards).
+   */
+  public JsonObject stats() {
+    return core.stats();
+  }
+
+  /** How many shards this node runs. */
+  public int shards() {
+    return core.shardCount();
+  }
+
+  /**
+   * Stops taking requests, lets every shard drain its requests in flight and close its pool (each bounded as
+   * before), then closes the admin connection and the probe. Idempotent; never fails.
+   */
+  public synchronized Future<Void> undeploy() {
+    if (undeployed == null) {
+      undeployed = Node.call(context, this::unregister)
+        .eventually(() -> deployment == null ? Future.succeededFuture()
+          : vertx.undeploy(deployment).otherwiseEmpty())
+        .eventually(() -> Node.call(context, core::close))
+        .otherwiseEmpty()
+        .onComplete(ar -> log.info("Database proxy stopped, pools closed"));
+    }
+    return undeployed;
+  }
+
+  private Future<Void> unregister() {
+    Future<Void> a = admin == null ? Future.succeededFuture() : admin.unregister();
+    Future<Void> b = invalidations == null ? Future.succeededFuture() : invalidations.unregister();
+    return Future.join(a, b).<Void>mapEmpty().otherwiseEmpty();
+  }
+}

@@ -1,0 +1,100 @@
+package io.sluice.proxy;
+
+import io.sluice.contract.FailureCode;
+import io.sluice.contract.ProxyContract;
+import io.sluice.proxy.impl.Node;
+import io.sluice.proxy.impl.ProxyFailure;
+import io.sluice.proxy.impl.ProxyShard;
+import io.sluice.proxy.impl.Requests;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One proxy shard as a verticle instance: its own event loop, its own {@link ProxyShard} (pool, admission,
+ * executor, caches), and one consumer on {@link ProxyContract#ADDRESS}; the event bus round-robins among the
+ * shards. Deployed {@code K} times by {@link ProxyNode}.
+ *
+ * <p>Invariant: every message gets a reply or a {@code fail(code, text)} with a code of {@link FailureCode}, never
+ * silence.
+ */
+final class ShardVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(ShardVerticle.class);
+
+  private final Node node;
+  private final int index;
+  private ProxyShard shard;
+  private MessageConsumer<JsonObject> consumer;
+
+  ShardVerticle(Node node, int index) {
+    this.node = node;
+    this.index = index;
+  }
+
+  @Override
+  public Future<?> start() {
+    return ProxyShard.start(node, index, vertx)
+      .onFailure(err -> log.error("Database proxy shard {} not started: {}", index, err.getMessage()))
+      .compose(started -> {
+        shard = started;
+        consumer = vertx.eventBus().consumer(ProxyContract.ADDRESS, this::handle);
+        return consumer.completion();
+      });
+  }
+
+  private void handle(Message<JsonObject> message) {
+    String action = message.headers().get(ProxyContract.ACTION_HEADER);
+    // Headers are input like the body: only a safe id reaches the log, and the budget is bounded.
+    String requestId = Requests.requestId(message.headers().get(ProxyContract.REQUEST_ID_HEADER));
+    JsonObject body;
+    Long budgetMs;
+    Long deadlineEpochMs;
+    String idempotencyKey;
+    try {
+      body = message.body();
+      budgetMs = Requests.timeoutMs(message.headers().get(ProxyContract.TIMEOUT_HEADER));
+      deadlineEpochMs = Requests.deadlineEpochMs(message.headers().get(ProxyContract.DEADLINE_HEADER));
+      idempotencyKey = Requests.idempotencyKey(message.headers().get(ProxyContract.IDEMPOTENCY_KEY_HEADER));
+    } catch (ClassCastException e) {
+      message.fail(FailureCode.BAD_REQUEST, "message body must be a JSON object");
+      return;
+    } catch (ProxyFailure e) {
+      message.fail(e.code(), e.getMessage());
+      return;
+    }
+    shard.handle(action, body, requestId, budgetMs, deadlineEpochMs, idempotencyKey).onComplete(ar -> {
+      if (ar.succeeded()) {
+        ProxyShard.Reply reply = ar.result();
+        DeliveryOptions options = new DeliveryOptions();
+        if (reply.replayed()) {
+          options.addHeader(ProxyContract.IDEMPOTENT_REPLAYED_HEADER, "true");
+        }
+        if (reply.cacheStatus() != null) {
+          options.addHeader(ProxyContract.CACHE_HEADER, reply.cacheStatus());
+          if (reply.ageSeconds() >= 0 && !ProxyContract.CACHE_MISS.equals(reply.cacheStatus())) {
+            options.addHeader(ProxyContract.AGE_HEADER, Long.toString(reply.ageSeconds()));
+          }
+        }
+        message.reply(reply.body(), options);
+      } else {
+        ProxyNode.fail(message, ar.cause(), action, requestId);
+      }
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    // Stop taking requests, let those in flight finish (bounded by their own timeouts), then close the pool
+    // (bounded by db.killGraceMs, then closed at the socket).
+    Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
+    return unregistered
+      .eventually(() -> shard == null ? Future.succeededFuture() : shard.drain())
+      .eventually(() -> shard == null ? Future.succeededFuture() : shard.close());
+  }
+}
