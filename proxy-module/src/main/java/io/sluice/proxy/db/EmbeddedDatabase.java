@@ -351,6 +351,13 @@ public final class EmbeddedDatabase implements AutoCloseable {
       builder.getEnvironment().put(configuration.getOSLibraryEnvironmentVarName(),
         configuration.getLibDir().getAbsolutePath());
       builder.setWorkingDirectory(configuration.getBaseDir());
+      // The bootstrap server's temporary tables go to this server's own tmp dir ($TMPDIR is mysqld's default), not
+      // the shared /tmp, where two installs running at once broke each other ("Could not remove temporary table").
+      java.io.File tmp = configuration.getTmpDir();
+      if (!tmp.isDirectory() && !tmp.mkdirs()) {
+        throw new IOException("cannot create the embedded MariaDB's tmp dir " + tmp);
+      }
+      builder.getEnvironment().put("TMPDIR", tmp.getAbsolutePath());
       builder.addFileArgument("--datadir", configuration.getDataDir());
       builder.addFileArgument("--basedir", configuration.getBaseDir());
       builder.addArgument("--no-defaults");
