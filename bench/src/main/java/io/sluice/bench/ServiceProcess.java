@@ -16,16 +16,20 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The service as its users run it: {@code java -jar sluice.jar} in a process of its own, configured only by
- * {@code SLUICE_*} environment variables over the built-in defaults (it runs in a directory without
+ * The service as its users run it: {@code java -Xmx<heap> -jar sluice.jar} in a process of its own, configured only
+ * by {@code SLUICE_*} environment variables over the built-in defaults (it runs in a directory without
  * {@code conf/config.yaml}, and no {@code SLUICE_*} variable of the caller's environment leaks in). Its output goes to
  * a log file. {@link #close()} stops it the way an operator would: SIGTERM, then waiting for its clean shutdown.
+ *
+ * <p>The bench's peers ({@code io.sluice.bench.peer}) run the same way ({@link #startPeer}): a JVM of their own with
+ * the same {@code -Xmx}, on the bench's class path, ready once {@code /health/ready} answers 200.
  */
 final class ServiceProcess implements AutoCloseable {
 
@@ -42,7 +46,10 @@ final class ServiceProcess implements AutoCloseable {
   private final Path logFile;
   private final Map<String, String> overrides;
 
-  private ServiceProcess(Process process, int httpPort, Path logFile, Map<String, String> overrides) {
+  private final String name;
+
+  private ServiceProcess(String name, Process process, int httpPort, Path logFile, Map<String, String> overrides) {
+    this.name = name;
     this.process = process;
     this.httpPort = httpPort;
     this.logFile = logFile;
@@ -53,24 +60,42 @@ final class ServiceProcess implements AutoCloseable {
    * Starts the jar with {@code overrides} as its only {@code SLUICE_*} variables and waits until
    * {@code /health/ready} answers 200. The HTTP port is chosen here and added to the overrides.
    */
-  static ServiceProcess start(Path jar, Path workDir, Path logFile, Map<String, String> overrides) {
+  static ServiceProcess start(Path jar, String heap, Path workDir, Path logFile, Map<String, String> overrides) {
     int port = freePort();
     Map<String, String> env = new LinkedHashMap<>(overrides);
     env.put("SLUICE_HTTP_HOST", "127.0.0.1");
     env.put("SLUICE_HTTP_PORT", String.valueOf(port));
-    ProcessBuilder builder = new ProcessBuilder(List.of(javaBinary(), "-jar", jar.toString()))
+    if (Files.exists(workDir.resolve("conf/config.yaml"))) {
+      throw new IllegalStateException(workDir + "/conf/config.yaml exists: the service would read it; remove it");
+    }
+    return launch("the service", List.of(javaBinary(), "-Xmx" + heap, "-jar", jar.toString()), port, workDir,
+      logFile, env);
+  }
+
+  /**
+   * Starts a peer: {@code mainClass} on this JVM's class path with {@code -Xmx<heap>}, {@code args} (which must
+   * listen on {@code port}) and {@code env} as its only {@code SLUICE_*} variables; waits for {@code /health/ready}.
+   */
+  static ServiceProcess startPeer(String name, String mainClass, List<String> args, int port, String heap,
+                                  Path workDir, Path logFile, Map<String, String> env) {
+    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx" + heap, "-cp",
+      System.getProperty("java.class.path"), mainClass));
+    command.addAll(args);
+    return launch(name, command, port, workDir, logFile, env);
+  }
+
+  private static ServiceProcess launch(String name, List<String> command, int port, Path workDir, Path logFile,
+                                       Map<String, String> env) {
+    ProcessBuilder builder = new ProcessBuilder(command)
       .directory(workDir.toFile())
       .redirectErrorStream(true)
       .redirectOutput(logFile.toFile());
-    builder.environment().keySet().removeIf(name -> name.startsWith("SLUICE_"));
+    builder.environment().keySet().removeIf(key -> key.startsWith("SLUICE_"));
     builder.environment().putAll(env);
     try {
       Files.createDirectories(logFile.getParent());
-      if (Files.exists(workDir.resolve("conf/config.yaml"))) {
-        throw new IllegalStateException(workDir + "/conf/config.yaml exists: the service would read it; remove it");
-      }
-      ServiceProcess service = new ServiceProcess(builder.start(), port, logFile, env);
-      log.info("Started the service (pid {}), log {}", service.process.pid(), logFile);
+      ServiceProcess service = new ServiceProcess(name, builder.start(), port, logFile, env);
+      log.info("Started {} (pid {}), log {}", name, service.process.pid(), logFile);
       try {
         service.awaitReady();
       } catch (RuntimeException e) {
@@ -79,7 +104,7 @@ final class ServiceProcess implements AutoCloseable {
       }
       return service;
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot start " + jar, e);
+      throw new UncheckedIOException("cannot start " + name + ": " + command.get(command.size() - 1), e);
     }
   }
 
@@ -97,6 +122,19 @@ final class ServiceProcess implements AutoCloseable {
     }
   }
 
+  long pid() {
+    return process.pid();
+  }
+
+  ProcessHandle handle() {
+    return process.toHandle();
+  }
+
+  /** Its peak resident set size so far ({@code VmHWM}), in bytes; -1 when unknown. Call it before {@link #close}. */
+  long peakRssBytes() {
+    return ProcStat.peakRssBytes(process.pid());
+  }
+
   String baseUrl() {
     return "http://127.0.0.1:" + httpPort;
   }
@@ -104,7 +142,7 @@ final class ServiceProcess implements AutoCloseable {
   /** The variables the service got, with the password masked. */
   Map<String, String> environment() {
     Map<String, String> shown = new LinkedHashMap<>(overrides);
-    shown.computeIfPresent("SLUICE_DB_PASSWORD", (k, v) -> v.isEmpty() ? v : "******");
+    shown.replaceAll((k, v) -> k.endsWith("PASSWORD") && !v.isEmpty() ? "******" : v);
     return shown;
   }
 
@@ -127,7 +165,7 @@ final class ServiceProcess implements AutoCloseable {
     long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("the service exited with status " + process.exitValue()
+        throw new IllegalStateException(name + " exited with status " + process.exitValue()
           + " before it was ready; last lines of " + logFile + ":\n" + tail(20));
       }
       try {
@@ -138,11 +176,11 @@ final class ServiceProcess implements AutoCloseable {
         // Not listening yet.
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for the service");
+        throw new IllegalStateException("interrupted while waiting for " + name);
       }
       waitForExit(POLL);
     }
-    throw new IllegalStateException("the service was not ready within " + READY_TIMEOUT.toSeconds() + " s; see "
+    throw new IllegalStateException(name + " was not ready within " + READY_TIMEOUT.toSeconds() + " s; see "
       + logFile);
   }
 
@@ -177,13 +215,13 @@ final class ServiceProcess implements AutoCloseable {
     List<ProcessHandle> children = process.descendants().toList();
     process.destroy();
     if (!waitForExit(STOP_TIMEOUT)) {
-      log.warn("The service (pid {}) did not stop within {} s of SIGTERM; killing it", process.pid(),
+      log.warn("{} (pid {}) did not stop within {} s of SIGTERM; killing it", name, process.pid(),
         STOP_TIMEOUT.toSeconds());
       children.forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();
       waitForExit(STOP_TIMEOUT);
     } else {
-      log.info("Stopped the service (pid {}), exit status {}", process.pid(), process.exitValue());
+      log.info("Stopped {} (pid {}), exit status {}", name, process.pid(), process.exitValue());
     }
   }
 }
