@@ -289,7 +289,9 @@ public final class Bench {
    */
   private JsonObject peer(String scenario, String name, Running host, PeerConfig settings) {
     int port = ServiceProcess.freePort();
-    PeerConfig config = new PeerConfig(port, settings.db(), settings.poolMaxSize(), settings.poolMinIdle(),
+    // minimumIdle is HikariCP's: the direct peer's Vert.x pools open connections on demand.
+    PeerConfig config = new PeerConfig(port, settings.db(), settings.poolMaxSize(),
+      name.equals(BLOCKING) ? settings.poolMinIdle() : 0,
       settings.cacheTtlSeconds(), settings.cacheMaxEntries(), settings.latencyMinMs(), settings.latencyMaxMs(),
       settings.instances());
     String mainClass = (name.equals(DIRECT) ? DirectPeer.class : BlockingPeer.class).getName();
@@ -311,8 +313,9 @@ public final class Bench {
       JsonObject json = new JsonObject().put("name", name).put("program", mainClass)
         .put("measures", name.equals(DIRECT) ? "The stack's direct limit: vertx-web + vertx-mysql-client, one verticle"
           + " per core, each with its own pool (" + PEER_POOL_MAX_SIZE + " connections in all), no event bus."
-          : "The incident's design in Java: JDK HttpServer on " + BlockingPeer.THREADS + " threads, HikariCP max " + PEER_POOL_MAX_SIZE
-          + " / min idle " + BLOCKING_MIN_IDLE + ", 2 s connection timeout (then 503), MariaDB JDBC.")
+          : "The incident's design in Java: JDK HttpServer on " + BlockingPeer.THREADS + " threads, HikariCP max "
+          + PEER_POOL_MAX_SIZE + " / min idle " + BLOCKING_MIN_IDLE + ", 2 s connection timeout (then 503), MariaDB"
+          + " JDBC.")
         .put("config", config(c).put("arguments", String.join(" ", config.toArgs()))
           .put("cache", config.cacheTtlSeconds() > 0 ? "Caffeine, expire " + config.cacheTtlSeconds()
             + " s after write, max " + config.cacheMaxEntries() + " entries, encoded answers" : "off")

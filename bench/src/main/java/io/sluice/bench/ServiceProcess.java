@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -17,10 +18,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
  * The service as its users run it: {@code java -Xmx<heap> -jar sluice.jar} in a process of its own, configured only
@@ -78,10 +81,18 @@ final class ServiceProcess implements AutoCloseable {
    */
   static ServiceProcess startPeer(String name, String mainClass, List<String> args, int port, String heap,
                                   Path workDir, Path logFile, Map<String, String> env) {
-    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx" + heap, "-cp",
-      System.getProperty("java.class.path"), mainClass));
+    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx" + heap, "-cp", absoluteClassPath(),
+      mainClass));
     command.addAll(args);
     return launch(name, command, port, workDir, logFile, env);
+  }
+
+  /** This JVM's class path with every entry made absolute: the peer runs in another directory. */
+  private static String absoluteClassPath() {
+    return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+      .filter(entry -> !entry.isEmpty())
+      .map(entry -> Path.of(entry).toAbsolutePath().toString())
+      .collect(Collectors.joining(File.pathSeparator));
   }
 
   private static ServiceProcess launch(String name, List<String> command, int port, Path workDir, Path logFile,
