@@ -156,7 +156,8 @@ public final class Bench {
       JsonObject overload = overload();
       fast.put("fractionOfCeiling", ratio(fast.getDouble("throughputPerSecond"),
         ceiling.getDouble("throughputPerSecond")));
-      fast.put("peers", new JsonObject().put(DIRECT, direct.get(FAST_UNCACHED)).put(BLOCKING, blocking.get(FAST_UNCACHED)));
+      fast.put("peers", new JsonObject().put(DIRECT, direct.get(FAST_UNCACHED))
+        .put(BLOCKING, blocking.get(FAST_UNCACHED)));
       cached.put("peers", new JsonObject().put(BLOCKING, blocking.get(CACHED)));
       overload.put("peers", new JsonObject().put(BLOCKING, blocking.get(OVERLOAD)));
       JsonObject report = report(new JsonArray().add(fast).add(cached).add(overload).add(ceiling));
@@ -178,7 +179,8 @@ public final class Bench {
     BaseUrl url = BaseUrl.parse(running.service().baseUrl());
     int c = options.concurrency();
     warmUp(FAST_UNCACHED, () -> httpLoad(url, c, options.warmup()));
-    Measured m = measure(FAST_UNCACHED, running, running.service(), httpGenerator(), () -> httpLoad(url, c, options.duration()));
+    Measured m = measure(FAST_UNCACHED, running, running.service(), httpGenerator(),
+      () -> httpLoad(url, c, options.duration()));
     return scenario(FAST_UNCACHED, "GET /users/{random id} with the users cache off: every request goes HTTP → event"
       + " bus → proxy → pool → database and back.", c, running).mergeIn(m.json());
   }
@@ -187,7 +189,8 @@ public final class Bench {
     int c = options.concurrency();
     try (CeilingRun ceiling = CeilingRun.open(running.db())) {
       warmUp(CEILING, () -> ceiling.run(ids(), c, options.warmup(), progress));
-      Measured m = measure(CEILING, running, null, CLOSED_LOOP_GENERATOR + " (with the pool under test)", () -> ceiling.run(ids(), c, options.duration(), progress));
+      Measured m = measure(CEILING, running, null, CLOSED_LOOP_GENERATOR + " (with the pool under test)",
+        () -> ceiling.run(ids(), c, options.duration(), progress));
       JsonObject json = new JsonObject().put("name", CEILING)
         .put("measures", "The same PK lookup issued straight at one Vert.x MySQL pool in the bench JVM: no HTTP, no"
           + " event bus, no admission, no cache. The database's ceiling for this read on this machine. The load"
@@ -209,7 +212,8 @@ public final class Bench {
       int c = options.concurrency();
       ClosedLoop.Result prime = prime(CACHED, url, c);
       warmUp(CACHED, () -> httpLoad(url, c, options.warmup()));
-      Measured m = measure(CACHED, running, running.service(), httpGenerator(), () -> httpLoad(url, c, options.duration()));
+      Measured m = measure(CACHED, running, running.service(), httpGenerator(),
+        () -> httpLoad(url, c, options.duration()));
       JsonObject json = scenario(CACHED, "GET /users/{random id} with the users cache on, after every id was read"
         + " once and a warm-up: fresh hits answered by the proxy without touching the pool.", c, running);
       json.getJsonObject("config").put("prime", primed(prime));
@@ -233,7 +237,8 @@ public final class Bench {
       KeyedWrites writes = KeyedWrites.start(running.service().baseUrl(), options.users(), OVERLOAD_KEYED_WRITERS);
       Measured m;
       try {
-        m = measure(OVERLOAD, running, running.service(), CLOSED_LOOP_GENERATOR, () -> lookups(url, c, options.duration()));
+        m = measure(OVERLOAD, running, running.service(), CLOSED_LOOP_GENERATOR,
+          () -> lookups(url, c, options.duration()));
       } finally {
         writes.stop();
       }

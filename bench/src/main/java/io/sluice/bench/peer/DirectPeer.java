@@ -46,7 +46,8 @@ public final class DirectPeer {
     int instances = config.instances() > 0 ? config.instances() : Runtime.getRuntime().availableProcessors();
     Vertx vertx = Vertx.vertx();
     AtomicInteger next = new AtomicInteger();
-    vertx.deployVerticle(() -> new UserVerticle(config, poolShare(config.poolMaxSize(), instances, next.getAndIncrement())),
+    vertx.deployVerticle(() -> new UserVerticle(config,
+          poolShare(config.poolMaxSize(), instances, next.getAndIncrement())),
         new DeploymentOptions().setInstances(instances))
       .onSuccess(id -> log.info("Direct peer listening on 127.0.0.1:{}: {} verticles, pools summing to {}, injected"
         + " latency {}", config.port(), instances, config.poolMaxSize(),
