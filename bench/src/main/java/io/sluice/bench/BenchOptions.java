@@ -118,7 +118,7 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
       generator);
     if (!Files.isRegularFile(options.jar())) {
       throw new IllegalArgumentException("service jar " + options.jar() + " not found: build it with"
-        + " `mvn -q -B -DskipTests install` (bench/run does)");
+        + " `mvn -q -B -DskipTests package` (bench/run does)");
     }
     return options;
   }
