@@ -87,6 +87,8 @@ public final class Bench {
   private final String loadAverageAtStart;
   /** The service running now, for the shutdown hook; set and cleared by the bench's thread. */
   private volatile ServiceProcess current;
+  /** The peer running now beside {@link #current}, for the shutdown hook, which stops it first. */
+  private volatile ServiceProcess currentPeer;
   private String serverVersion;
   /** {@code wrk} when it is used for the HTTP scenarios but overload; null: the built-in closed loop. */
   private final Path wrk;
@@ -146,10 +148,10 @@ public final class Bench {
         running.db().ensureUsers(options.users());
         fast = fastUncached(running);
         ceiling = ceiling(running);
-        direct.put(FAST_UNCACHED, peer(FAST_UNCACHED, DIRECT, running, peerConfig(running, 0, -1)));
-        blocking.put(FAST_UNCACHED, peer(FAST_UNCACHED, BLOCKING, running, peerConfig(running, 0, -1)));
-        blocking.put(CACHED, peer(CACHED, BLOCKING, running, peerConfig(running, CACHED_TTL_SECONDS, -1)));
-        blocking.put(OVERLOAD, peer(OVERLOAD, BLOCKING, running, peerConfig(running, 0, OVERLOAD_MIN_MS)));
+        direct.put(FAST_UNCACHED, peer(FAST_UNCACHED, DIRECT, running, 0, -1));
+        blocking.put(FAST_UNCACHED, peer(FAST_UNCACHED, BLOCKING, running, 0, -1));
+        blocking.put(CACHED, peer(CACHED, BLOCKING, running, CACHED_TTL_SECONDS, -1));
+        blocking.put(OVERLOAD, peer(OVERLOAD, BLOCKING, running, 0, OVERLOAD_MIN_MS));
         fast.put("process", process(running.service()));
       }
       JsonObject cached = cached();
@@ -277,28 +279,17 @@ public final class Bench {
   // ---- the peers ----
 
   /**
-   * The peers' settings on {@code host}'s database: pool 70 (HikariCP min idle 30 for the blocking one), the users
-   * cache's TTL and size when {@code cacheTtlSeconds} > 0, the overload's injected latency when
-   * {@code latencyMinMs} >= 0. The port is chosen when the peer starts.
+   * Starts the peer {@code name} on {@code host}'s database, drives it as the Sluice scenario {@code scenario} drives
+   * the service (fills its cache first when it has one; the closed loop and 210 workers under overload), and stops
+   * it. Its cache has the users cache's TTL and size when {@code cacheTtlSeconds} > 0; the overload's latency is
+   * injected when {@code latencyMinMs} >= 0. Its JSON has the scenario's measured fields, plus its process.
    */
-  private PeerConfig peerConfig(Running host, long cacheTtlSeconds, long latencyMinMs) {
-    return new PeerConfig(0, host.db().settings(), PEER_POOL_MAX_SIZE, BLOCKING_MIN_IDLE, cacheTtlSeconds,
+  private JsonObject peer(String scenario, String name, Running host, long cacheTtlSeconds, long latencyMinMs) {
+    // minimumIdle is HikariCP's: the direct peer's Vert.x pools open connections on demand.
+    PeerConfig config = new PeerConfig(ServiceProcess.freePort(), host.db().settings(), PEER_POOL_MAX_SIZE,
+      name.equals(BLOCKING) ? BLOCKING_MIN_IDLE : 0, cacheTtlSeconds,
       Math.max(options.users(), CacheSettings.DEFAULT_MAX_ENTRIES), latencyMinMs,
       latencyMinMs < 0 ? -1 : OVERLOAD_MAX_MS, 0);
-  }
-
-  /**
-   * Starts the peer {@code name} with {@code settings} against {@code host}'s database, drives it as the Sluice
-   * scenario {@code scenario} drives the service (fills its cache first when it has one; the closed loop and 210
-   * workers under overload), and stops it. Its JSON has the scenario's measured fields, plus its process.
-   */
-  private JsonObject peer(String scenario, String name, Running host, PeerConfig settings) {
-    int port = ServiceProcess.freePort();
-    // minimumIdle is HikariCP's: the direct peer's Vert.x pools open connections on demand.
-    PeerConfig config = new PeerConfig(port, settings.db(), settings.poolMaxSize(),
-      name.equals(BLOCKING) ? settings.poolMinIdle() : 0,
-      settings.cacheTtlSeconds(), settings.cacheMaxEntries(), settings.latencyMinMs(), settings.latencyMaxMs(),
-      settings.instances());
     String mainClass = (name.equals(DIRECT) ? DirectPeer.class : BlockingPeer.class).getName();
     String label = scenario + " · " + name + " peer";
     boolean overload = scenario.equals(OVERLOAD);
@@ -306,37 +297,54 @@ public final class Bench {
     progress.printf("[bench] %s: starting%n", label);
     Path logFile = options.workDir().resolve("logs").resolve(STAMP.format(date) + "-" + scenario + "-" + name
       + ".log");
-    try (ServiceProcess peer = ServiceProcess.startPeer(name + " peer", mainClass, config.toArgs(), port,
+    try (ServiceProcess peer = ServiceProcess.startPeer(name + " peer", mainClass, config.toArgs(), config.port(),
       options.heap(), options.workDir(), logFile, Map.of(PeerConfig.PASSWORD_ENV, host.db().password()))) {
-      current = peer;
+      currentPeer = peer;
       BaseUrl url = BaseUrl.parse(peer.baseUrl());
-      JsonObject primed = config.cacheTtlSeconds() > 0 ? primed(prime(label, url, c)) : null;
-      Supplier<ClosedLoop.Result> load = overload ? () -> lookups(url, c, options.duration())
-        : () -> httpLoad(url, c, options.duration());
-      warmUp(label, overload ? () -> lookups(url, c, options.warmup()) : () -> httpLoad(url, c, options.warmup()));
-      Measured m = measure(label, host, peer, overload ? CLOSED_LOOP_GENERATOR : httpGenerator(), load);
-      JsonObject json = new JsonObject().put("name", name).put("program", mainClass)
-        .put("measures", name.equals(DIRECT) ? "The stack's direct limit: vertx-web + vertx-mysql-client, one verticle"
-          + " per core, each with its own pool (" + PEER_POOL_MAX_SIZE + " connections in all), no event bus."
-          : "The incident's design in Java: JDK HttpServer on " + BlockingPeer.THREADS + " threads, HikariCP max "
-          + PEER_POOL_MAX_SIZE + " / min idle " + BLOCKING_MIN_IDLE + ", 2 s connection timeout (then 503), MariaDB"
-          + " JDBC.")
-        .put("config", config(c).put("arguments", String.join(" ", config.toArgs()))
-          .put("cache", config.cacheTtlSeconds() > 0 ? "Caffeine, expire " + config.cacheTtlSeconds()
-            + " s after write, max " + config.cacheMaxEntries() + " entries, encoded answers" : "off")
-          .put("injectedLatencyMs", config.latencyMinMs() < 0 ? null
-            : config.latencyMinMs() + "-" + config.latencyMaxMs()))
-        .mergeIn(m.json());
-      if (primed != null) {
-        json.getJsonObject("config").put("prime", primed);
+      JsonObject json = describePeer(name, mainClass, config, c)
+        .put("sameAnswerAsSluice", sameAnswer(host.service(), peer, label));
+      if (config.cacheEnabled()) {
+        json.getJsonObject("config").put("prime", primed(prime(label, url, c)));
       }
+      warmUp(label, overload ? () -> lookups(url, c, options.warmup()) : () -> httpLoad(url, c, options.warmup()));
+      Measured m = measure(label, host, peer, overload ? CLOSED_LOOP_GENERATOR : httpGenerator(),
+        overload ? () -> lookups(url, c, options.duration()) : () -> httpLoad(url, c, options.duration()));
+      json.mergeIn(m.json());
       if (overload) {
         json.put("overload", overloadFigures(m.load()));
       }
       return json.put("process", process(peer));
     } finally {
-      current = host.service();
+      currentPeer = null;
     }
+  }
+
+  /**
+   * The peer answers {@code GET /users/1} with the very JSON Sluice answers (it is read before the peer's load): the
+   * comparison is of the same work. A peer that differs fails the run.
+   */
+  private static String sameAnswer(ServiceProcess sluice, ServiceProcess peer, String label) {
+    JsonObject expected = sluice.get("/users/1");
+    JsonObject actual = peer.get("/users/1");
+    if (!expected.equals(actual)) {
+      throw new IllegalStateException(label + " answers GET /users/1 with " + actual + ", Sluice with " + expected);
+    }
+    return "GET /users/1: " + actual.fieldNames();
+  }
+
+  private JsonObject describePeer(String name, String mainClass, PeerConfig config, int concurrency) {
+    String measures = name.equals(DIRECT)
+      ? "The stack's direct limit: vertx-web + vertx-mysql-client, one verticle per core, each with its own pool ("
+      + PEER_POOL_MAX_SIZE + " connections in all), no event bus."
+      : "The incident's design in Java: JDK HttpServer on " + BlockingPeer.THREADS + " threads, HikariCP max "
+      + PEER_POOL_MAX_SIZE + " / min idle " + BLOCKING_MIN_IDLE + ", 2 s connection timeout (then 503), MariaDB"
+      + " JDBC.";
+    JsonObject settings = config(concurrency).put("arguments", String.join(" ", config.toArgs()))
+      .put("cache", config.cacheEnabled() ? "Caffeine, expire " + config.cacheTtlSeconds() + " s after write, max "
+        + config.cacheMaxEntries() + " entries, encoded answers" : "off")
+      .put("injectedLatencyMs", config.latencyEnabled() ? config.latencyMinMs() + "-" + config.latencyMaxMs() : null);
+    return new JsonObject().put("name", name).put("program", mainClass).put("measures", measures)
+      .put("config", settings);
   }
 
   /** What the report says about a process: its pid, {@code -Xmx}, and peak RSS so far. */
@@ -449,6 +457,10 @@ public final class Bench {
   }
 
   private void stopCurrent() {
+    ServiceProcess peer = currentPeer;
+    if (peer != null) {
+      peer.close();
+    }
     ServiceProcess service = current;
     if (service != null) {
       service.close();

@@ -169,6 +169,26 @@ final class ServiceProcess implements AutoCloseable {
     }
   }
 
+  /** {@code GET path} answered 200 with a JSON object: that object; anything else is an IllegalStateException. */
+  JsonObject get(String path) {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(10))
+      .GET().build();
+    try {
+      HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != 200) {
+        throw new IllegalStateException(name + " answered GET " + path + " with " + response.statusCode() + ": "
+          + response.body());
+      }
+      return new JsonObject(response.body());
+    } catch (IOException | DecodeException e) {
+      throw new IllegalStateException(name + ": GET " + path + " failed: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted during GET " + path + " on " + name);
+    }
+  }
+
   private void awaitReady() {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     HttpRequest ready = HttpRequest.newBuilder(URI.create(baseUrl() + "/health/ready"))

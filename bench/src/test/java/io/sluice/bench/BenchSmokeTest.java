@@ -30,7 +30,7 @@ class BenchSmokeTest {
     List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING);
 
   @Test
-  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
   @DisplayName("bench --smoke writes a Markdown and a JSON report with the four scenarios and the peers, each with"
     + " requests, and the ratios under their stable names")
   void smokeRunWritesAParseableReportWithEveryScenario() throws IOException {

@@ -81,11 +81,11 @@ public record PeerConfig(int port, DbSettings db, int poolMaxSize, int poolMinId
     return args;
   }
 
-  boolean latencyEnabled() {
+  public boolean latencyEnabled() {
     return latencyMinMs >= 0;
   }
 
-  boolean cacheEnabled() {
+  public boolean cacheEnabled() {
     return cacheTtlSeconds > 0;
   }
 
