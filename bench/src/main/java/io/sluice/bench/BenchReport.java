@@ -39,11 +39,13 @@ final class BenchReport {
   private static String keyFigure(JsonObject s, JsonArray scenarios) {
     JsonObject server = s.getJsonObject("server");
     return switch (s.getString("name")) {
-      case Bench.FAST_UNCACHED -> "throughput " + number(s.getDouble("fractionOfCeiling"), 2) + " × ceiling";
+      case Bench.FAST_UNCACHED -> "throughput " + number(s.getDouble("fractionOfCeiling"), 2) + " × ceiling, "
+        + versus(s, Bench.DIRECT) + " direct peer, " + versus(s, Bench.BLOCKING) + " blocking peer";
       case Bench.CACHED -> {
         Double fast = find(scenarios, Bench.FAST_UNCACHED).getDouble("throughputPerSecond");
         yield "throughput " + number(Bench.ratio(s.getDouble("throughputPerSecond"), fast), 2)
-          + " × fast-uncached; " + number(server.getDouble("statementsPerRequest"), 3) + " DB statements/request";
+          + " × fast-uncached, " + versus(s, Bench.BLOCKING) + " blocking peer with its cache; "
+          + number(server.getDouble("statementsPerRequest"), 3) + " DB statements/request";
       }
       case Bench.OVERLOAD -> {
         JsonObject o = s.getJsonObject("overload");
@@ -57,6 +59,12 @@ final class BenchReport {
         + s.getJsonObject("config").getJsonObject("pool").getInteger("maxSize") + ", no HTTP";
       default -> "";
     };
+  }
+
+  /** The scenario's throughput over its peer's, as {@code 1.23 ×}. */
+  private static String versus(JsonObject scenario, String peer) {
+    return number(Bench.ratio(scenario.getDouble("throughputPerSecond"),
+      Comparison.peer(scenario, peer).getDouble("throughputPerSecond")), 2) + " ×";
   }
 
   static JsonArray caveats(JsonObject report) {
