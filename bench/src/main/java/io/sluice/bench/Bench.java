@@ -560,6 +560,12 @@ public final class Bench {
         + " java -jar in a process of its own)")
       .put("rerun", options.rerun())
       .put("scenarios", scenarios);
+    for (int i = 0; i < scenarios.size(); i++) {
+      JsonObject scenario = scenarios.getJsonObject(i);
+      if (scenario.containsKey("peers")) {
+        scenario.put("ratios", Comparison.scenarioRatios(scenario));
+      }
+    }
     JsonObject ratios = Comparison.ratios(scenarios);
     JsonObject overload = Comparison.overloadComparison(scenarios);
     report.put("ratios", ratios).put("overloadComparison", overload)

@@ -273,6 +273,11 @@ final class BenchReport {
           + counts(k.getJsonObject("attemptsByAnswer")));
       }
     }
+    if (s.containsKey("ratios")) {
+      row(out, "Against the peers (Sluice / peer)", s.getJsonObject("ratios").stream()
+        .map(e -> e.getKey() + " " + number(e.getValue() == null ? null : ((Number) e.getValue()).doubleValue(), 3))
+        .collect(Collectors.joining(", ")));
+    }
     if (s.containsKey("fractionOfCeiling")) {
       row(out, "Fraction of the ceiling", number(s.getDouble("fractionOfCeiling"), 3)
         + " (this throughput / the ceiling scenario's)");

@@ -42,6 +42,27 @@ final class Comparison {
       .put("rssVsBlocking", Bench.ratio(rss.getDouble(Bench.SLUICE), rss.getDouble(Bench.BLOCKING)));
   }
 
+  /**
+   * One scenario against each of its peers: {@code throughputVsDirect}, {@code peakRssVsBlocking} …, and under overload
+   * {@code goodputVsBlocking}. Stored in the scenario as {@code ratios}.
+   */
+  static JsonObject scenarioRatios(JsonObject scenario) {
+    JsonObject ratios = new JsonObject();
+    JsonObject peers = scenario.getJsonObject("peers", new JsonObject());
+    for (String name : peers.fieldNames()) {
+      JsonObject peer = peers.getJsonObject(name);
+      String suffix = Character.toUpperCase(name.charAt(0)) + name.substring(1);
+      ratios.put("throughputVs" + suffix, Bench.ratio(throughput(scenario), throughput(peer)));
+      ratios.put("peakRssVs" + suffix, Bench.ratio(rss(scenario), rss(peer)));
+      if (scenario.containsKey("overload")) {
+        ratios.put("goodputVs" + suffix, Bench.ratio(
+          scenario.getJsonObject("overload").getDouble("goodputPerSecond"),
+          peer.getJsonObject("overload", new JsonObject()).getDouble("goodputPerSecond")));
+      }
+    }
+    return ratios;
+  }
+
   /** Under 3× overload, for Sluice and for the blocking peer: goodput, latencies of successes and rejections, 504s. */
   static JsonObject overloadComparison(JsonArray scenarios) {
     JsonObject overload = find(scenarios, Bench.OVERLOAD);

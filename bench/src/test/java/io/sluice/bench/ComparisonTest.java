@@ -28,6 +28,17 @@ class ComparisonTest {
   }
 
   @Test
+  @DisplayName("each scenario's ratios name the peer they compare with")
+  void scenarioRatiosNameThePeer() {
+    JsonObject overload = scenarios().getJsonObject(2);
+
+    JsonObject ratios = Comparison.scenarioRatios(overload);
+
+    assertEquals(new JsonObject().put("throughputVsBlocking", 8.333).put("peakRssVsBlocking", 1.222)
+      .put("goodputVsBlocking", 1.94), ratios);
+  }
+
+  @Test
   @DisplayName("each target says met, not met or floor met, and by how much")
   void targetsSayMetAndByHowMuch() {
     JsonArray scenarios = scenarios();
