@@ -252,7 +252,9 @@ final class ServiceProcess implements AutoCloseable {
       process.destroyForcibly();
       waitForExit(STOP_TIMEOUT);
     } else {
-      log.info("Stopped {} (pid {}), exit status {}", name, process.pid(), process.exitValue());
+      // 143 = 128 + SIGTERM: how a JVM without a launcher of its own (the peers) ends on SIGTERM.
+      log.info("Stopped {} (pid {}), exit status {}{}", name, process.pid(), process.exitValue(),
+        process.exitValue() == 143 ? " (SIGTERM)" : "");
     }
   }
 }
