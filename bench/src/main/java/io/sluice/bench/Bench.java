@@ -1,5 +1,8 @@
 package io.sluice.bench;
 
+import io.sluice.bench.peer.BlockingPeer;
+import io.sluice.bench.peer.DirectPeer;
+import io.sluice.bench.peer.PeerConfig;
 import io.sluice.diagnose.BaseUrl;
 import io.sluice.diagnose.ClosedLoop;
 import io.sluice.diagnose.IdRange;
@@ -29,10 +32,16 @@ import java.util.function.Supplier;
 
 /**
  * {@code bench/run}: starts the service jar once per scenario (a separate process, configured by environment
- * variables), drives it, reads the database server meanwhile, and writes one report as Markdown and JSON.
+ * variables), drives it, reads the database server meanwhile, and writes one report as Markdown and JSON. The same
+ * run measures two peers, each a program of its own in a JVM with the same {@code -Xmx}: the direct one (vertx-web +
+ * vertx-mysql-client, {@link DirectPeer}) and the blocking one (the incident's design, {@link BlockingPeer}).
  *
- * <p>Scenarios, in the order they run: {@code fast-uncached} and, on the same idle service's database,
- * {@code ceiling}; then {@code cached}; then {@code overload}. See bench/README.md for what each one measures.
+ * <p>Order: the {@code fast-uncached} service starts (and with it the embedded database) and is measured; then, on
+ * its database while it stays up and idle, {@code ceiling}, the direct peer ({@code fast-uncached}) and the blocking
+ * peer ({@code fast-uncached}, {@code cached}, {@code overload}); then the {@code cached} and {@code overload}
+ * services. All peers run on the first service's database, whose pool is the default 20: the overload service's 70
+ * idle connections beside the blocking peer's 70 would come close to MariaDB's default {@code max_connections} of
+ * 151. See bench/README.md for what each scenario measures.
  */
 public final class Bench {
 
@@ -55,6 +64,17 @@ public final class Bench {
   /** Writer threads of the overload scenario's keyed writes, beside its 210 readers (about a 5 % share). */
   static final int OVERLOAD_KEYED_WRITERS = 10;
   static final String CEILING = "ceiling";
+  /** The built-in load generator: {@code diagnose}'s {@link ClosedLoop}, in the bench's JVM. */
+  static final String CLOSED_LOOP_GENERATOR = "closed loop in the bench JVM";
+
+  /** The peers, by the names the report uses. */
+  static final String SLUICE = "sluice";
+  static final String DIRECT = "direct";
+  static final String BLOCKING = "blocking";
+  /** Both peers' pool: the incident's 70 connections (the direct peer's verticles share them out). */
+  static final int PEER_POOL_MAX_SIZE = 70;
+  /** HikariCP's minimumIdle in the incident's design. */
+  static final int BLOCKING_MIN_IDLE = 30;
 
   private static final DateTimeFormatter STAMP =
     DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
@@ -67,13 +87,21 @@ public final class Bench {
   private final String loadAverageAtStart;
   /** The service running now, for the shutdown hook; set and cleared by the bench's thread. */
   private volatile ServiceProcess current;
+  /** The peer running now beside {@link #current}, for the shutdown hook, which stops it first. */
+  private volatile ServiceProcess currentPeer;
   private String serverVersion;
+  /** {@code wrk} when it is used for the HTTP scenarios but overload; null: the built-in closed loop. */
+  private final Path wrk;
 
   Bench(BenchOptions options, PrintStream progress) {
     this.options = options;
     this.progress = progress;
     this.serviceJar = options.workDir().resolve("service/sluice.jar");
     this.loadAverageAtStart = Machine.loadAverage();
+    this.wrk = options.loadGenerator().equals(BenchOptions.CLOSED_LOOP) ? null : WrkLoad.find().orElse(null);
+    if (wrk == null && options.loadGenerator().equals(BenchOptions.WRK)) {
+      throw new IllegalArgumentException("--load-generator wrk: wrk is not on the PATH");
+    }
   }
 
   /** Where a run's report was written, and the report itself. */
@@ -114,15 +142,26 @@ public final class Bench {
       snapshotJar();
       JsonObject fast;
       JsonObject ceiling;
+      Map<String, JsonObject> direct = new LinkedHashMap<>();
+      Map<String, JsonObject> blocking = new LinkedHashMap<>();
       try (Running running = startService(FAST_UNCACHED, Map.of("SLUICE_CACHE_USERS_ENABLED", "false"))) {
         running.db().ensureUsers(options.users());
         fast = fastUncached(running);
         ceiling = ceiling(running);
+        direct.put(FAST_UNCACHED, peer(FAST_UNCACHED, DIRECT, running, 0, -1));
+        blocking.put(FAST_UNCACHED, peer(FAST_UNCACHED, BLOCKING, running, 0, -1));
+        blocking.put(CACHED, peer(CACHED, BLOCKING, running, CACHED_TTL_SECONDS, -1));
+        blocking.put(OVERLOAD, peer(OVERLOAD, BLOCKING, running, 0, OVERLOAD_MIN_MS));
+        fast.put("process", process(running.service()));
       }
       JsonObject cached = cached();
       JsonObject overload = overload();
       fast.put("fractionOfCeiling", ratio(fast.getDouble("throughputPerSecond"),
         ceiling.getDouble("throughputPerSecond")));
+      fast.put("peers", new JsonObject().put(DIRECT, direct.get(FAST_UNCACHED))
+        .put(BLOCKING, blocking.get(FAST_UNCACHED)));
+      cached.put("peers", new JsonObject().put(BLOCKING, blocking.get(CACHED)));
+      overload.put("peers", new JsonObject().put(BLOCKING, blocking.get(OVERLOAD)));
       JsonObject report = report(new JsonArray().add(fast).add(cached).add(overload).add(ceiling));
       return write(report);
     } catch (IOException e) {
@@ -141,8 +180,9 @@ public final class Bench {
   private JsonObject fastUncached(Running running) {
     BaseUrl url = BaseUrl.parse(running.service().baseUrl());
     int c = options.concurrency();
-    warmUp(FAST_UNCACHED, () -> lookups(url, c, options.warmup()));
-    Measured m = measure(FAST_UNCACHED, running.db(), () -> lookups(url, c, options.duration()));
+    warmUp(FAST_UNCACHED, () -> httpLoad(url, c, options.warmup()));
+    Measured m = measure(FAST_UNCACHED, running, running.service(), httpGenerator(),
+      () -> httpLoad(url, c, options.duration()));
     return scenario(FAST_UNCACHED, "GET /users/{random id} with the users cache off: every request goes HTTP → event"
       + " bus → proxy → pool → database and back.", c, running).mergeIn(m.json());
   }
@@ -151,10 +191,12 @@ public final class Bench {
     int c = options.concurrency();
     try (CeilingRun ceiling = CeilingRun.open(running.db())) {
       warmUp(CEILING, () -> ceiling.run(ids(), c, options.warmup(), progress));
-      Measured m = measure(CEILING, running.db(), () -> ceiling.run(ids(), c, options.duration(), progress));
+      Measured m = measure(CEILING, running, null, CLOSED_LOOP_GENERATOR + " (with the pool under test)",
+        () -> ceiling.run(ids(), c, options.duration(), progress));
       JsonObject json = new JsonObject().put("name", CEILING)
         .put("measures", "The same PK lookup issued straight at one Vert.x MySQL pool in the bench JVM: no HTTP, no"
-          + " event bus, no admission, no cache. The database's ceiling for this read on this machine.")
+          + " event bus, no admission, no cache. The database's ceiling for this read on this machine. The load"
+          + " generator's CPU includes the pool: it runs in the bench's JVM.")
         .put("config", config(c).mergeIn(ceiling.describe())
           .put("note", "runs against the database of the fast-uncached service, which stays up and idle"));
       return json.mergeIn(m.json());
@@ -170,16 +212,14 @@ public final class Bench {
     try (Running running = startService(CACHED, env)) {
       BaseUrl url = BaseUrl.parse(running.service().baseUrl());
       int c = options.concurrency();
-      progress.printf("[bench] %s: filling the cache with users 1..%d%n", CACHED, options.users());
-      ClosedLoop.Result prime = load(new LoadRun.Plan(url, Scenario.USER, ids(), c, (long) options.users(), null,
-        REQUEST_TIMEOUT, true));
-      warmUp(CACHED, () -> lookups(url, c, options.warmup()));
-      Measured m = measure(CACHED, running.db(), () -> lookups(url, c, options.duration()));
+      ClosedLoop.Result prime = prime(CACHED, url, c);
+      warmUp(CACHED, () -> httpLoad(url, c, options.warmup()));
+      Measured m = measure(CACHED, running, running.service(), httpGenerator(),
+        () -> httpLoad(url, c, options.duration()));
       JsonObject json = scenario(CACHED, "GET /users/{random id} with the users cache on, after every id was read"
         + " once and a warm-up: fresh hits answered by the proxy without touching the pool.", c, running);
-      json.getJsonObject("config").put("prime", new JsonObject().put("requests", prime.total())
-        .put("seconds", round(prime.seconds())).put("statusCounts", counts(prime.counts())));
-      return json.mergeIn(m.json());
+      json.getJsonObject("config").put("prime", primed(prime));
+      return json.mergeIn(m.json()).put("process", process(running.service()));
     }
   }
 
@@ -199,7 +239,8 @@ public final class Bench {
       KeyedWrites writes = KeyedWrites.start(running.service().baseUrl(), options.users(), OVERLOAD_KEYED_WRITERS);
       Measured m;
       try {
-        m = measure(OVERLOAD, running.db(), () -> lookups(url, c, options.duration()));
+        m = measure(OVERLOAD, running, running.service(), CLOSED_LOOP_GENERATOR,
+          () -> lookups(url, c, options.duration()));
       } finally {
         writes.stop();
       }
@@ -208,25 +249,109 @@ public final class Bench {
         + OVERLOAD_MIN_MS + "–" + OVERLOAD_MAX_MS + " ms by injected latency, pool " + OVERLOAD_POOL_MAX_SIZE
         + ", offered " + OVERLOAD_FACTOR + "× what the pool holds in flight at capacity: the incident, replayed.",
         c, running).mergeIn(m.json());
-      double meanMs = (OVERLOAD_MIN_MS + OVERLOAD_MAX_MS) / 2.0;
-      double capacity = OVERLOAD_POOL_MAX_SIZE * 1000.0 / meanMs;
-      // Over the sending time only: the drain after it runs a pool that is no longer offered enough work.
-      double goodput = m.load().successesWhileSending() / (options.duration().toMillis() / 1000.0);
-      return json.put("overload", new JsonObject()
-        .put("poolMaxSize", OVERLOAD_POOL_MAX_SIZE)
-        .put("injectedLatencyMs", new JsonObject().put("min", OVERLOAD_MIN_MS).put("max", OVERLOAD_MAX_MS)
-          .put("mean", meanMs))
-        .put("poolCapacityPerSecond", round(capacity))
-        .put("successes", m.load().successes())
-        .put("successesWhileSending", m.load().successesWhileSending())
-        .put("rejections503", m.load().count("503"))
-        .put("goodputPerSecond", round(goodput))
-        .put("goodputFractionOfCapacity", round(goodput / capacity))
-        .put("goodputIncludingDrainPerSecond", round(m.load().successes() / m.load().seconds()))
-        .put("successLatencyMs", latency(m.load().ok()))
-        .put("rejectionLatencyMs", latency(m.load().rejected()))
-        .put("keyedWrites", keyed));
+      return json.put("overload", overloadFigures(m.load()).put("keyedWrites", keyed))
+        .put("process", process(running.service()));
     }
+  }
+
+  /** Goodput against the pool's capacity, and the latency of successes and of rejections, each on its own. */
+  private JsonObject overloadFigures(ClosedLoop.Result load) {
+    double meanMs = (OVERLOAD_MIN_MS + OVERLOAD_MAX_MS) / 2.0;
+    double capacity = OVERLOAD_POOL_MAX_SIZE * 1000.0 / meanMs;
+    // Over the sending time only: the drain after it runs a pool that is no longer offered enough work.
+    double goodput = load.successesWhileSending() / (options.duration().toMillis() / 1000.0);
+    return new JsonObject()
+      .put("poolMaxSize", OVERLOAD_POOL_MAX_SIZE)
+      .put("injectedLatencyMs", new JsonObject().put("min", OVERLOAD_MIN_MS).put("max", OVERLOAD_MAX_MS)
+        .put("mean", meanMs))
+      .put("poolCapacityPerSecond", round(capacity))
+      .put("successes", load.successes())
+      .put("successesWhileSending", load.successesWhileSending())
+      .put("rejections503", load.count("503"))
+      .put("timeouts504", load.count("504"))
+      .put("goodputPerSecond", round(goodput))
+      .put("goodputFractionOfCapacity", round(goodput / capacity))
+      .put("goodputIncludingDrainPerSecond", round(load.successes() / load.seconds()))
+      .put("successLatencyMs", latency(load.ok()))
+      .put("rejectionLatencyMs", latency(load.rejected()));
+  }
+
+  // ---- the peers ----
+
+  /**
+   * Starts the peer {@code name} on {@code host}'s database, drives it as the Sluice scenario {@code scenario} drives
+   * the service (fills its cache first when it has one; the closed loop and 210 workers under overload), and stops
+   * it. Its cache has the users cache's TTL and size when {@code cacheTtlSeconds} > 0; the overload's latency is
+   * injected when {@code latencyMinMs} >= 0. Its JSON has the scenario's measured fields, plus its process.
+   */
+  private JsonObject peer(String scenario, String name, Running host, long cacheTtlSeconds, long latencyMinMs) {
+    // minimumIdle is HikariCP's: the direct peer's Vert.x pools open connections on demand.
+    PeerConfig config = new PeerConfig(ServiceProcess.freePort(), host.db().settings(), PEER_POOL_MAX_SIZE,
+      name.equals(BLOCKING) ? BLOCKING_MIN_IDLE : 0, cacheTtlSeconds,
+      Math.max(options.users(), CacheSettings.DEFAULT_MAX_ENTRIES), latencyMinMs,
+      latencyMinMs < 0 ? -1 : OVERLOAD_MAX_MS, 0);
+    String mainClass = (name.equals(DIRECT) ? DirectPeer.class : BlockingPeer.class).getName();
+    String label = scenario + " · " + name + " peer";
+    boolean overload = scenario.equals(OVERLOAD);
+    int c = overload ? OVERLOAD_FACTOR * OVERLOAD_POOL_MAX_SIZE : options.concurrency();
+    progress.printf("[bench] %s: starting%n", label);
+    Path logFile = options.workDir().resolve("logs").resolve(STAMP.format(date) + "-" + scenario + "-" + name
+      + ".log");
+    try (ServiceProcess peer = ServiceProcess.startPeer(name + " peer", mainClass, config.toArgs(), config.port(),
+      options.heap(), options.workDir(), logFile, Map.of(PeerConfig.PASSWORD_ENV, host.db().password()))) {
+      currentPeer = peer;
+      BaseUrl url = BaseUrl.parse(peer.baseUrl());
+      JsonObject json = describePeer(name, mainClass, config, c)
+        .put("sameAnswerAsSluice", sameAnswer(host.service(), peer, label));
+      if (config.cacheEnabled()) {
+        json.getJsonObject("config").put("prime", primed(prime(label, url, c)));
+      }
+      warmUp(label, overload ? () -> lookups(url, c, options.warmup()) : () -> httpLoad(url, c, options.warmup()));
+      Measured m = measure(label, host, peer, overload ? CLOSED_LOOP_GENERATOR : httpGenerator(),
+        overload ? () -> lookups(url, c, options.duration()) : () -> httpLoad(url, c, options.duration()));
+      json.mergeIn(m.json());
+      if (overload) {
+        json.put("overload", overloadFigures(m.load()));
+      }
+      return json.put("process", process(peer));
+    } finally {
+      currentPeer = null;
+    }
+  }
+
+  /**
+   * The peer answers {@code GET /users/1} with the very JSON Sluice answers (it is read before the peer's load): the
+   * comparison is of the same work. A peer that differs fails the run.
+   */
+  private static String sameAnswer(ServiceProcess sluice, ServiceProcess peer, String label) {
+    JsonObject expected = sluice.get("/users/1");
+    JsonObject actual = peer.get("/users/1");
+    if (!expected.equals(actual)) {
+      throw new IllegalStateException(label + " answers GET /users/1 with " + actual + ", Sluice with " + expected);
+    }
+    return "GET /users/1: " + actual.fieldNames();
+  }
+
+  private JsonObject describePeer(String name, String mainClass, PeerConfig config, int concurrency) {
+    String measures = name.equals(DIRECT)
+      ? "The stack's direct limit: vertx-web + vertx-mysql-client, one verticle per core, each with its own pool ("
+      + PEER_POOL_MAX_SIZE + " connections in all), no event bus."
+      : "The incident's design in Java: JDK HttpServer on " + BlockingPeer.THREADS + " threads, HikariCP max "
+      + PEER_POOL_MAX_SIZE + " / min idle " + BLOCKING_MIN_IDLE + ", 2 s connection timeout (then 503), MariaDB"
+      + " JDBC.";
+    JsonObject settings = config(concurrency).put("arguments", String.join(" ", config.toArgs()))
+      .put("cache", config.cacheEnabled() ? "Caffeine, expire " + config.cacheTtlSeconds() + " s after write, max "
+        + config.cacheMaxEntries() + " entries, encoded answers" : "off")
+      .put("injectedLatencyMs", config.latencyEnabled() ? config.latencyMinMs() + "-" + config.latencyMaxMs() : null);
+    return new JsonObject().put("name", name).put("program", mainClass).put("measures", measures)
+      .put("config", settings);
+  }
+
+  /** What the report says about a process: its pid, {@code -Xmx}, and peak RSS so far. */
+  private JsonObject process(ServiceProcess process) {
+    long rss = process.peakRssBytes();
+    return new JsonObject().put("pid", process.pid()).put("xmx", options.heap())
+      .put("peakRssBytes", rss < 0 ? null : rss).put("peakRssMiB", rss < 0 ? null : round(rss / 1048576.0));
   }
 
   // ---- loads ----
@@ -234,6 +359,32 @@ public final class Bench {
   /** Users 1..{@code --users}: the ids every load picks from. */
   private IdRange ids() {
     return new IdRange(1, options.users());
+  }
+
+  /**
+   * {@code GET /users/{random id}} from {@code concurrency} workers for {@code duration}: {@code wrk} when it is
+   * used, else the closed loop.
+   */
+  private ClosedLoop.Result httpLoad(BaseUrl url, int concurrency, Duration duration) {
+    return wrk == null ? lookups(url, concurrency, duration)
+      : WrkLoad.run(wrk, options.workDir(), url, ids(), concurrency, duration, REQUEST_TIMEOUT, progress);
+  }
+
+  /** Every id once, in order: fills a cache before its warm-up. */
+  private ClosedLoop.Result prime(String label, BaseUrl url, int concurrency) {
+    progress.printf("[bench] %s: filling the cache with users 1..%d%n", label, options.users());
+    return load(new LoadRun.Plan(url, Scenario.USER, ids(), concurrency, (long) options.users(), null,
+      REQUEST_TIMEOUT, true));
+  }
+
+  private static JsonObject primed(ClosedLoop.Result prime) {
+    return new JsonObject().put("requests", prime.total()).put("seconds", round(prime.seconds()))
+      .put("statusCounts", counts(prime.counts()));
+  }
+
+  /** The HTTP scenarios' load generator, as the report names it (overload always uses the closed loop). */
+  private String httpGenerator() {
+    return wrk == null ? CLOSED_LOOP_GENERATOR : "wrk (" + wrk + ")";
   }
 
   /** {@code GET /users/{random id}} from {@code concurrency} closed-loop workers for {@code duration}. */
@@ -252,6 +403,12 @@ public final class Bench {
 
   /** A service process and the database it uses. */
   private record Running(ServiceProcess service, DbTarget db) implements AutoCloseable {
+
+    /** The embedded MariaDB server this service started, if any: its CPU is reported beside the service's. */
+    Long databasePid() {
+      return db.embedded() ? ProcStat.databaseServer(service.handle()).map(ProcessHandle::pid).orElse(null) : null;
+    }
+
     @Override
     public void close() {
       service.close();
@@ -276,7 +433,7 @@ public final class Bench {
     env.putAll(scenarioEnv);
     progress.printf("[bench] %s: starting the service%n", scenario);
     Path logFile = options.workDir().resolve("logs").resolve(STAMP.format(date) + "-" + scenario + ".log");
-    ServiceProcess service = ServiceProcess.start(serviceJar, options.workDir(), logFile, env);
+    ServiceProcess service = ServiceProcess.start(serviceJar, options.heap(), options.workDir(), logFile, env);
     current = service;
     if (db == null) {
       // The service wrote the embedded database's password into its data directory at its first start.
@@ -300,6 +457,10 @@ public final class Bench {
   }
 
   private void stopCurrent() {
+    ServiceProcess peer = currentPeer;
+    if (peer != null) {
+      peer.close();
+    }
     ServiceProcess service = current;
     if (service != null) {
       service.close();
@@ -315,20 +476,32 @@ public final class Bench {
     progress.printf("[bench] %s: warm-up done, %d requests%n", scenario, l.total());
   }
 
-  /** The load's outcome with the server's side sampled while it ran. */
-  private record Measured(ClosedLoop.Result load, JsonObject server) {
+  /**
+   * The load's outcome with the server's side sampled while it ran, and the CPU used meanwhile by the load generator,
+   * the process under test and the database.
+   */
+  private record Measured(ClosedLoop.Result load, JsonObject server, String generator, JsonObject cpu) {
 
     JsonObject json() {
       return new JsonObject().put("requests", load.total()).put("elapsedSeconds", round(load.seconds()))
         .put("throughputPerSecond", round(load.throughput())).put("latencyMs", latency(load.latency()))
         .put("statusCounts", counts(load.counts())).put("firstError", load.firstError())
+        .put("loadGenerator", new JsonObject().put("tool", generator)
+          .mergeIn(cpu.getJsonObject("loadGenerator")))
+        .put("cpu", cpu)
         .put("server", server);
     }
   }
 
-  private Measured measure(String scenario, DbTarget db, Supplier<ClosedLoop.Result> load) {
+  /**
+   * Runs {@code load} against {@code target} (null: the bench's own pool, for the ceiling) on {@code host}'s
+   * database, sampling the server and metering CPU meanwhile. {@code generator} names the load generator.
+   */
+  private Measured measure(String scenario, Running host, ServiceProcess target, String generator,
+                           Supplier<ClosedLoop.Result> load) {
     progress.printf("[bench] %s: measuring %s%n", scenario, BenchOptions.text(options.duration()));
-    ConnectionSampler sampler = ConnectionSampler.start(db);
+    ConnectionSampler sampler = ConnectionSampler.start(host.db());
+    ProcStat.CpuMeter cpu = ProcStat.CpuMeter.start(target == null ? null : target.pid(), host.databasePid());
     ClosedLoop.Result l;
     try {
       l = load.get();
@@ -336,13 +509,14 @@ public final class Bench {
       sampler.stop(0);
       throw e;
     }
+    JsonObject used = cpu.stop();
     JsonObject server = sampler.stop(l.total());
     serverVersion = server.getString("serverVersion", serverVersion);
     if (l.total() == 0) {
       throw new IllegalStateException(scenario + " completed no request" + (l.firstError() == null ? ""
         : ": " + l.firstError()));
     }
-    return new Measured(l, server);
+    return new Measured(l, server, generator, used);
   }
 
   private JsonObject scenario(String name, String measures, int concurrency, Running running) {
@@ -373,14 +547,29 @@ public final class Bench {
       .put("commit", Machine.commit(options.repo()))
       .put("machine", Machine.describe().put("loadAverageAtStart", loadAverageAtStart)
         .put("loadAverageAtEnd", Machine.loadAverage()))
-      .put("jvm", Machine.jvm().put("note", "the bench and every service process run on this JVM"))
+      .put("jvm", Machine.jvm().put("note", "the bench, every service process and both peers run on this JVM; the"
+        + " service and the peers with -Xmx" + options.heap()))
       .put("database", db)
       .put("options", new JsonObject().put("users", options.users()).put("concurrency", options.concurrency())
-        .put("warmup", BenchOptions.text(options.warmup())).put("duration", BenchOptions.text(options.duration())))
+        .put("warmup", BenchOptions.text(options.warmup())).put("duration", BenchOptions.text(options.duration()))
+        .put("xmx", options.heap()).put("loadGenerator", options.loadGenerator()))
+      .put("loadGenerator", new JsonObject().put("http", httpGenerator()).put("overload", CLOSED_LOOP_GENERATOR)
+        .put("note", "its CPU is reported per measured phase (loadGenerator.cores: CPU seconds over wall seconds;"
+          + " the bench JVM plus a finished wrk): near the machine's cores, the generator was saturated"))
       .put("serviceJar", shown(options.jar()) + " (copied at the start of the run; each scenario starts it with"
         + " java -jar in a process of its own)")
       .put("rerun", options.rerun())
       .put("scenarios", scenarios);
+    for (int i = 0; i < scenarios.size(); i++) {
+      JsonObject scenario = scenarios.getJsonObject(i);
+      if (scenario.containsKey("peers")) {
+        scenario.put("ratios", Comparison.scenarioRatios(scenario));
+      }
+    }
+    JsonObject ratios = Comparison.ratios(scenarios);
+    JsonObject overload = Comparison.overloadComparison(scenarios);
+    report.put("ratios", ratios).put("overloadComparison", overload)
+      .put("peakRssMiB", Comparison.peakRssMiB(scenarios)).put("targets", Comparison.targets(ratios, overload));
     return report.put("summary", BenchReport.summary(scenarios)).put("caveats", BenchReport.caveats(report));
   }
 

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -16,9 +17,18 @@ import java.util.Map;
  * @param repo        the project's root: the service jar, {@code git} and the default directories are found from it
  * @param workDir     embedded data ({@code data-<users>}, seeded once and kept) and the service logs
  * @param resultsDir  where the report goes ({@code <UTC timestamp>.md/.json} and {@code latest.md/.json})
+ * @param heap        {@code -Xmx} of the service and of each peer, the same for all ({@code 512m})
+ * @param loadGenerator {@code auto} (wrk when it is on the PATH, else the built-in closed loop), {@code wrk} or
+ *                    {@code closed-loop}
  */
 record BenchOptions(int users, int concurrency, Duration warmup, Duration duration, boolean smoke, Path repo, Path jar,
-                    Path workDir, Path resultsDir, DbTarget externalDb) {
+                    Path workDir, Path resultsDir, DbTarget externalDb, String heap, String loadGenerator) {
+
+  /** The same for the service and the peers, so that their peak RSS compares like with like. */
+  static final String DEFAULT_HEAP = "512m";
+  static final String AUTO = "auto";
+  static final String WRK = "wrk";
+  static final String CLOSED_LOOP = "closed-loop";
 
   static final int DEFAULT_USERS = 10_000;
   static final int DEFAULT_CONCURRENCY = 64;
@@ -32,7 +42,8 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
   static final Duration SMOKE_DURATION = Duration.ofMillis(1500);
 
   static final String USAGE = """
-    Usage: bench/run [--users N] [--duration T] [--warmup T] [--concurrency N] [--smoke]
+    Usage: bench/run [--users N] [--duration T] [--warmup T] [--concurrency N] [--smoke] [--xmx SIZE]
+                     [--load-generator auto|wrk|closed-loop]
                      [--repo DIR] [--jar FILE] [--work-dir DIR] [--results-dir DIR]
       --users N         users seeded and looked up at random (default 10000; env SLUICE_BENCH_USERS)
       --duration T      measured time per scenario: 20s, 1500ms, 1m (default 20s; env SLUICE_BENCH_DURATION)
@@ -41,6 +52,10 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
                         env SLUICE_BENCH_CONCURRENCY); overload always uses 3 x its pool
       --smoke           500 users, 1.5 s per scenario; report under <work-dir>/smoke-results, so that
                         bench/results/latest.* keeps the last full run
+      --xmx SIZE        -Xmx of the service and of both peers, one value for all (default 512m;
+                        env SLUICE_BENCH_XMX)
+      --load-generator G  auto: wrk when it is on the PATH, else the built-in closed loop (default;
+                        env SLUICE_BENCH_LOAD_GENERATOR); overload always uses the closed loop
       --repo DIR        project root (default: the current directory)
       --jar FILE        service jar (default: <repo>/app/target/sluice.jar)
       --work-dir DIR    embedded database data and service logs (default: <repo>/bench/work)
@@ -61,7 +76,7 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
       int eq = arg.indexOf('=');
       String name = eq > 0 ? arg.substring(0, eq) : arg;
       if (!Map.of("--users", 1, "--duration", 1, "--warmup", 1, "--concurrency", 1, "--repo", 1, "--jar", 1,
-        "--work-dir", 1, "--results-dir", 1).containsKey(name)) {
+        "--work-dir", 1, "--results-dir", 1, "--xmx", 1, "--load-generator", 1).containsKey(name)) {
         throw new IllegalArgumentException("unknown argument: " + arg);
       }
       if (eq < 0 && i + 1 >= args.length) {
@@ -79,6 +94,15 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
     String duration = pick(given.get("--duration"), smoke ? SMOKE_DURATION.toMillis() + "ms" : null,
       env.get("SLUICE_BENCH_DURATION"), DEFAULT_DURATION.toSeconds() + "s");
 
+    String heap = pick(given.get("--xmx"), null, env.get("SLUICE_BENCH_XMX"), DEFAULT_HEAP).trim();
+    if (!heap.matches("\\d+[kKmMgG]?")) {
+      throw new IllegalArgumentException("--xmx must be a JVM heap size such as 512m or 1g, got " + heap);
+    }
+    String generator = pick(given.get("--load-generator"), null, env.get("SLUICE_BENCH_LOAD_GENERATOR"), AUTO).trim();
+    if (!List.of(AUTO, WRK, CLOSED_LOOP).contains(generator)) {
+      throw new IllegalArgumentException("--load-generator must be auto, wrk or closed-loop, got " + generator);
+    }
+
     Path repo = Path.of(given.getOrDefault("--repo", cwd.toString())).toAbsolutePath().normalize();
     if (!Files.isDirectory(repo.resolve("app"))) {
       throw new IllegalArgumentException("--repo " + repo + " is not the project root (no app module in it)");
@@ -90,10 +114,11 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
 
     BenchOptions options = new BenchOptions(integer("--users", users, 1, 10_000_000),
       integer("--concurrency", concurrency, 1, 10_000), duration("--warmup", warmup, true),
-      duration("--duration", duration, false), smoke, repo, jar, workDir, resultsDir, DbTarget.fromEnv(env));
+      duration("--duration", duration, false), smoke, repo, jar, workDir, resultsDir, DbTarget.fromEnv(env), heap,
+      generator);
     if (!Files.isRegularFile(options.jar())) {
       throw new IllegalArgumentException("service jar " + options.jar() + " not found: build it with"
-        + " `mvn -q -B -DskipTests install` (bench/run does)");
+        + " `mvn -q -B -DskipTests package` (bench/run does)");
     }
     return options;
   }
@@ -102,7 +127,8 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
   String rerun() {
     return (externalDb == null ? "" : "SLUICE_BENCH_DB_HOST=" + externalDb.host() + " … ")
       + "bench/run --users " + users + " --duration " + text(duration) + " --warmup " + text(warmup)
-      + " --concurrency " + concurrency;
+      + " --concurrency " + concurrency + " --xmx " + heap
+      + (loadGenerator.equals(AUTO) ? "" : " --load-generator " + loadGenerator);
   }
 
   static String text(Duration d) {

@@ -39,11 +39,13 @@ final class BenchReport {
   private static String keyFigure(JsonObject s, JsonArray scenarios) {
     JsonObject server = s.getJsonObject("server");
     return switch (s.getString("name")) {
-      case Bench.FAST_UNCACHED -> "throughput " + number(s.getDouble("fractionOfCeiling"), 2) + " × ceiling";
+      case Bench.FAST_UNCACHED -> "throughput " + number(s.getDouble("fractionOfCeiling"), 2) + " × ceiling, "
+        + versus(s, Bench.DIRECT) + " direct peer, " + versus(s, Bench.BLOCKING) + " blocking peer";
       case Bench.CACHED -> {
         Double fast = find(scenarios, Bench.FAST_UNCACHED).getDouble("throughputPerSecond");
         yield "throughput " + number(Bench.ratio(s.getDouble("throughputPerSecond"), fast), 2)
-          + " × fast-uncached; " + number(server.getDouble("statementsPerRequest"), 3) + " DB statements/request";
+          + " × fast-uncached, " + versus(s, Bench.BLOCKING) + " blocking peer with its cache; "
+          + number(server.getDouble("statementsPerRequest"), 3) + " DB statements/request";
       }
       case Bench.OVERLOAD -> {
         JsonObject o = s.getJsonObject("overload");
@@ -57,6 +59,12 @@ final class BenchReport {
         + s.getJsonObject("config").getJsonObject("pool").getInteger("maxSize") + ", no HTTP";
       default -> "";
     };
+  }
+
+  /** The scenario's throughput over its peer's, as {@code 1.23 ×}. */
+  private static String versus(JsonObject scenario, String peer) {
+    return number(Bench.ratio(scenario.getDouble("throughputPerSecond"),
+      Comparison.peer(scenario, peer).getDouble("throughputPerSecond")), 2) + " ×";
   }
 
   static JsonArray caveats(JsonObject report) {
@@ -79,6 +87,16 @@ final class BenchReport {
     caveats.add("Ceiling: the statement goes through the same Vert.x MySQL client (one event loop, "
       + "prepared-statement cache on), so it is the ceiling of the database plus that client on this machine, not"
       + " of the database alone.");
+    caveats.add("Peers: each runs in a JVM of its own with the same -Xmx as the service, on the same database, after"
+      + " Sluice's fast-uncached run and while that service stays up and idle (it hosts the embedded database). Sluice"
+      + " and the peers are measured one after the other, not at the same time: a change in the machine's load"
+      + " between them moves the ratios. The overload service also serves keyed writes beside its reads; the"
+      + " blocking peer only reads.");
+    caveats.add("wrk, when used, counts answers of status 400 and above apart without their status (shown as "
+      + WrkLoad.ERROR_STATUS + "), and times all answers together; the overload scenario therefore always uses the"
+      + " closed loop, which times successes and rejections apart.");
+    caveats.add("Peak RSS is the kernel's high-water mark (VmHWM) of each JVM process, read before it stops: the"
+      + " service's embedded MariaDB is a process of its own and not counted.");
     caveats.add("Server connections are sampled every " + ConnectionSampler.PERIOD.toMillis() + " ms from "
       + "SHOW FULL PROCESSLIST (the sampler's own session left out); a peak shorter than that can be missed."
       + " Threads_connected is the server's own count: it includes the sampler, and on a shared server other"
@@ -110,6 +128,10 @@ final class BenchReport {
     row(out, "Run", "ids uniform in 1.." + opts.getInteger("users") + "; concurrency " + opts.getInteger("concurrency")
       + " (overload " + Bench.OVERLOAD_FACTOR * Bench.OVERLOAD_POOL_MAX_SIZE + "); warm-up " + opts.getString("warmup")
       + ", then " + opts.getString("duration") + " measured, per scenario");
+    row(out, "Heap", "-Xmx" + opts.getString("xmx") + " for the service and for each peer");
+    JsonObject generator = r.getJsonObject("loadGenerator", new JsonObject());
+    row(out, "Load generator", generator.getString("http") + " for fast-uncached and cached; "
+      + generator.getString("overload") + " for overload (it times successes and rejections apart)");
     row(out, "Rerun", "`" + r.getString("rerun") + "` (from the project root; see bench/README.md)");
 
     out.append("\n## Summary\n\n");
@@ -125,6 +147,9 @@ final class BenchReport {
         .append(s.getInteger("serverConnectionsMax")).append(" | ").append(s.getString("keyFigure")).append(" |\n");
     }
 
+    targets(out, r);
+    sideBySide(out, r);
+
     for (JsonObject s : objects(r.getJsonArray("scenarios"))) {
       scenario(out, s);
     }
@@ -134,6 +159,77 @@ final class BenchReport {
       out.append("- ").append(caveat).append('\n');
     }
     return out.toString();
+  }
+
+  private static void targets(StringBuilder out, JsonObject r) {
+    if (!r.containsKey("targets")) {
+      return;
+    }
+    out.append("\n## Targets (issue 11)\n\n");
+    out.append("Sluice against the peers measured in this run. `ratios` in the JSON holds the same figures.\n\n");
+    out.append("| Target | Goal | Measured | Status | By how much |\n|---|---|---:|---|---|\n");
+    for (JsonObject t : objects(r.getJsonArray("targets"))) {
+      out.append("| ").append(t.getString("target")).append(" | ").append(t.getString("goal")).append(" | ")
+        .append(t.getString("measuredText", "n/a")).append(" | ").append(t.getString("status")).append(" | ")
+        .append(t.getString("margin")).append(" |\n");
+    }
+  }
+
+  /** Every program measured, scenario by scenario: throughput, latency, answers, peak RSS and the CPU it took. */
+  private static void sideBySide(StringBuilder out, JsonObject r) {
+    out.append("\n## Side by side\n\n");
+    out.append("CPU in cores (CPU seconds over wall seconds, machine: ").append(r.getJsonObject("machine")
+      .getInteger("cores")).append("): the load generator (the bench JVM, plus wrk when used), the program under test,"
+      + " and the database server.\n\n");
+    out.append("| Scenario | Program | Throughput (req/s) | p50 ms | p99 ms | Statuses | Peak RSS MiB | CPU generator"
+      + " / program / database |\n|---|---|---:|---:|---:|---|---:|---|\n");
+    for (JsonObject s : objects(r.getJsonArray("scenarios"))) {
+      String name = s.getString("name");
+      sideRow(out, name, Bench.CEILING.equals(name) ? "bench pool (no HTTP)" : "Sluice", s);
+      JsonObject peers = s.getJsonObject("peers", new JsonObject());
+      for (String peer : peers.fieldNames()) {
+        sideRow(out, name, peer + " peer", peers.getJsonObject(peer));
+      }
+    }
+    JsonObject overload = r.getJsonObject("overloadComparison");
+    if (overload != null) {
+      out.append("\nOverload (3× the pool's capacity, the same injected latency for all):\n\n");
+      out.append("| Program | Goodput (2xx/s) | × capacity | Successes p50 / p99 ms | Rejections (503) p50 / p99 ms"
+        + " | 503 | 504 |\n|---|---:|---:|---|---|---:|---:|\n");
+      for (String program : overload.fieldNames()) {
+        JsonObject o = overload.getJsonObject(program);
+        out.append("| ").append(program).append(" | ").append(number(o.getDouble("goodputPerSecond"), 1))
+          .append(" | ").append(number(o.getDouble("goodputVsCapacity"), 3)).append(" | ")
+          .append(number(o.getDouble("successP50Ms"), 1)).append(" / ").append(number(o.getDouble("successP99Ms"), 1))
+          .append(" | ").append(number(o.getDouble("rejectionP50Ms"), 1)).append(" / ")
+          .append(number(o.getDouble("rejectionP99Ms"), 1)).append(" | ").append(o.getLong("count503"))
+          .append(" | ").append(o.getLong("count504")).append(" |\n");
+      }
+    }
+  }
+
+  private static void sideRow(StringBuilder out, String scenario, String program, JsonObject s) {
+    JsonObject latency = s.getJsonObject("latencyMs", new JsonObject());
+    JsonObject process = s.getJsonObject("process", new JsonObject());
+    out.append("| ").append(scenario).append(" | ").append(program).append(" | ")
+      .append(number(s.getDouble("throughputPerSecond"), 1)).append(" | ").append(number(latency.getDouble("p50"), 2))
+      .append(" | ").append(number(latency.getDouble("p99"), 2)).append(" | ")
+      .append(counts(s.getJsonObject("statusCounts"))).append(" | ")
+      .append(number(process.getDouble("peakRssMiB"), 0)).append(" | ").append(cpu(s.getJsonObject("cpu")))
+      .append(" |\n");
+  }
+
+  /** {@code generator / program / database} in cores; n/a where not measured. */
+  private static String cpu(JsonObject cpu) {
+    if (cpu == null) {
+      return "n/a";
+    }
+    return cores(cpu, "loadGenerator") + " / " + cores(cpu, "service") + " / " + cores(cpu, "database");
+  }
+
+  private static String cores(JsonObject cpu, String who) {
+    JsonObject used = cpu.getJsonObject(who);
+    return used == null ? "–" : number(used.getDouble("cores"), 2);
   }
 
   private static void scenario(StringBuilder out, JsonObject s) {
@@ -177,10 +273,16 @@ final class BenchReport {
           + counts(k.getJsonObject("attemptsByAnswer")));
       }
     }
+    if (s.containsKey("ratios")) {
+      row(out, "Against the peers (Sluice / peer)", s.getJsonObject("ratios").stream()
+        .map(e -> e.getKey() + " " + number(e.getValue() == null ? null : ((Number) e.getValue()).doubleValue(), 3))
+        .collect(Collectors.joining(", ")));
+    }
     if (s.containsKey("fractionOfCeiling")) {
       row(out, "Fraction of the ceiling", number(s.getDouble("fractionOfCeiling"), 3)
         + " (this throughput / the ceiling scenario's)");
     }
+    loadRows(out, s);
     row(out, "Server connections", "max " + server.getInteger("maxConnections") + " in the processlist, of which at"
       + " most " + server.getInteger("maxBusyConnections") + " running a statement at once; Threads_connected max "
       + server.getLong("maxThreadsConnected") + " (" + server.getInteger("samples") + " samples)");
@@ -202,6 +304,66 @@ final class BenchReport {
     }
     if (server.getString("problem") != null) {
       row(out, "Database sampler", server.getString("problem"));
+    }
+    JsonObject peers = s.getJsonObject("peers", new JsonObject());
+    for (String name : peers.fieldNames()) {
+      peer(out, s.getString("name"), peers.getJsonObject(name));
+    }
+  }
+
+  private static void loadRows(StringBuilder out, JsonObject s) {
+    JsonObject generator = s.getJsonObject("loadGenerator");
+    if (generator != null) {
+      row(out, "Load generator", generator.getString("tool") + ": " + number(generator.getDouble("cores"), 2)
+        + " cores busy (" + number(generator.getDouble("cpuSeconds"), 1) + " CPU s; "
+        + number(generator.getDouble("fractionOfMachine") == null ? null
+        : generator.getDouble("fractionOfMachine") * 100, 0) + " % of the machine)");
+    }
+    if (s.getJsonObject("cpu") != null) {
+      row(out, "CPU (cores): generator / program / database", cpu(s.getJsonObject("cpu")));
+    }
+    JsonObject process = s.getJsonObject("process");
+    if (process != null) {
+      row(out, "Peak RSS (VmHWM)", number(process.getDouble("peakRssMiB"), 1) + " MiB with -Xmx"
+        + process.getString("xmx"));
+    }
+  }
+
+  /** A peer's part of a scenario: what it is, how it was run, and what it did. */
+  private static void peer(StringBuilder out, String scenario, JsonObject p) {
+    JsonObject config = p.getJsonObject("config");
+    JsonObject server = p.getJsonObject("server", new JsonObject());
+    out.append("\n### ").append(scenario).append(" · ").append(p.getString("name")).append(" peer\n\n")
+      .append(p.getString("measures")).append("\n\n| Metric | Value |\n|---|---|\n");
+    row(out, "Program", "`" + p.getString("program") + " " + config.getString("arguments") + "`");
+    row(out, "Cache, injected latency", config.getString("cache") + "; latency "
+      + (config.getString("injectedLatencyMs") == null ? "off" : config.getString("injectedLatencyMs") + " ms"));
+    if (config.containsKey("prime")) {
+      JsonObject prime = config.getJsonObject("prime");
+      row(out, "Cache fill (before warm-up)", prime.getLong("requests") + " requests in "
+        + number(prime.getDouble("seconds"), 2) + " s: " + counts(prime.getJsonObject("statusCounts")));
+    }
+    row(out, "Concurrency", config.getInteger("concurrency") + " workers; " + number(p.getDouble("elapsedSeconds"), 2)
+      + " s measured");
+    row(out, "Throughput", number(p.getDouble("throughputPerSecond"), 1) + " req/s");
+    row(out, "Latency, all answers", latency(p.getJsonObject("latencyMs")));
+    row(out, "Status counts", counts(p.getJsonObject("statusCounts")));
+    if (p.containsKey("overload")) {
+      JsonObject o = p.getJsonObject("overload");
+      row(out, "Goodput (2xx/s)", number(o.getDouble("goodputPerSecond"), 1) + " req/s = "
+        + number(o.getDouble("goodputFractionOfCapacity"), 3) + " × capacity");
+      row(out, "Latency of successes (2xx)", latency(o.getJsonObject("successLatencyMs")));
+      row(out, "Latency of rejections (503)", latency(o.getJsonObject("rejectionLatencyMs")) + " ("
+        + o.getLong("rejections503") + " rejections, " + o.getLong("timeouts504") + " × 504)");
+    }
+    loadRows(out, p);
+    row(out, "Server connections", "max " + server.getInteger("maxConnections") + " in the processlist (the idle"
+      + " Sluice service's pool included), at most " + server.getInteger("maxBusyConnections")
+      + " running a statement at once");
+    row(out, "Statements at the database", server.getLong("statementsExecuted") + " prepared statements executed = "
+      + number(server.getDouble("statementsPerRequest"), 3) + " per request");
+    if (p.getString("firstError") != null) {
+      row(out, "First failed request", p.getString("firstError"));
     }
   }
 

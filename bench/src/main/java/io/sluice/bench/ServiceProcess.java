@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -16,16 +17,22 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
- * The service as its users run it: {@code java -jar sluice.jar} in a process of its own, configured only by
- * {@code SLUICE_*} environment variables over the built-in defaults (it runs in a directory without
+ * The service as its users run it: {@code java -Xmx<heap> -jar sluice.jar} in a process of its own, configured only
+ * by {@code SLUICE_*} environment variables over the built-in defaults (it runs in a directory without
  * {@code conf/config.yaml}, and no {@code SLUICE_*} variable of the caller's environment leaks in). Its output goes to
  * a log file. {@link #close()} stops it the way an operator would: SIGTERM, then waiting for its clean shutdown.
+ *
+ * <p>The bench's peers ({@code io.sluice.bench.peer}) run the same way ({@link #startPeer}): a JVM of their own with
+ * the same {@code -Xmx}, on the bench's class path, ready once {@code /health/ready} answers 200.
  */
 final class ServiceProcess implements AutoCloseable {
 
@@ -42,7 +49,10 @@ final class ServiceProcess implements AutoCloseable {
   private final Path logFile;
   private final Map<String, String> overrides;
 
-  private ServiceProcess(Process process, int httpPort, Path logFile, Map<String, String> overrides) {
+  private final String name;
+
+  private ServiceProcess(String name, Process process, int httpPort, Path logFile, Map<String, String> overrides) {
+    this.name = name;
     this.process = process;
     this.httpPort = httpPort;
     this.logFile = logFile;
@@ -53,24 +63,50 @@ final class ServiceProcess implements AutoCloseable {
    * Starts the jar with {@code overrides} as its only {@code SLUICE_*} variables and waits until
    * {@code /health/ready} answers 200. The HTTP port is chosen here and added to the overrides.
    */
-  static ServiceProcess start(Path jar, Path workDir, Path logFile, Map<String, String> overrides) {
+  static ServiceProcess start(Path jar, String heap, Path workDir, Path logFile, Map<String, String> overrides) {
     int port = freePort();
     Map<String, String> env = new LinkedHashMap<>(overrides);
     env.put("SLUICE_HTTP_HOST", "127.0.0.1");
     env.put("SLUICE_HTTP_PORT", String.valueOf(port));
-    ProcessBuilder builder = new ProcessBuilder(List.of(javaBinary(), "-jar", jar.toString()))
+    if (Files.exists(workDir.resolve("conf/config.yaml"))) {
+      throw new IllegalStateException(workDir + "/conf/config.yaml exists: the service would read it; remove it");
+    }
+    return launch("the service", List.of(javaBinary(), "-Xmx" + heap, "-jar", jar.toString()), port, workDir,
+      logFile, env);
+  }
+
+  /**
+   * Starts a peer: {@code mainClass} on this JVM's class path with {@code -Xmx<heap>}, {@code args} (which must
+   * listen on {@code port}) and {@code env} as its only {@code SLUICE_*} variables; waits for {@code /health/ready}.
+   */
+  static ServiceProcess startPeer(String name, String mainClass, List<String> args, int port, String heap,
+                                  Path workDir, Path logFile, Map<String, String> env) {
+    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx" + heap, "-cp", absoluteClassPath(),
+      mainClass));
+    command.addAll(args);
+    return launch(name, command, port, workDir, logFile, env);
+  }
+
+  /** This JVM's class path with every entry made absolute: the peer runs in another directory. */
+  private static String absoluteClassPath() {
+    return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+      .filter(entry -> !entry.isEmpty())
+      .map(entry -> Path.of(entry).toAbsolutePath().toString())
+      .collect(Collectors.joining(File.pathSeparator));
+  }
+
+  private static ServiceProcess launch(String name, List<String> command, int port, Path workDir, Path logFile,
+                                       Map<String, String> env) {
+    ProcessBuilder builder = new ProcessBuilder(command)
       .directory(workDir.toFile())
       .redirectErrorStream(true)
       .redirectOutput(logFile.toFile());
-    builder.environment().keySet().removeIf(name -> name.startsWith("SLUICE_"));
+    builder.environment().keySet().removeIf(key -> key.startsWith("SLUICE_"));
     builder.environment().putAll(env);
     try {
       Files.createDirectories(logFile.getParent());
-      if (Files.exists(workDir.resolve("conf/config.yaml"))) {
-        throw new IllegalStateException(workDir + "/conf/config.yaml exists: the service would read it; remove it");
-      }
-      ServiceProcess service = new ServiceProcess(builder.start(), port, logFile, env);
-      log.info("Started the service (pid {}), log {}", service.process.pid(), logFile);
+      ServiceProcess service = new ServiceProcess(name, builder.start(), port, logFile, env);
+      log.info("Started {} (pid {}), log {}", name, service.process.pid(), logFile);
       try {
         service.awaitReady();
       } catch (RuntimeException e) {
@@ -79,7 +115,7 @@ final class ServiceProcess implements AutoCloseable {
       }
       return service;
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot start " + jar, e);
+      throw new UncheckedIOException("cannot start " + name + ": " + command.get(command.size() - 1), e);
     }
   }
 
@@ -97,6 +133,19 @@ final class ServiceProcess implements AutoCloseable {
     }
   }
 
+  long pid() {
+    return process.pid();
+  }
+
+  ProcessHandle handle() {
+    return process.toHandle();
+  }
+
+  /** Its peak resident set size so far ({@code VmHWM}), in bytes; -1 when unknown. Call it before {@link #close}. */
+  long peakRssBytes() {
+    return ProcStat.peakRssBytes(process.pid());
+  }
+
   String baseUrl() {
     return "http://127.0.0.1:" + httpPort;
   }
@@ -104,7 +153,7 @@ final class ServiceProcess implements AutoCloseable {
   /** The variables the service got, with the password masked. */
   Map<String, String> environment() {
     Map<String, String> shown = new LinkedHashMap<>(overrides);
-    shown.computeIfPresent("SLUICE_DB_PASSWORD", (k, v) -> v.isEmpty() ? v : "******");
+    shown.replaceAll((k, v) -> k.endsWith("PASSWORD") && !v.isEmpty() ? "******" : v);
     return shown;
   }
 
@@ -120,6 +169,26 @@ final class ServiceProcess implements AutoCloseable {
     }
   }
 
+  /** {@code GET path} answered 200 with a JSON object: that object; anything else is an IllegalStateException. */
+  JsonObject get(String path) {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(10))
+      .GET().build();
+    try {
+      HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != 200) {
+        throw new IllegalStateException(name + " answered GET " + path + " with " + response.statusCode() + ": "
+          + response.body());
+      }
+      return new JsonObject(response.body());
+    } catch (IOException | DecodeException e) {
+      throw new IllegalStateException(name + ": GET " + path + " failed: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted during GET " + path + " on " + name);
+    }
+  }
+
   private void awaitReady() {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     HttpRequest ready = HttpRequest.newBuilder(URI.create(baseUrl() + "/health/ready"))
@@ -127,7 +196,7 @@ final class ServiceProcess implements AutoCloseable {
     long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("the service exited with status " + process.exitValue()
+        throw new IllegalStateException(name + " exited with status " + process.exitValue()
           + " before it was ready; last lines of " + logFile + ":\n" + tail(20));
       }
       try {
@@ -138,11 +207,11 @@ final class ServiceProcess implements AutoCloseable {
         // Not listening yet.
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for the service");
+        throw new IllegalStateException("interrupted while waiting for " + name);
       }
       waitForExit(POLL);
     }
-    throw new IllegalStateException("the service was not ready within " + READY_TIMEOUT.toSeconds() + " s; see "
+    throw new IllegalStateException(name + " was not ready within " + READY_TIMEOUT.toSeconds() + " s; see "
       + logFile);
   }
 
@@ -177,13 +246,15 @@ final class ServiceProcess implements AutoCloseable {
     List<ProcessHandle> children = process.descendants().toList();
     process.destroy();
     if (!waitForExit(STOP_TIMEOUT)) {
-      log.warn("The service (pid {}) did not stop within {} s of SIGTERM; killing it", process.pid(),
+      log.warn("{} (pid {}) did not stop within {} s of SIGTERM; killing it", name, process.pid(),
         STOP_TIMEOUT.toSeconds());
       children.forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();
       waitForExit(STOP_TIMEOUT);
     } else {
-      log.info("Stopped the service (pid {}), exit status {}", process.pid(), process.exitValue());
+      // 143 = 128 + SIGTERM: how a JVM without a launcher of its own (the peers) ends on SIGTERM.
+      log.info("Stopped {} (pid {}), exit status {}{}", name, process.pid(), process.exitValue(),
+        process.exitValue() == 143 ? " (SIGTERM)" : "");
     }
   }
 }

@@ -19,8 +19,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The whole bench, very short: the service jar (built by app earlier in the reactor) started per scenario on
- * its embedded database, 500 users, about 1.5 s per scenario. It checks that the run completes and that its report
- * parses and covers every scenario; it asserts no duration or rate, which would only measure the machine running it.
+ * its embedded database, 500 users, about 1.5 s per scenario, and the two peers (four short runs, about 40 s in
+ * all). It checks that the run completes and that its report parses and covers every scenario and peer, with the
+ * ratios under their stable names; it asserts no duration, rate or ratio value, which would only measure the machine
+ * running it.
  */
 class BenchSmokeTest {
 
@@ -28,8 +30,9 @@ class BenchSmokeTest {
     List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING);
 
   @Test
-  @Timeout(value = 5, unit = TimeUnit.MINUTES)
-  @DisplayName("bench --smoke writes a Markdown and a JSON report with the four scenarios, each with requests")
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  @DisplayName("bench --smoke writes a Markdown and a JSON report with the four scenarios and the peers, each with"
+    + " requests, and the ratios under their stable names")
   void smokeRunWritesAParseableReportWithEveryScenario() throws IOException {
     Path repo = Path.of(System.getProperty("sluice.repo", "..")).toAbsolutePath().normalize();
     Path jar = repo.resolve("app/target/sluice.jar");
@@ -45,7 +48,10 @@ class BenchSmokeTest {
 
     JsonObject report = new JsonObject(Files.readString(dir.resolve("results/latest.json")));
     assertEquals(written.report(), report, "latest.json is the run's report");
-    assertTrue(Files.readString(dir.resolve("results/latest.md")).contains("## Summary"));
+    String markdown = Files.readString(dir.resolve("results/latest.md"));
+    assertTrue(markdown.contains("## Summary"));
+    assertTrue(markdown.contains("## Targets"));
+    assertTrue(markdown.contains("## Side by side"));
     assertNotNull(report.getString("commit"));
     assertTrue(report.getJsonObject("machine").getInteger("cores") > 0);
     JsonArray scenarios = report.getJsonArray("scenarios");
@@ -66,5 +72,39 @@ class BenchSmokeTest {
     assertEquals(0, keyed.getLong("acknowledgedMissing"), "acknowledged keyed writes missing: " + keyed);
     assertEquals(keyed.getLong("writes"), keyed.getLong("acknowledged") + keyed.getLong("unresolved"));
     assertEquals(4, report.getJsonArray("summary").size());
+
+    assertPeers(scenarios.getJsonObject(0), Bench.DIRECT, Bench.BLOCKING);
+    assertPeers(scenarios.getJsonObject(1), Bench.BLOCKING);
+    assertPeers(scenarios.getJsonObject(2), Bench.BLOCKING);
+    assertNotNull(Comparison.peer(scenarios.getJsonObject(2), Bench.BLOCKING).getJsonObject("overload")
+      .getDouble("goodputFractionOfCapacity"));
+    JsonObject ratios = report.getJsonObject("ratios");
+    for (String name : List.of("fastUncachedVsDirect", "fastUncachedVsBlocking", "cachedVsBlocking",
+      "overloadGoodputVsCapacity", "overloadGoodputVsCapacityBlocking")) {
+      assertNotNull(ratios.getDouble(name), "ratios." + name + " in " + ratios);
+    }
+    assertTrue(ratios.containsKey("rssVsBlocking"), "ratios.rssVsBlocking in " + ratios);
+    for (String program : List.of(Bench.SLUICE, Bench.BLOCKING)) {
+      JsonObject o = report.getJsonObject("overloadComparison").getJsonObject(program);
+      assertNotNull(o.getLong("count504"), program + " 504 count in " + o);
+      assertNotNull(o.getDouble("successP99Ms"), program + " success p99 in " + o);
+    }
+    assertEquals(8, report.getJsonArray("targets").size());
+  }
+
+  /** Each peer of the scenario ran, answered, and was metered: its own process, the generator's CPU. */
+  private static void assertPeers(JsonObject scenario, String... peers) {
+    JsonObject all = scenario.getJsonObject("peers");
+    assertNotNull(all, scenario.getString("name") + " has peers");
+    assertEquals(List.of(peers), List.copyOf(all.fieldNames()), scenario.getString("name") + " peers");
+    for (String name : peers) {
+      JsonObject peer = all.getJsonObject(name);
+      String what = scenario.getString("name") + " · " + name;
+      assertTrue(peer.getLong("requests") > 0, what + " completed requests");
+      assertTrue(peer.getJsonObject("statusCounts").stream().anyMatch(e -> e.getKey().startsWith("2")),
+        what + " answered 2xx: " + peer.getJsonObject("statusCounts"));
+      assertTrue(peer.getJsonObject("process").getLong("pid") > 0, what + " ran as a process of its own");
+      assertNotNull(peer.getJsonObject("loadGenerator").getString("tool"), what + " names its load generator");
+    }
   }
 }

@@ -1,0 +1,186 @@
+package io.sluice.bench;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.Locale;
+
+/**
+ * Sluice against its peers in the same run, and against issue 11's targets: the report's {@code ratios},
+ * {@code overloadComparison}, {@code peakRssMiB} and {@code targets}, computed from its scenarios only. The names are
+ * stable (bench/README.md lists them): scripts compare runs by them. A figure that could not be measured is null, and
+ * its target "n/a", rather than a failed run.
+ */
+final class Comparison {
+
+  /** Issue 11's targets for the 2-core build machine. */
+  static final double FAST_VS_DIRECT_GOAL = 1.0;
+  static final double FAST_VS_DIRECT_FLOOR = 0.9;
+  static final double FAST_VS_BLOCKING_GOAL = 1.5;
+  static final double CACHED_VS_BLOCKING_GOAL = 3.0;
+  static final double OVERLOAD_GOODPUT_GOAL = 0.95;
+  static final double OVERLOAD_SUCCESS_P99_MS_LIMIT = 1100;
+  static final double OVERLOAD_REJECTION_P99_MS_LIMIT = 50;
+  static final double RSS_VS_BLOCKING_LIMIT = 1.5;
+
+  private Comparison() {
+  }
+
+  /** Throughput and RSS ratios (Sluice / peer), and each program's overload goodput over the pool's capacity. */
+  static JsonObject ratios(JsonArray scenarios) {
+    JsonObject fast = find(scenarios, Bench.FAST_UNCACHED);
+    JsonObject cached = find(scenarios, Bench.CACHED);
+    JsonObject rss = peakRssMiB(scenarios);
+    JsonObject overload = overloadComparison(scenarios);
+    return new JsonObject()
+      .put("fastUncachedVsDirect", Bench.ratio(throughput(fast), throughput(peer(fast, Bench.DIRECT))))
+      .put("fastUncachedVsBlocking", Bench.ratio(throughput(fast), throughput(peer(fast, Bench.BLOCKING))))
+      .put("cachedVsBlocking", Bench.ratio(throughput(cached), throughput(peer(cached, Bench.BLOCKING))))
+      .put("overloadGoodputVsCapacity", overload.getJsonObject(Bench.SLUICE).getDouble("goodputVsCapacity"))
+      .put("overloadGoodputVsCapacityBlocking",
+        overload.getJsonObject(Bench.BLOCKING).getDouble("goodputVsCapacity"))
+      .put("rssVsBlocking", Bench.ratio(rss.getDouble(Bench.SLUICE), rss.getDouble(Bench.BLOCKING)));
+  }
+
+  /**
+   * One scenario against each of its peers: {@code throughputVsDirect}, {@code peakRssVsBlocking} …, and under overload
+   * {@code goodputVsBlocking}. Stored in the scenario as {@code ratios}.
+   */
+  static JsonObject scenarioRatios(JsonObject scenario) {
+    JsonObject ratios = new JsonObject();
+    JsonObject peers = scenario.getJsonObject("peers", new JsonObject());
+    for (String name : peers.fieldNames()) {
+      JsonObject peer = peers.getJsonObject(name);
+      String suffix = Character.toUpperCase(name.charAt(0)) + name.substring(1);
+      ratios.put("throughputVs" + suffix, Bench.ratio(throughput(scenario), throughput(peer)));
+      ratios.put("peakRssVs" + suffix, Bench.ratio(rss(scenario), rss(peer)));
+      if (scenario.containsKey("overload")) {
+        ratios.put("goodputVs" + suffix, Bench.ratio(
+          scenario.getJsonObject("overload").getDouble("goodputPerSecond"),
+          peer.getJsonObject("overload", new JsonObject()).getDouble("goodputPerSecond")));
+      }
+    }
+    return ratios;
+  }
+
+  /** Under 3× overload, for Sluice and for the blocking peer: goodput, latencies of successes and rejections, 504s. */
+  static JsonObject overloadComparison(JsonArray scenarios) {
+    JsonObject overload = find(scenarios, Bench.OVERLOAD);
+    return new JsonObject().put(Bench.SLUICE, overloadFigures(overload))
+      .put(Bench.BLOCKING, overloadFigures(peer(overload, Bench.BLOCKING)));
+  }
+
+  private static JsonObject overloadFigures(JsonObject scenario) {
+    JsonObject o = scenario.getJsonObject("overload", new JsonObject());
+    JsonObject ok = o.getJsonObject("successLatencyMs", new JsonObject());
+    JsonObject rejected = o.getJsonObject("rejectionLatencyMs", new JsonObject());
+    return new JsonObject().put("goodputPerSecond", o.getDouble("goodputPerSecond"))
+      .put("goodputVsCapacity", o.getDouble("goodputFractionOfCapacity"))
+      .put("successP50Ms", ok.getDouble("p50")).put("successP99Ms", ok.getDouble("p99"))
+      .put("rejectionP50Ms", rejected.getDouble("p50")).put("rejectionP99Ms", rejected.getDouble("p99"))
+      .put("count503", o.getLong("rejections503")).put("count504", o.getLong("timeouts504"));
+  }
+
+  /** The highest peak RSS (VmHWM) of each program's processes over the run, in MiB; null when none was read. */
+  static JsonObject peakRssMiB(JsonArray scenarios) {
+    Double sluice = null;
+    Double direct = null;
+    Double blocking = null;
+    for (int i = 0; i < scenarios.size(); i++) {
+      JsonObject s = scenarios.getJsonObject(i);
+      sluice = max(sluice, rss(s));
+      direct = max(direct, rss(peer(s, Bench.DIRECT)));
+      blocking = max(blocking, rss(peer(s, Bench.BLOCKING)));
+    }
+    return new JsonObject().put(Bench.SLUICE, sluice).put(Bench.DIRECT, direct).put(Bench.BLOCKING, blocking);
+  }
+
+  /** One row per target of issue 11: goal, measured value, status ({@code met}, {@code not met} …) and margin. */
+  static JsonArray targets(JsonObject ratios, JsonObject overload) {
+    JsonObject sluice = overload.getJsonObject(Bench.SLUICE);
+    JsonArray rows = new JsonArray();
+    Double vsDirect = ratios.getDouble("fastUncachedVsDirect");
+    JsonObject direct = atLeast("fast-uncached vs direct peer (throughput)", "≥ 1.0× (0.9× floor)", vsDirect,
+      FAST_VS_DIRECT_GOAL, "×");
+    if (vsDirect != null && vsDirect < FAST_VS_DIRECT_GOAL && vsDirect >= FAST_VS_DIRECT_FLOOR) {
+      direct.put("status", "floor met, target not");
+    }
+    rows.add(direct);
+    rows.add(atLeast("fast-uncached vs blocking peer (throughput)", "≥ 1.5×",
+      ratios.getDouble("fastUncachedVsBlocking"), FAST_VS_BLOCKING_GOAL, "×"));
+    rows.add(atLeast("cached vs blocking peer with its cache (throughput)", "≥ 3×",
+      ratios.getDouble("cachedVsBlocking"), CACHED_VS_BLOCKING_GOAL, "×"));
+    rows.add(atLeast("overload: goodput / pool capacity", "≥ 0.95", sluice.getDouble("goodputVsCapacity"),
+      OVERLOAD_GOODPUT_GOAL, ""));
+    rows.add(atMost("overload: successes p99", "≤ 1100 ms", sluice.getDouble("successP99Ms"),
+      OVERLOAD_SUCCESS_P99_MS_LIMIT, " ms"));
+    rows.add(atMost("overload: rejections (503) p99", "≤ 50 ms", sluice.getDouble("rejectionP99Ms"),
+      OVERLOAD_REJECTION_P99_MS_LIMIT, " ms"));
+    rows.add(new JsonObject().put("target", "overload: every statement stopped on the server within 1 s of its"
+        + " deadline").put("goal", "≤ 1 s").putNull("measured").put("status", "not measured by the bench")
+      .put("margin", "a test's job: the bench sees only processlist samples"));
+    rows.add(atMost("peak RSS vs blocking peer (same -Xmx)", "≤ 1.5×", ratios.getDouble("rssVsBlocking"),
+      RSS_VS_BLOCKING_LIMIT, "×"));
+    return rows;
+  }
+
+  private static JsonObject atLeast(String target, String goalText, Double measured, double goal, String unit) {
+    JsonObject row = row(target, goalText, measured, unit);
+    if (measured != null) {
+      double percent = (measured / goal - 1) * 100;
+      row.put("status", measured >= goal ? "met" : "not met").put("marginPercent", Bench.round(percent))
+        .put("margin", measured >= goal ? String.format(Locale.ROOT, "%.1f %% above the goal", percent)
+          : String.format(Locale.ROOT, "%.1f %% short of the goal", -percent));
+    }
+    return row;
+  }
+
+  private static JsonObject atMost(String target, String goalText, Double measured, double limit, String unit) {
+    JsonObject row = row(target, goalText, measured, unit);
+    if (measured != null) {
+      double percent = (measured / limit - 1) * 100;
+      row.put("status", measured <= limit ? "met" : "not met").put("marginPercent", Bench.round(percent))
+        .put("margin", measured <= limit ? String.format(Locale.ROOT, "%.1f %% under the limit", -percent)
+          : String.format(Locale.ROOT, "%.1f %% over the limit", percent));
+    }
+    return row;
+  }
+
+  private static JsonObject row(String target, String goalText, Double measured, String unit) {
+    return new JsonObject().put("target", target).put("goal", goalText).put("measured", measured)
+      .put("measuredText", measured == null ? "n/a" : BenchReport.number(measured, unit.isEmpty() ? 3 : 2) + unit)
+      .put("status", "n/a").put("margin", "not measured in this run");
+  }
+
+  static JsonObject peer(JsonObject scenario, String name) {
+    return scenario.getJsonObject("peers", new JsonObject()).getJsonObject(name, new JsonObject());
+  }
+
+  private static Double throughput(JsonObject scenario) {
+    return scenario.getDouble("throughputPerSecond");
+  }
+
+  private static Double rss(JsonObject scenario) {
+    return scenario.getJsonObject("process", new JsonObject()).getDouble("peakRssMiB");
+  }
+
+  /** The larger of two, either of which may be null (a ternary would unbox the null). */
+  private static Double max(Double a, Double b) {
+    if (a == null) {
+      return b;
+    }
+    if (b == null) {
+      return a;
+    }
+    return Math.max(a, b);
+  }
+
+  static JsonObject find(JsonArray scenarios, String name) {
+    for (int i = 0; i < scenarios.size(); i++) {
+      if (name.equals(scenarios.getJsonObject(i).getString("name"))) {
+        return scenarios.getJsonObject(i);
+      }
+    }
+    return new JsonObject();
+  }
+}

@@ -1,0 +1,94 @@
+package io.sluice.bench;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/** The ratios and target rows, from synthetic scenarios: no service, no load. */
+class ComparisonTest {
+
+  @Test
+  @DisplayName("ratios divide Sluice's figures by the peers' under their stable names; RSS takes each program's peak")
+  void ratiosUnderStableNames() {
+    JsonObject ratios = Comparison.ratios(scenarios());
+
+    assertEquals(0.95, ratios.getDouble("fastUncachedVsDirect"));
+    assertEquals(2.0, ratios.getDouble("fastUncachedVsBlocking"));
+    assertEquals(4.0, ratios.getDouble("cachedVsBlocking"));
+    assertEquals(0.97, ratios.getDouble("overloadGoodputVsCapacity"));
+    assertEquals(0.5, ratios.getDouble("overloadGoodputVsCapacityBlocking"));
+    assertEquals(1.2, ratios.getDouble("rssVsBlocking"), "max Sluice 240 MiB / max blocking 200 MiB");
+  }
+
+  @Test
+  @DisplayName("each scenario's ratios name the peer they compare with")
+  void scenarioRatiosNameThePeer() {
+    JsonObject overload = scenarios().getJsonObject(2);
+
+    JsonObject ratios = Comparison.scenarioRatios(overload);
+
+    assertEquals(new JsonObject().put("throughputVsBlocking", 8.333).put("peakRssVsBlocking", 1.222)
+      .put("goodputVsBlocking", 1.94), ratios);
+  }
+
+  @Test
+  @DisplayName("each target says met, not met or floor met, and by how much")
+  void targetsSayMetAndByHowMuch() {
+    JsonArray scenarios = scenarios();
+    JsonObject ratios = Comparison.ratios(scenarios);
+    Map<String, JsonObject> rows = Comparison.targets(ratios, Comparison.overloadComparison(scenarios)).stream()
+      .map(JsonObject.class::cast).collect(Collectors.toMap(r -> r.getString("target"), r -> r));
+
+    JsonObject direct = rows.get("fast-uncached vs direct peer (throughput)");
+    assertEquals("floor met, target not", direct.getString("status"));
+    assertEquals(-5.0, direct.getDouble("marginPercent"));
+    assertEquals("met", rows.get("cached vs blocking peer with its cache (throughput)").getString("status"));
+    JsonObject p99 = rows.get("overload: successes p99");
+    assertEquals("not met", p99.getString("status"));
+    assertEquals("20.0 % over the limit", p99.getString("margin"));
+    assertEquals("met", rows.get("overload: rejections (503) p99").getString("status"));
+    assertEquals("met", rows.get("peak RSS vs blocking peer (same -Xmx)").getString("status"));
+  }
+
+  @Test
+  @DisplayName("a peer that did not run leaves its ratios null and its targets n/a instead of failing the report")
+  void missingPeerIsNotApplicable() {
+    JsonArray scenarios = new JsonArray().add(new JsonObject().put("name", Bench.FAST_UNCACHED)
+      .put("throughputPerSecond", 100.0));
+    JsonObject ratios = Comparison.ratios(scenarios);
+
+    assertNull(ratios.getDouble("fastUncachedVsDirect"));
+    JsonObject first = Comparison.targets(ratios, Comparison.overloadComparison(scenarios)).getJsonObject(0);
+    assertEquals("n/a", first.getString("status"));
+  }
+
+  private static JsonArray scenarios() {
+    JsonObject fast = scenario(Bench.FAST_UNCACHED, 950, 240).put("peers", new JsonObject()
+      .put(Bench.DIRECT, scenario(Bench.DIRECT, 1000, 150)).put(Bench.BLOCKING, scenario(Bench.BLOCKING, 475, 200)));
+    JsonObject cached = scenario(Bench.CACHED, 4000, 230).put("peers", new JsonObject()
+      .put(Bench.BLOCKING, scenario(Bench.BLOCKING, 1000, 190)));
+    JsonObject overload = scenario(Bench.OVERLOAD, 500, 220).put("overload", overload(0.97, 1320, 8))
+      .put("peers", new JsonObject().put(Bench.BLOCKING, scenario(Bench.BLOCKING, 60, 180)
+        .put("overload", overload(0.5, 3000, 2500))));
+    return new JsonArray().add(fast).add(cached).add(overload);
+  }
+
+  private static JsonObject scenario(String name, double throughput, double rssMiB) {
+    return new JsonObject().put("name", name).put("throughputPerSecond", throughput)
+      .put("process", new JsonObject().put("peakRssMiB", rssMiB));
+  }
+
+  private static JsonObject overload(double goodput, double successP99, double rejectionP99) {
+    return new JsonObject().put("goodputFractionOfCapacity", goodput).put("goodputPerSecond", goodput * 100)
+      .put("successLatencyMs", new JsonObject().put("p50", successP99 / 2).put("p99", successP99))
+      .put("rejectionLatencyMs", new JsonObject().put("p50", rejectionP99 / 2).put("p99", rejectionP99))
+      .put("rejections503", 10L).put("timeouts504", 1L);
+  }
+}
