@@ -71,14 +71,19 @@ final class Comparison {
   }
 
   private static JsonObject overloadFigures(JsonObject scenario) {
-    JsonObject o = scenario.getJsonObject("overload", new JsonObject());
-    JsonObject ok = o.getJsonObject("successLatencyMs", new JsonObject());
-    JsonObject rejected = o.getJsonObject("rejectionLatencyMs", new JsonObject());
+    JsonObject o = orEmpty(scenario == null ? null : scenario.getJsonObject("overload"));
+    // A latency is null, not absent, when there was no such answer (no rejection in a short run, say).
+    JsonObject ok = orEmpty(o.getJsonObject("successLatencyMs"));
+    JsonObject rejected = orEmpty(o.getJsonObject("rejectionLatencyMs"));
     return new JsonObject().put("goodputPerSecond", o.getDouble("goodputPerSecond"))
       .put("goodputVsCapacity", o.getDouble("goodputFractionOfCapacity"))
       .put("successP50Ms", ok.getDouble("p50")).put("successP99Ms", ok.getDouble("p99"))
       .put("rejectionP50Ms", rejected.getDouble("p50")).put("rejectionP99Ms", rejected.getDouble("p99"))
       .put("count503", o.getLong("rejections503")).put("count504", o.getLong("timeouts504"));
+  }
+
+  private static JsonObject orEmpty(JsonObject json) {
+    return json == null ? new JsonObject() : json;
   }
 
   /** The highest peak RSS (VmHWM) of each program's processes over the run, in MiB; null when none was read. */
