@@ -9,11 +9,14 @@ import io.sluice.config.JsonSection;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.proxy.db.DatabaseSetup;
 import io.sluice.proxy.db.EmbeddedDatabase;
+import io.sluice.launcher.cluster.ClusterSettings;
+import io.sluice.launcher.cluster.TierMembership;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,11 +25,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntUnaryOperator;
 
 /**
- * Runs both tiers in one process: the embedded database when no {@code db.host} is configured, migrations (and demo
- * data for the embedded database) on a worker thread, then the proxy verticle, then the HTTP verticle once the
- * proxy is up.
+ * Runs the tiers of {@code cluster.role} in one process: for the proxy tier the embedded database when no
+ * {@code db.host} is configured, migrations (and demo data for the embedded database) on a worker thread, then the
+ * proxy verticle; then the HTTP verticle once the proxy is up. Role {@code all} (the only one without clustering)
+ * runs both; {@code api} runs the HTTP tier alone and never touches a database; {@code proxy} runs the proxy tier
+ * and an HTTP server with only {@code /health/*}, {@code /metrics} and {@code /admin/*}. On a clustered Vert.x the
+ * cluster's membership ({@link TierMembership}) is followed from before the proxy starts.
  *
  * <p>Invariants of the way down:
  * <ul>
@@ -47,6 +54,7 @@ public final class Launcher implements AutoCloseable {
 
   private final Vertx vertx;
   private final JsonObject config;
+  private final HazelcastClusterManager clusterManager;
   private final AtomicBoolean closing = new AtomicBoolean();
   private final CompletableFuture<Boolean> closed = new CompletableFuture<>();
   // Written by the starting thread, read by whichever thread closes.
@@ -55,11 +63,21 @@ public final class Launcher implements AutoCloseable {
   private volatile String proxyDeployment;
   private volatile String httpDeployment;
   private volatile ConfigReloader reloader;
+  private volatile TierMembership membership;
 
   /** A launcher for a validated config (see {@link SluiceConfig#load}) that has started nothing yet. */
   public Launcher(Vertx vertx, JsonObject config) {
+    this(vertx, config, null);
+  }
+
+  /**
+   * As {@link #Launcher(Vertx, JsonObject)}, on a clustered {@code vertx} joined through {@code clusterManager}
+   * (null when {@code cluster.enabled} is false).
+   */
+  public Launcher(Vertx vertx, JsonObject config, HazelcastClusterManager clusterManager) {
     this.vertx = vertx;
     this.config = config;
+    this.clusterManager = clusterManager;
   }
 
   /** Starts everything from a validated config (see {@link SluiceConfig#load}); blocks until up or failed. */
@@ -84,46 +102,97 @@ public final class Launcher implements AutoCloseable {
   public void startAll(Ticker cacheClock, ConfigSource source) {
     try {
       JsonObject effective = config.copy();
-      DbSettings db = ProxyConfig.from(effective).db();
-      int seedUsers = 0;
-      if (!db.hostConfigured()) {
-        EmbeddedSettings settings = EmbeddedSettings.from(JsonSection.root(effective).section("embedded"));
-        Path dir = Path.of(settings.dataDir(), "mariadb");
-        log.info("No db.host configured: starting the embedded MariaDB in {}", dir.toAbsolutePath());
-        EmbeddedDatabase installed = EmbeddedDatabase.install(dir, settings.port(), db.database());
-        embedded = installed;
-        requireNotClosing();
-        installed.start();
-        db = db.withServer("127.0.0.1", installed.port(), installed.user(), installed.password());
-        effective.put("db", db.toJson());
-        seedUsers = settings.seedUsers();
+      ClusterSettings cluster = ClusterSettings.from(JsonSection.root(config).section("cluster"));
+      if (cluster.role().runsProxy()) {
+        effective.put("db", prepareDatabase(effective).toJson());
       }
-      DbSettings target = db;
-      int seed = seedUsers;
-      // JDBC and Flyway block: run them on a worker, before any verticle serves traffic.
-      vertx.executeBlocking(() -> {
-        DatabaseSetup.migrate(target);
-        return DatabaseSetup.seedIfEmpty(target, seed);
-      }).await();
-
-      DeploymentOptions options = new DeploymentOptions().setConfig(effective)
-        .setThreadingModel(ThreadingModel.EVENT_LOOP);
-      requireNotClosing();
-      proxyDeployment = vertx.deployVerticle(new DatabaseProxyVerticle(cacheClock), options).await();
+      if (clusterManager != null) {
+        requireNotClosing();
+        followMembership(cluster, ProxyConfig.from(effective).db().pool().maxSize());
+      }
+      if (cluster.role().runsProxy()) {
+        requireNotClosing();
+        proxyDeployment = vertx.deployVerticle(new DatabaseProxyVerticle(cacheClock), new DeploymentOptions()
+          .setConfig(effective).setThreadingModel(ThreadingModel.EVENT_LOOP)).await();
+      }
       HttpVerticle verticle = new HttpVerticle();
       http = verticle;
       requireNotClosing();
-      httpDeployment = vertx.deployVerticle(verticle, options).await();
+      JsonObject node = new JsonObject().put(HttpVerticle.NODE_API, cluster.role().runsApi())
+        .put(HttpVerticle.NODE_PROXY, cluster.role().runsProxy());
+      httpDeployment = vertx.deployVerticle(verticle, new DeploymentOptions()
+        .setConfig(effective.copy().put(HttpVerticle.NODE_KEY, node))
+        .setThreadingModel(ThreadingModel.EVENT_LOOP)).await();
       long scanPeriodMs = ReloadSettings.from(JsonSection.root(config).section("reload")).scanPeriodMs();
       if (source != null && scanPeriodMs > 0) {
         requireNotClosing();
-        watch(source, config, scanPeriodMs);
+        watch(source, config, scanPeriodMs, cluster.role().runsProxy());
       }
     } catch (Throwable e) {
       // Future.await() rethrows checked causes (a BindException) as they are: catch everything.
       close();
       throw e;
     }
+  }
+
+  /**
+   * The proxy tier's database: the embedded MariaDB when no {@code db.host} is configured, then migrations (and
+   * demo data for the embedded database) on a worker. Returns the settings to connect with.
+   */
+  private DbSettings prepareDatabase(JsonObject effective) {
+    DbSettings db = ProxyConfig.from(effective).db();
+    int seedUsers = 0;
+    if (!db.hostConfigured()) {
+      EmbeddedSettings settings = EmbeddedSettings.from(JsonSection.root(effective).section("embedded"));
+      Path dir = Path.of(settings.dataDir(), "mariadb");
+      log.info("No db.host configured: starting the embedded MariaDB in {}", dir.toAbsolutePath());
+      EmbeddedDatabase installed = EmbeddedDatabase.install(dir, settings.port(), db.database());
+      embedded = installed;
+      requireNotClosing();
+      installed.start();
+      db = db.withServer("127.0.0.1", installed.port(), installed.user(), installed.password());
+      seedUsers = settings.seedUsers();
+    }
+    DbSettings target = db;
+    int seed = seedUsers;
+    // JDBC and Flyway block: run them on a worker, before any verticle serves traffic.
+    vertx.executeBlocking(() -> {
+      DatabaseSetup.migrate(target);
+      return DatabaseSetup.seedIfEmpty(target, seed);
+    }).await();
+    return db;
+  }
+
+  /**
+   * Follows the cluster's membership on a context of its own, from before the proxy is deployed: this node's share
+   * of the connection budget is known before its pool exists.
+   */
+  private void followMembership(ClusterSettings cluster, int budget) {
+    io.vertx.core.Context context = vertx.getOrCreateContext();
+    TierMembership tier = new TierMembership(vertx, context, clusterManager.getHazelcastInstance(), cluster, budget,
+      this::shareChanged);
+    membership = tier;
+    io.vertx.core.Promise<Void> started = io.vertx.core.Promise.promise();
+    context.runOnContext(v -> {
+      tier.start();
+      started.complete();
+    });
+    started.future().await();
+  }
+
+  /**
+   * ─── Issue 10 integration point: this node's share of the proxy tier's connection budget. ───
+   * Called on the membership's context at start (before the proxy is deployed) and whenever the proxy nodes that
+   * count change. {@code share} maps a budget ({@code db.pool.maxSize}, which reloads change) to this node's part
+   * of it. Once the proxy takes it (h-shards' {@code ProxyNode.setShare(IntUnaryOperator)}), this is where it is
+   * handed over, e.g. {@code proxyNode.setShare(share)}; until then the pool keeps the whole {@code maxSize} and the
+   * share is only logged.
+   */
+  private void shareChanged(IntUnaryOperator share) {
+    TierMembership tier = membership;
+    int budget = tier == null ? 0 : tier.budget();
+    log.info("This proxy node's share of the connection budget: {} of db.pool.maxSize {} (not applied to the pool"
+      + " yet)", share.applyAsInt(budget), budget);
   }
 
   private void requireNotClosing() {
@@ -133,11 +202,11 @@ public final class Launcher implements AutoCloseable {
   }
 
   /** Runs the config watcher on a context of its own (it must not block, and it needs no verticle). */
-  private void watch(ConfigSource source, JsonObject loaded, long scanPeriodMs) {
+  private void watch(ConfigSource source, JsonObject loaded, long scanPeriodMs, boolean hasProxy) {
     io.micrometer.core.instrument.MeterRegistry registry = vertx.isMetricsEnabled()
       ? io.vertx.micrometer.backends.BackendRegistries.getDefaultNow() : null;
     io.vertx.core.Context context = vertx.getOrCreateContext();
-    ConfigReloader watcher = new ConfigReloader(vertx, source, loaded, scanPeriodMs, registry);
+    ConfigReloader watcher = new ConfigReloader(vertx, source, loaded, scanPeriodMs, registry, hasProxy);
     reloader = watcher;
     io.vertx.core.Promise<Void> started = io.vertx.core.Promise.promise();
     context.runOnContext(v -> {
@@ -195,6 +264,10 @@ public final class Launcher implements AutoCloseable {
     ConfigReloader watcher = reloader;
     if (watcher != null) {
       watcher.stop();
+    }
+    TierMembership tier = membership;
+    if (tier != null) {
+      tier.stop();
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(boundMs);
     try {

@@ -6,6 +6,7 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.JsonSection;
 import io.sluice.config.Schema;
 import io.sluice.config.Secrets;
+import io.sluice.launcher.cluster.ClusterSettings;
 import io.sluice.proxy.config.IdempotencySettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.vertx.config.ConfigRetriever;
@@ -49,7 +50,8 @@ public final class SluiceConfig {
     .section("log", LogFormat.SCHEMA)
     .section("reload", ReloadSettings.SCHEMA)
     .section("admin", AdminSettings.SCHEMA)
-    .section("idempotency", IdempotencySettings.SCHEMA);
+    .section("idempotency", IdempotencySettings.SCHEMA)
+    .section("cluster", ClusterSettings.SCHEMA);
 
   private SluiceConfig() {
   }
@@ -62,7 +64,8 @@ public final class SluiceConfig {
       .put("log", LogFormat.defaults())
       .put("reload", ReloadSettings.defaults().toJson())
       .put("admin", AdminSettings.defaults().toJson())
-      .put("idempotency", IdempotencySettings.defaults().toJson());
+      .put("idempotency", IdempotencySettings.defaults().toJson())
+      .put("cluster", ClusterSettings.defaults().toJson());
   }
 
   /**
@@ -109,6 +112,7 @@ public final class SluiceConfig {
     ReloadSettings.from(root.section("reload"));
     AdminSettings.from(root.section("admin"));
     IdempotencySettings.from(root.section("idempotency"));
+    ClusterSettings.from(root.section("cluster"));
     return config;
   }
 
