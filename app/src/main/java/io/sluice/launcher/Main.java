@@ -23,6 +23,8 @@ public final class Main {
   static {
     // Route Vert.x's and Netty's internal logging through SLF4J, like ours.
     System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
+    // Hazelcast's too (cluster mode): set before its first class loads, which logs before any config is read.
+    System.setProperty("hazelcast.logging.type", "slf4j");
   }
 
   private static final Logger log = LoggerFactory.getLogger(Main.class);
