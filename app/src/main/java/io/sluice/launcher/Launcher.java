@@ -146,6 +146,10 @@ public final class Launcher implements AutoCloseable {
       EmbeddedSettings settings = EmbeddedSettings.from(JsonSection.root(effective).section("embedded"));
       Path dir = Path.of(settings.dataDir(), "mariadb");
       log.info("No db.host configured: starting the embedded MariaDB in {}", dir.toAbsolutePath());
+      if (clusterManager != null) {
+        log.warn("Cluster mode with the embedded MariaDB: every other proxy node must set db.host (and db.port,"
+          + " db.password) to this one, or it starts a database of its own and the tier's data are split");
+      }
       EmbeddedDatabase installed = EmbeddedDatabase.install(dir, settings.port(), db.database());
       embedded = installed;
       requireNotClosing();
