@@ -54,6 +54,8 @@ public final class TierMembership {
   /** Address and role of every member seen, kept while it counts, for the status of departed ones. */
   private final Map<String, JsonObject> known = new HashMap<>();
   private volatile int budget;
+  /** Set by {@link #stop} on the closing thread: a refresh already queued on the context then does nothing. */
+  private volatile boolean stopped;
   private List<String> counted = List.of();
   private UUID listener;
   private long timerId = -1;
@@ -105,8 +107,9 @@ public final class TierMembership {
     return budget;
   }
 
-  /** Stops following the membership (before Vert.x closes and the node leaves the cluster). */
+  /** Stops following the membership (before Vert.x closes and the node leaves the cluster); from any thread. */
   public void stop() {
+    stopped = true;
     if (listener != null) {
       hazelcast.getCluster().removeMembershipListener(listener);
     }
@@ -129,6 +132,9 @@ public final class TierMembership {
   }
 
   private void refresh() {
+    if (stopped) {
+      return;
+    }
     long now = nowMs();
     Set<Member> members = hazelcast.getCluster().getMembers();
     List<String> proxies = members.stream().filter(TierMembership::runsProxy).map(m -> m.getUuid().toString())
