@@ -12,6 +12,8 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
@@ -60,6 +62,15 @@ public class HttpVerticle extends VerticleBase {
   public static final String IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
   /** {@code true} on the stored response of an earlier request with the same Idempotency-Key. */
   public static final String IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed";
+  /**
+   * Deployment config field set by the launcher, not a config key: {@code {"api": bool, "proxy": bool}}, the tiers
+   * this process runs ({@code cluster.role}). Absent: both. Without {@code api} the API routes answer 404 (a proxy
+   * node serves only {@code /health/*}, {@code /metrics} and {@code /admin/*}); with {@code proxy} readiness and
+   * {@code /admin/pool} ask this process's own proxy (local-only sends), not whichever node a cluster picks.
+   */
+  public static final String NODE_KEY = "node";
+  public static final String NODE_API = "api";
+  public static final String NODE_PROXY = "proxy";
   /** The OpenAPI document of this API: a classpath resource of this module, served at {@code GET /openapi.yaml}. */
   public static final String OPENAPI_RESOURCE = "openapi.yaml";
 
@@ -90,6 +101,8 @@ public class HttpVerticle extends VerticleBase {
   /** Kept for {@link #endpoints()}. */
   private Router routes;
   private ReadDeadlines readDeadlines;
+  private boolean apiRoutes = true;
+  private boolean localProxy = true;
   private final boolean sharedRandomPort;
 
   public HttpVerticle() {
@@ -110,12 +123,17 @@ public class HttpVerticle extends VerticleBase {
     try {
       settings = HttpSettings.from(config().getJsonObject("http"));
       admin = new AdminAuth(AdminSettings.from(config().getJsonObject("admin")).token());
+      JsonObject node = config().getJsonObject(NODE_KEY, new JsonObject());
+      apiRoutes = node.getBoolean(NODE_API, true);
+      localProxy = node.getBoolean(NODE_PROXY, true);
     } catch (RuntimeException e) {
       log.error("HTTP server not started: invalid config: {}", e.getMessage());
       return Future.failedFuture(e);
     }
     // Live config reloads: the live keys of HttpSettings.SCHEMA apply to the next request.
-    vertx.eventBus().<JsonObject>consumer(ProxyContract.CONFIG_CHANGED_ADDRESS, message -> applyReload(message.body()));
+    // A local consumer: on a clustered event bus no other node may reconfigure this one.
+    vertx.eventBus().<JsonObject>localConsumer(ProxyContract.CONFIG_CHANGED_ADDRESS,
+      message -> applyReload(message.body()));
     return vertx.executeBlocking(HttpVerticle::readOpenApi)
       .onFailure(err -> log.error("HTTP server not started: {}", err.getMessage()))
       .compose(document -> {
@@ -191,6 +209,13 @@ public class HttpVerticle extends VerticleBase {
     // inside the body's end handler, where a malformed one (%zz) threw and left the request unanswered.
     BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setMergeFormAttributes(false);
 
+    if (!apiRoutes) {
+      // Ahead of the API routes, which it answers instead of them: a proxy node serves no API.
+      router.route("/users*").handler(ctx -> error(ctx, new ApiError(404, ApiError.NOT_FOUND, "this is a proxy node"
+        + " (cluster.role proxy): the API is served by the API nodes")));
+      router.route("/openapi.yaml").handler(ctx -> error(ctx, new ApiError(404, ApiError.NOT_FOUND, "this is a proxy"
+        + " node (cluster.role proxy): the API is served by the API nodes")));
+    }
     router.post("/users").handler(body).handler(this::createUser);
     router.get("/users/:id").handler(this::getUser);
     router.get("/users/:id/settings").handler(this::getSettings);
@@ -206,6 +231,7 @@ public class HttpVerticle extends VerticleBase {
       router.get("/admin/*").handler(this::authorize);
       router.get("/admin/pool").handler(this::adminPool);
       router.get("/admin/config").handler(this::adminConfig);
+      router.get("/admin/cluster").handler(this::adminCluster);
     }
     if (vertx.isMetricsEnabled()) {
       // Prometheus text exposition of Vert.x's metrics (pool, HTTP, event bus, JVM) and the proxy's own.
@@ -328,10 +354,25 @@ public class HttpVerticle extends VerticleBase {
   /** The effective config with secrets redacted, and the reload counters. */
   private void adminConfig(RoutingContext ctx) {
     vertx.eventBus().<JsonObject>request(ProxyContract.CONFIG_STATUS_ADDRESS, new JsonObject(),
-        new DeliveryOptions().setSendTimeout(2000))
+        new DeliveryOptions().setSendTimeout(2000).setLocalOnly(true))
       .onComplete(ar -> json(ctx, 200, ar.succeeded()
         ? ar.result().body()
         : new JsonObject().put("config", Secrets.redact(config())).put("reloads", (Object) null)));
+  }
+
+  /** This node's view of the cluster (members oldest first, roles, shares), from the launcher; 404 unclustered. */
+  private void adminCluster(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(ProxyContract.CLUSTER_STATUS_ADDRESS, new JsonObject(),
+        new DeliveryOptions().setSendTimeout(2000).setLocalOnly(true))
+      .onComplete(ar -> {
+        if (ar.succeeded()) {
+          json(ctx, 200, ar.result().body());
+        } else if (ar.cause() instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS) {
+          error(ctx, new ApiError(404, ApiError.NOT_FOUND, "this process is not clustered (cluster.enabled false)"));
+        } else {
+          error(ctx, new ApiError(500, ApiError.INTERNAL, "internal error"));
+        }
+      });
   }
 
   /**
@@ -453,7 +494,9 @@ public class HttpVerticle extends VerticleBase {
       .addHeader(ProxyContract.TIMEOUT_HEADER, Long.toString(proxyBudgetMs))
       .addHeader(ProxyContract.DEADLINE_HEADER, Long.toString(System.currentTimeMillis() + proxyBudgetMs))
       .addHeader(ProxyContract.ACTION_HEADER, action)
-      .addHeader(ProxyContract.REQUEST_ID_HEADER, ctx.get(REQUEST_ID_KEY));
+      .addHeader(ProxyContract.REQUEST_ID_HEADER, ctx.get(REQUEST_ID_KEY))
+      // Readiness and pool stats describe this node's own proxy when it runs one.
+      .setLocalOnly(localProxy && (action.equals(Action.READY) || action.equals(Action.STATS)));
     String key = ctx.get(IDEMPOTENCY_KEY);
     if (key != null) {
       options.addHeader(ProxyContract.IDEMPOTENCY_KEY_HEADER, key);

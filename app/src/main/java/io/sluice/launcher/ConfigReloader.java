@@ -6,8 +6,10 @@ import io.sluice.contract.Action;
 import io.sluice.contract.FailureCode;
 import io.sluice.contract.ProxyContract;
 import io.vertx.config.ConfigRetriever;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
@@ -53,6 +55,7 @@ final class ConfigReloader {
   private final ConfigRetriever retriever;
   private final long scanPeriodMs;
   private final long applyTimeoutMs;
+  private final boolean hasProxy;
   private final LongAdder applied = new LongAdder();
   private final LongAdder rejected = new LongAdder();
   /** The config in force, as loaded (before the launcher fills in the embedded database's address). */
@@ -70,14 +73,22 @@ final class ConfigReloader {
   private boolean proxyInDoubt;
   private MessageConsumer<JsonObject> statusConsumer;
 
-  ConfigReloader(Vertx vertx, ConfigSource source, JsonObject initial, long scanPeriodMs, MeterRegistry registry) {
-    this(vertx, source, initial, scanPeriodMs, APPLY_TIMEOUT_MS, registry);
+  /** @param hasProxy whether this process runs the proxy tier; without it, changes go to the HTTP tier only */
+  ConfigReloader(Vertx vertx, ConfigSource source, JsonObject initial, long scanPeriodMs, MeterRegistry registry,
+                 boolean hasProxy) {
+    this(vertx, source, initial, scanPeriodMs, APPLY_TIMEOUT_MS, registry, hasProxy);
   }
 
   /** @param applyTimeoutMs send timeout of an apply; tests shorten it, everyone else uses {@link #APPLY_TIMEOUT_MS} */
   ConfigReloader(Vertx vertx, ConfigSource source, JsonObject initial, long scanPeriodMs, long applyTimeoutMs,
                  MeterRegistry registry) {
+    this(vertx, source, initial, scanPeriodMs, applyTimeoutMs, registry, true);
+  }
+
+  private ConfigReloader(Vertx vertx, ConfigSource source, JsonObject initial, long scanPeriodMs, long applyTimeoutMs,
+                         MeterRegistry registry, boolean hasProxy) {
     this.vertx = vertx;
+    this.hasProxy = hasProxy;
     this.applyTimeoutMs = applyTimeoutMs;
     this.retriever = SluiceConfig.retriever(vertx, source);
     this.current = initial;
@@ -92,7 +103,9 @@ final class ConfigReloader {
   }
 
   void start() {
-    statusConsumer = vertx.eventBus().consumer(ProxyContract.CONFIG_STATUS_ADDRESS,
+    // Local consumers and local-only sends: on a clustered event bus, another node must neither read nor change
+    // this node's config, and this node's changes must go to its own proxy, not to whichever node the bus picks.
+    statusConsumer = vertx.eventBus().localConsumer(ProxyContract.CONFIG_STATUS_ADDRESS,
       message -> message.reply(status()));
     timerId = vertx.setPeriodic(scanPeriodMs, id -> scan());
     log.info("Watching the config for changes every {} ms", scanPeriodMs);
@@ -143,9 +156,7 @@ final class ConfigReloader {
       busy = false;
       return;
     }
-    vertx.eventBus().<JsonObject>request(ProxyContract.ADMIN_ADDRESS, diff.proxyUpdate(),
-        new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, Action.APPLY_CONFIG)
-          .setSendTimeout(applyTimeoutMs))
+    applyToProxy(diff.proxyUpdate())
       .onComplete(ar -> {
         busy = false;
         if (ar.failed()) {
@@ -172,8 +183,21 @@ final class ConfigReloader {
         log.info("Config reloaded: {}", diff.describeLive());
         vertx.eventBus().publish(ProxyContract.CONFIG_CHANGED_ADDRESS, new JsonObject()
           .put("changes", diff.liveJson())
-          .put("config", SluiceConfig.redacted(diff.adopted())));
+          .put("config", SluiceConfig.redacted(diff.adopted())), new DeliveryOptions().setLocalOnly(true));
       });
+  }
+
+  /**
+   * Sends the live keys to this process's own proxy: local only, since on a clustered event bus a plain send goes to
+   * whichever proxy node the bus picks. An API node has no proxy: its changes are the HTTP tier's, adopted at once.
+   */
+  private Future<Message<JsonObject>> applyToProxy(JsonObject update) {
+    if (!hasProxy) {
+      return Future.succeededFuture();
+    }
+    return vertx.eventBus().request(ProxyContract.ADMIN_ADDRESS, update,
+      new DeliveryOptions().addHeader(ProxyContract.ACTION_HEADER, Action.APPLY_CONFIG)
+        .setSendTimeout(applyTimeoutMs).setLocalOnly(true));
   }
 
   /**

@@ -9,11 +9,14 @@ import io.sluice.config.JsonSection;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.proxy.db.DatabaseSetup;
 import io.sluice.proxy.db.EmbeddedDatabase;
+import io.sluice.launcher.cluster.ClusterSettings;
+import io.sluice.launcher.cluster.TierMembership;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,12 +27,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntUnaryOperator;
 
 /**
- * Runs both tiers in one process: the embedded database when no {@code db.host} is configured, migrations (and demo
- * data for the embedded database) on a worker thread, then the proxy node ({@link ProxyNode}: {@code proxy.instances}
- * shards), then the HTTP verticle once the proxy is up, {@code http.instances} times on the one port (Vert.x
- * balances the accepted connections among them).
+ * Runs the tiers of {@code cluster.role} in one process: for the proxy tier the embedded database when no
+ * {@code db.host} is configured, migrations (and demo data for the embedded database) on a worker thread, then the
+ * proxy node ({@link ProxyNode}: {@code proxy.instances} shards); then the HTTP verticle once the proxy is up,
+ * {@code http.instances} times on the one port (Vert.x balances the accepted connections among them). Role {@code all} (the only one without clustering)
+ * runs both; {@code api} runs the HTTP tier alone and never touches a database; {@code proxy} runs the proxy tier
+ * and an HTTP server with only {@code /health/*}, {@code /metrics} and {@code /admin/*}. On a clustered Vert.x the
+ * cluster's membership ({@link TierMembership}) is followed from before the proxy starts.
  *
  * <p>Invariants of the way down:
  * <ul>
@@ -50,20 +57,32 @@ public final class Launcher implements AutoCloseable {
 
   private final Vertx vertx;
   private final JsonObject config;
+  private final HazelcastClusterManager clusterManager;
   private final AtomicBoolean closing = new AtomicBoolean();
   private final CompletableFuture<Boolean> closed = new CompletableFuture<>();
   // Written by the starting thread, read by whichever thread closes.
   private volatile EmbeddedDatabase embedded;
-  /** The first HTTP instance: the port and the shutdown bound are read from it. */
   private volatile HttpVerticle http;
   private volatile ProxyNode proxy;
   private final List<String> httpDeployments = new CopyOnWriteArrayList<>();
+  /** This node's share of the proxy tier's budget: all of it unless clustered (see {@link #shareChanged}). */
+  private IntUnaryOperator share = IntUnaryOperator.identity();
   private volatile ConfigReloader reloader;
+  private volatile TierMembership membership;
 
   /** A launcher for a validated config (see {@link SluiceConfig#load}) that has started nothing yet. */
   public Launcher(Vertx vertx, JsonObject config) {
+    this(vertx, config, null);
+  }
+
+  /**
+   * As {@link #Launcher(Vertx, JsonObject)}, on a clustered {@code vertx} joined through {@code clusterManager}
+   * (null when {@code cluster.enabled} is false).
+   */
+  public Launcher(Vertx vertx, JsonObject config, HazelcastClusterManager clusterManager) {
     this.vertx = vertx;
     this.config = config;
+    this.clusterManager = clusterManager;
   }
 
   /** Starts everything from a validated config (see {@link SluiceConfig#load}); blocks until up or failed. */
@@ -88,38 +107,25 @@ public final class Launcher implements AutoCloseable {
   public void startAll(Ticker cacheClock, ConfigSource source) {
     try {
       JsonObject effective = config.copy();
-      DbSettings db = ProxyConfig.from(effective).db();
-      int seedUsers = 0;
-      if (!db.hostConfigured()) {
-        EmbeddedSettings settings = EmbeddedSettings.from(JsonSection.root(effective).section("embedded"));
-        Path dir = Path.of(settings.dataDir(), "mariadb");
-        log.info("No db.host configured: starting the embedded MariaDB in {}", dir.toAbsolutePath());
-        EmbeddedDatabase installed = EmbeddedDatabase.install(dir, settings.port(), db.database());
-        embedded = installed;
-        requireNotClosing();
-        installed.start();
-        db = db.withServer("127.0.0.1", installed.port(), installed.user(), installed.password());
-        effective.put("db", db.toJson());
-        seedUsers = settings.seedUsers();
+      ClusterSettings cluster = ClusterSettings.from(JsonSection.root(config).section("cluster"));
+      if (cluster.role().runsProxy()) {
+        effective.put("db", prepareDatabase(effective).toJson());
       }
-      DbSettings target = db;
-      int seed = seedUsers;
-      // JDBC and Flyway block: run them on a worker, before any verticle serves traffic.
-      vertx.executeBlocking(() -> {
-        DatabaseSetup.migrate(target);
-        return DatabaseSetup.seedIfEmpty(target, seed);
-      }).await();
-
-      DeploymentOptions options = new DeploymentOptions().setConfig(effective)
-        .setThreadingModel(ThreadingModel.EVENT_LOOP);
+      if (clusterManager != null) {
+        requireNotClosing();
+        followMembership(cluster, ProxyConfig.from(effective).db().pool().maxSize());
+      }
+      if (cluster.role().runsProxy()) {
+        requireNotClosing();
+        deployProxy(effective, cacheClock);
+      }
       requireNotClosing();
-      proxy = ProxyNode.deploy(vertx, effective, cacheClock).await();
-      requireNotClosing();
-      deployHttp(effective, options);
+      deployHttp(effective, new JsonObject().put(HttpVerticle.NODE_API, cluster.role().runsApi())
+        .put(HttpVerticle.NODE_PROXY, cluster.role().runsProxy()));
       long scanPeriodMs = ReloadSettings.from(JsonSection.root(config).section("reload")).scanPeriodMs();
       if (source != null && scanPeriodMs > 0) {
         requireNotClosing();
-        watch(source, config, scanPeriodMs);
+        watch(source, config, scanPeriodMs, cluster.role().runsProxy());
       }
     } catch (Throwable e) {
       // Future.await() rethrows checked causes (a BindException) as they are: catch everything.
@@ -129,10 +135,105 @@ public final class Launcher implements AutoCloseable {
   }
 
   /**
-   * {@code http.instances} HTTP verticles in one deployment, sharing the port (port 0: one random port for all of
-   * them, see {@link HttpVerticle#HttpVerticle(boolean)}), each on its own event loop.
+   * The proxy tier's database: the embedded MariaDB when no {@code db.host} is configured, then migrations (and
+   * demo data for the embedded database) on a worker. Returns the settings to connect with.
    */
-  private void deployHttp(JsonObject effective, DeploymentOptions options) {
+  private DbSettings prepareDatabase(JsonObject effective) {
+    DbSettings db = ProxyConfig.from(effective).db();
+    int seedUsers = 0;
+    if (!db.hostConfigured()) {
+      EmbeddedSettings settings = EmbeddedSettings.from(JsonSection.root(effective).section("embedded"));
+      Path dir = Path.of(settings.dataDir(), "mariadb");
+      log.info("No db.host configured: starting the embedded MariaDB in {}", dir.toAbsolutePath());
+      if (clusterManager != null) {
+        log.warn("Cluster mode with the embedded MariaDB: every other proxy node must set db.host (and db.port,"
+          + " db.password) to this one, or it starts a database of its own and the tier's data are split");
+      }
+      EmbeddedDatabase installed = EmbeddedDatabase.install(dir, settings.port(), db.database());
+      embedded = installed;
+      requireNotClosing();
+      installed.start();
+      db = db.withServer("127.0.0.1", installed.port(), installed.user(), installed.password());
+      seedUsers = settings.seedUsers();
+    }
+    DbSettings target = db;
+    int seed = seedUsers;
+    // JDBC and Flyway block: run them on a worker, before any verticle serves traffic.
+    vertx.executeBlocking(() -> {
+      DatabaseSetup.migrate(target);
+      return DatabaseSetup.seedIfEmpty(target, seed);
+    }).await();
+    return db;
+  }
+
+  /**
+   * Follows the cluster's membership on a context of its own, from before the proxy is deployed: this node's share
+   * of the connection budget is known before its pool exists.
+   */
+  private void followMembership(ClusterSettings cluster, int budget) {
+    io.vertx.core.Context context = vertx.getOrCreateContext();
+    TierMembership tier = new TierMembership(vertx, context, clusterManager.getHazelcastInstance(), cluster, budget,
+      this::shareChanged);
+    membership = tier;
+    io.vertx.core.Promise<Void> started = io.vertx.core.Promise.promise();
+    context.runOnContext(v -> {
+      tier.start();
+      started.complete();
+    });
+    started.future().await();
+  }
+
+  /**
+   * The proxy node, holding from the start only this node's share of the budget (all of it unless clustered). A
+   * share that changed while it was starting is handed over once it is up.
+   */
+  private void deployProxy(JsonObject effective, Ticker cacheClock) {
+    IntUnaryOperator initial;
+    synchronized (this) {
+      initial = share;
+    }
+    ProxyNode node = ProxyNode.deploy(vertx, effective, cacheClock, initial).await();
+    synchronized (this) {
+      proxy = node;
+      if (share != initial) {
+        applyShare(node, share);
+      }
+    }
+  }
+
+  /**
+   * This node's share of the proxy tier's connection budget, from the cluster's membership ({@link TierMembership}):
+   * called on the membership's context at start (before the proxy is deployed) and whenever the proxy nodes that
+   * count change. {@code next} maps a budget ({@code db.pool.maxSize}, which reloads change) to this node's part of
+   * it; the proxy node resizes its shards' pools through its live pool swap (shrinking at once; growing is delayed by
+   * the membership's grace before it gets here).
+   */
+  private void shareChanged(IntUnaryOperator next) {
+    ProxyNode node;
+    synchronized (this) {
+      share = next;
+      node = proxy;
+    }
+    TierMembership tier = membership;
+    int budget = tier == null ? 0 : tier.budget();
+    log.info("This proxy node's share of the connection budget: {} of db.pool.maxSize {}", next.applyAsInt(budget),
+      budget);
+    if (node != null) {
+      applyShare(node, next);
+    }
+  }
+
+  private static void applyShare(ProxyNode node, IntUnaryOperator next) {
+    node.setShare(next).onFailure(err -> log.warn("The new share of the connection budget is not applied yet: {}",
+      err.getMessage()));
+  }
+
+  /**
+   * {@code http.instances} HTTP verticles in one deployment, sharing the port (port 0: one random port for all of
+   * them, see {@link HttpVerticle#HttpVerticle(boolean)}), each on its own event loop; {@code node} says which
+   * routes this node serves (its {@code cluster.role}).
+   */
+  private void deployHttp(JsonObject effective, JsonObject node) {
     int instances = HttpSettings.from(effective.getJsonObject("http")).resolvedInstances();
     httpDeployments.add(vertx.deployVerticle(() -> {
       HttpVerticle verticle = new HttpVerticle(instances > 1);
@@ -140,7 +241,8 @@ public final class Launcher implements AutoCloseable {
         http = verticle;
       }
       return verticle;
-    }, new DeploymentOptions(options).setInstances(instances)).await());
+    }, new DeploymentOptions().setConfig(effective.copy().put(HttpVerticle.NODE_KEY, node))
+      .setThreadingModel(ThreadingModel.EVENT_LOOP).setInstances(instances)).await());
     log.info("HTTP tier: {} instance(s) on port {}", instances, http.actualPort());
   }
 
@@ -151,11 +253,11 @@ public final class Launcher implements AutoCloseable {
   }
 
   /** Runs the config watcher on a context of its own (it must not block, and it needs no verticle). */
-  private void watch(ConfigSource source, JsonObject loaded, long scanPeriodMs) {
+  private void watch(ConfigSource source, JsonObject loaded, long scanPeriodMs, boolean hasProxy) {
     io.micrometer.core.instrument.MeterRegistry registry = vertx.isMetricsEnabled()
       ? io.vertx.micrometer.backends.BackendRegistries.getDefaultNow() : null;
     io.vertx.core.Context context = vertx.getOrCreateContext();
-    ConfigReloader watcher = new ConfigReloader(vertx, source, loaded, scanPeriodMs, registry);
+    ConfigReloader watcher = new ConfigReloader(vertx, source, loaded, scanPeriodMs, registry, hasProxy);
     reloader = watcher;
     io.vertx.core.Promise<Void> started = io.vertx.core.Promise.promise();
     context.runOnContext(v -> {
@@ -173,7 +275,7 @@ public final class Launcher implements AutoCloseable {
     return vertx;
   }
 
-  /** The proxy node (null before it started). */
+  /** The proxy node (null before it started, and on an {@code api} node). */
   public ProxyNode proxyNode() {
     return proxy;
   }
@@ -218,6 +320,10 @@ public final class Launcher implements AutoCloseable {
     ConfigReloader watcher = reloader;
     if (watcher != null) {
       watcher.stop();
+    }
+    TierMembership tier = membership;
+    if (tier != null) {
+      tier.stop();
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(boundMs);
     try {

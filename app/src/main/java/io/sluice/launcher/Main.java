@@ -1,6 +1,9 @@
 package io.sluice.launcher;
 
+import io.sluice.launcher.cluster.ClusterSettings;
+import io.sluice.launcher.cluster.HazelcastSetup;
 import io.vertx.core.Vertx;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,6 +23,8 @@ public final class Main {
   static {
     // Route Vert.x's and Netty's internal logging through SLF4J, like ours.
     System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
+    // Hazelcast's too (cluster mode): set before its first class loads, which logs before any config is read.
+    System.setProperty("hazelcast.logging.type", "slf4j");
   }
 
   private static final Logger log = LoggerFactory.getLogger(Main.class);
@@ -75,7 +80,24 @@ public final class Main {
       System.exit(1);
       return;
     }
-    Launcher launcher = new Launcher(vertx, config);
+    ClusterSettings cluster = ClusterSettings.from(io.sluice.config.JsonSection.root(config).section("cluster"));
+    HazelcastClusterManager manager = null;
+    if (cluster.enabled()) {
+      // The cluster settings decide how Vert.x is built: the config is read first, on a Vert.x that is then closed.
+      manager = new HazelcastClusterManager(HazelcastSetup.hazelcastConfig(cluster));
+      try {
+        vertx.close().await(Launcher.SHUTDOWN_GRACE_MS, TimeUnit.MILLISECONDS);
+        log.info("Joining cluster {} as {} on {}:{} (members: {})", cluster.name(), cluster.role().label(),
+          cluster.host(), cluster.port(), cluster.members().isEmpty() ? "this node only" : cluster.members());
+        vertx = SluiceVertx.createClustered(cluster, manager).await();
+      } catch (Throwable e) {
+        log.error("Sluice did not start: cannot join cluster {} on {}:{}: {}", cluster.name(), cluster.host(),
+          cluster.port(), describe(e));
+        System.exit(1);
+        return;
+      }
+    }
+    Launcher launcher = new Launcher(vertx, config, manager);
     stopOnTermination(launcher);
     try {
       launcher.startAll(com.github.benmanes.caffeine.cache.Ticker.systemTicker(), source);
@@ -89,7 +111,8 @@ public final class Main {
       System.exit(1);
       return;
     }
-    log.info("Sluice is up: http://localhost:{}/health/ready", launcher.httpPort());
+    log.info("Sluice is up ({}): http://localhost:{}/health/ready", cluster.enabled()
+      ? "cluster " + cluster.name() + ", role " + cluster.role().label() : "one process", launcher.httpPort());
   }
 
   /**

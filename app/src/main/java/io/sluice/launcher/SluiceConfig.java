@@ -6,6 +6,7 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.JsonSection;
 import io.sluice.config.Schema;
 import io.sluice.config.Secrets;
+import io.sluice.launcher.cluster.ClusterSettings;
 import io.sluice.proxy.config.IdempotencySettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.proxy.config.ProxySettings;
@@ -51,7 +52,8 @@ public final class SluiceConfig {
     .section("reload", ReloadSettings.SCHEMA)
     .section("admin", AdminSettings.SCHEMA)
     .section("idempotency", IdempotencySettings.SCHEMA)
-    .section("proxy", ProxySettings.SCHEMA);
+    .section("proxy", ProxySettings.SCHEMA)
+    .section("cluster", ClusterSettings.SCHEMA);
 
   private SluiceConfig() {
   }
@@ -65,7 +67,8 @@ public final class SluiceConfig {
       .put("reload", ReloadSettings.defaults().toJson())
       .put("admin", AdminSettings.defaults().toJson())
       .put("idempotency", IdempotencySettings.defaults().toJson())
-      .put("proxy", ProxySettings.defaults().toJson());
+      .put("proxy", ProxySettings.defaults().toJson())
+      .put("cluster", ClusterSettings.defaults().toJson());
   }
 
   /**
@@ -113,6 +116,7 @@ public final class SluiceConfig {
     AdminSettings.from(root.section("admin"));
     IdempotencySettings.from(root.section("idempotency"));
     ProxySettings.from(root.section("proxy"));
+    ClusterSettings.from(root.section("cluster"));
     return config;
   }
 

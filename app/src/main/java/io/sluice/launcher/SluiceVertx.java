@@ -1,10 +1,14 @@
 package io.sluice.launcher;
 
+import io.sluice.launcher.cluster.ClusterSettings;
+import io.sluice.launcher.cluster.HazelcastSetup;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 
 import java.util.EnumSet;
 
@@ -16,6 +20,19 @@ public final class SluiceVertx {
 
   public static Vertx create() {
     return Vertx.builder().with(new VertxOptions().setMetricsOptions(metricsOptions())).build();
+  }
+
+  /**
+   * A Vert.x on the clustered event bus ({@code cluster.enabled}), joined through {@code manager}: completes once
+   * this node is a member. The cluster manager turns Hazelcast's own shutdown hook off, so whoever owns the result
+   * must close it to leave the cluster ({@link Main}'s signal handler does, through the launcher).
+   */
+  public static Future<Vertx> createClustered(ClusterSettings cluster, HazelcastClusterManager manager) {
+    return Vertx.builder()
+      .with(new VertxOptions().setMetricsOptions(metricsOptions())
+        .setEventBusOptions(HazelcastSetup.eventBusOptions(cluster)))
+      .withClusterManager(manager)
+      .buildClustered();
   }
 
   /**

@@ -108,15 +108,24 @@ public final class ProxyContract {
 
   /**
    * Published after every applied config reload: {@code {changes: [{key, old, new}], config: {...}}}, secrets
-   * redacted. Any verticle or service may subscribe to react to new settings.
+   * redacted. Any verticle or service of the same process may subscribe to react to new settings. Published
+   * locally only, and every consumer is a local consumer: on a clustered event bus no other node can send here.
    */
   public static final String CONFIG_CHANGED_ADDRESS = "sluice.config.changed";
 
   /**
    * Request {@code {}} → {@code {config: {...}, reloads: {applied, rejected, lastError, scanPeriodMs}}}: the
-   * effective config (secrets redacted) and the reload counters, answered by the launcher's config watcher.
+   * effective config (secrets redacted) and the reload counters, answered by the launcher's config watcher (a local
+   * consumer: other nodes of a cluster get NO_HANDLERS).
    */
   public static final String CONFIG_STATUS_ADDRESS = "sluice.config.status";
+
+  /**
+   * Request {@code {}} → this node's view of the cluster ({@code GET /admin/cluster}): members oldest first with
+   * their roles, the connection budget and each proxy node's share of it. Answered by the launcher's cluster
+   * membership on clustered nodes only (a local consumer: other nodes get NO_HANDLERS, as without clustering).
+   */
+  public static final String CLUSTER_STATUS_ADDRESS = "sluice.cluster.status";
 
   private ProxyContract() {
   }

@@ -78,11 +78,20 @@ public final class ProxyNode {
    * @param cacheTicker the clock of the caches' TTLs; tests pass one they can advance
    */
   public static Future<ProxyNode> deploy(Vertx vertx, JsonObject config, Ticker cacheTicker) {
+    return deploy(vertx, config, cacheTicker, IntUnaryOperator.identity());
+  }
+
+  /**
+   * As {@link #deploy(Vertx, JsonObject, Ticker)}, holding only {@code share} of {@code db.pool.maxSize} from the
+   * start: a clustered proxy node's part of the tier's budget (see {@link #setShare}).
+   */
+  public static Future<ProxyNode> deploy(Vertx vertx, JsonObject config, Ticker cacheTicker,
+                                         IntUnaryOperator share) {
     // Invariant of a failed start: what it opened is closed again (the admin pool by Node.start, the shards and the
     // node's pools by undeploy), so a start that fails leaves no connection behind.
     Context context = vertx.getOrCreateContext();
     return Node.call(context, () -> Node.start(vertx, config, cacheTicker,
-        vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null))
+        vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null, share))
       .compose(core -> {
         ProxyNode node = new ProxyNode(vertx, core);
         return node.deployShards()

@@ -88,7 +88,8 @@ public final class Node {
 
   private Node(Vertx vertx, Context context, Pool adminPool, Sockets adminSockets, String serverVersion,
                ProxyConfig config, int shardCount, Ticker ticker, MeterRegistry registry,
-               CapacityGuard.ServerCapacity capacity, IdempotencySettings idempotencySettings) {
+               CapacityGuard.ServerCapacity capacity, IdempotencySettings idempotencySettings,
+               IntUnaryOperator initialShare) {
     this.vertx = vertx;
     this.context = context;
     this.adminPool = adminPool;
@@ -97,7 +98,9 @@ public final class Node {
     this.limits = ServerLimits.forVersion(serverVersion);
     this.metrics = new ProxyMetrics(registry);
     this.config = config;
-    this.budget = config.db().pool().maxSize();
+    this.share = initialShare;
+    this.budget = Math.max(0, Math.min(initialShare.applyAsInt(config.db().pool().maxSize()),
+      config.db().pool().maxSize()));
     this.capacity = capacity;
     List<CacheRegistry> registries = new ArrayList<>();
     for (int i = 0; i < shardCount; i++) {
@@ -123,6 +126,16 @@ public final class Node {
    * @param registry the metrics registry, or null when metrics are off
    */
   public static Future<Node> start(Vertx vertx, JsonObject deployment, Ticker ticker, MeterRegistry registry) {
+    return start(vertx, deployment, ticker, registry, IntUnaryOperator.identity());
+  }
+
+  /**
+   * As above, with this node's share of {@code db.pool.maxSize} from the start (a clustered proxy node's part of
+   * the tier's budget), so that its shards never hold more than the share, not even before the first
+   * {@link #setShare}.
+   */
+  public static Future<Node> start(Vertx vertx, JsonObject deployment, Ticker ticker, MeterRegistry registry,
+                                   IntUnaryOperator initialShare) {
     ProxyConfig config;
     IdempotencySettings idempotency;
     ProxySettings proxy;
@@ -155,7 +168,7 @@ public final class Node {
           db.maxConnectionsReservePercent())
         .onFailure(err -> log.error("Database proxy not started: {}", err.getMessage()))
         .map(capacity -> new Node(vertx, context, adminPool, adminSockets, version, config, shardCount, ticker,
-          registry, capacity, idempotency)))
+          registry, capacity, idempotency, initialShare)))
       .recover(err -> adminSockets.close(vertx, adminPool, PoolSettings.POOL_NAME + "-admin", db.killGraceMs())
         .transform(ar -> Future.failedFuture(err)))
       .onSuccess(node -> {

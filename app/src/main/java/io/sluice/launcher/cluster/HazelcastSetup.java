@@ -1,0 +1,94 @@
+package io.sluice.launcher.cluster;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.NetworkConfig;
+import io.sluice.config.ConfigException;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import io.vertx.spi.cluster.hazelcast.ConfigUtil;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The programmatic Hazelcast and event-bus settings of a clustered node (see {@code docs/scale-out.md}). Every
+ * choice here closes a default that does not fit a service: multicast discovery (any host on the LAN joins),
+ * binding every interface, phone-home, the 5 s wait before joining, a port that silently moves on when taken, and
+ * the event bus trusting every certificate.
+ */
+public final class HazelcastSetup {
+
+  private HazelcastSetup() {
+  }
+
+  /**
+   * Vert.x's own map settings ({@code __vertx.subs}, {@code __vertx.haInfo}, {@code __vertx.nodeInfo}) from
+   * {@link ConfigUtil#loadConfig()}, then: TCP-IP join on {@code cluster.members} only, this node on
+   * {@code cluster.host:cluster.port} only, its role as a member attribute.
+   */
+  public static Config hazelcastConfig(ClusterSettings cluster) {
+    String address = resolve(cluster.host());
+    Config config = ConfigUtil.loadConfig();
+    config.setClusterName(cluster.name());
+    config.setProperty("hazelcast.logging.type", "slf4j");
+    config.setProperty("hazelcast.phone.home.enabled", "false");
+    // The default 5 s made every join take 5.3 s; the TCP-IP member list makes waiting for others pointless.
+    config.setProperty("hazelcast.wait.seconds.before.join", "0");
+    config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(cluster.heartbeatTimeoutSeconds()));
+    config.setProperty("hazelcast.local.localAddress", address);
+    config.setProperty("hazelcast.socket.bind.any", "false");
+    NetworkConfig network = config.getNetworkConfig();
+    network.setPort(cluster.port()).setPortAutoIncrement(false);
+    network.getInterfaces().setEnabled(true).setInterfaces(List.of(address));
+    JoinConfig join = network.getJoin();
+    join.getMulticastConfig().setEnabled(false);
+    join.getAutoDetectionConfig().setEnabled(false);
+    join.getTcpIpConfig().setEnabled(true)
+      .setMembers(cluster.members().isEmpty() ? List.of(address + ":" + cluster.port()) : cluster.members());
+    config.getMemberAttributeConfig().setAttribute(TierMembership.ROLE_ATTRIBUTE, cluster.role().label());
+    return config;
+  }
+
+  /**
+   * The event bus on {@code cluster.host:cluster.eventBusPort} (advertised as such), with TLS and mutual
+   * authentication when {@code cluster.tls.enabled}: this node's PEM key and certificate, trust in the cluster's CA
+   * only. {@code trustAll} defaults to true on the event bus, hence the explicit false; hostname verification is off
+   * there, so any certificate the CA signed is a peer.
+   */
+  public static EventBusOptions eventBusOptions(ClusterSettings cluster) {
+    EventBusOptions options = new EventBusOptions().setHost(resolve(cluster.host())).setPort(cluster.eventBusPort());
+    ClusterSettings.Tls tls = cluster.tls();
+    if (tls.enabled()) {
+      requireReadable("cluster.tls.keyPath", tls.keyPath());
+      requireReadable("cluster.tls.certPath", tls.certPath());
+      requireReadable("cluster.tls.caPath", tls.caPath());
+      options.setSsl(true)
+        .setKeyCertOptions(new PemKeyCertOptions().setKeyPath(tls.keyPath()).setCertPath(tls.certPath()))
+        .setTrustOptions(new PemTrustOptions().addCertPath(tls.caPath()))
+        .setClientAuth(ClientAuth.REQUIRED)
+        .setTrustAll(false);
+    }
+    return options;
+  }
+
+  private static void requireReadable(String key, String path) {
+    if (!Files.isReadable(Path.of(path))) {
+      throw new ConfigException(key + " names a file that cannot be read: " + path);
+    }
+  }
+
+  /** Hazelcast binds and matches interfaces by IP address: a host name is resolved once, at start. */
+  private static String resolve(String host) {
+    try {
+      return InetAddress.getByName(host).getHostAddress();
+    } catch (UnknownHostException e) {
+      throw new ConfigException("cluster.host " + host + " does not resolve: " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package io.sluice.launcher.cluster;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Which proxy nodes count in the budget, on a clock the test sets: a joiner counts at once (the others shrink at
+ * once), a node that left counts until its grace ends (the others grow only then).
+ */
+class ShareGovernorTest {
+
+  private static final long GRACE_MS = 20_000;
+  private static final int BUDGET = 20;
+
+  private final ShareGovernor governor = new ShareGovernor(GRACE_MS);
+
+  private int share(String self, long nowMs) {
+    return ShareRule.share(BUDGET, governor.counted(nowMs), self);
+  }
+
+  @Test
+  @DisplayName("a proxy node that joins shrinks the others' shares at once")
+  void joinShrinksAtOnce() {
+    governor.view(List.of("a"), 0);
+    assertEquals(20, share("a", 0));
+    governor.view(List.of("a", "b"), 1_000);
+    assertEquals(10, share("a", 1_000));
+    assertEquals(10, share("b", 1_000));
+    assertEquals(-1, governor.nextChangeMs(), "nothing pending");
+  }
+
+  @Test
+  @DisplayName("a proxy node that leaves still counts until the grace ends; then the survivors grow")
+  void leaveGrowsAfterTheGrace() {
+    governor.view(List.of("a", "b"), 0);
+    governor.view(List.of("a"), 5_000);
+    assertEquals(10, share("a", 5_000));
+    assertEquals(10, share("a", 5_000 + GRACE_MS - 1));
+    assertEquals(Map.of("b", 5_000 + GRACE_MS), governor.departing(5_000 + GRACE_MS - 1));
+    assertEquals(5_000 + GRACE_MS, governor.nextChangeMs());
+    assertEquals(20, share("a", 5_000 + GRACE_MS));
+    assertEquals(List.of("a"), governor.counted(5_000 + GRACE_MS));
+    assertEquals(-1, governor.nextChangeMs());
+  }
+
+  @Test
+  @DisplayName("a departed node keeps its place: the remainder does not move to a survivor early")
+  void departedNodeKeepsItsPlace() {
+    governor.view(List.of("a", "b", "c"), 0);
+    assertEquals(List.of(7, 7, 6), List.of(share("a", 0), share("b", 0), share("c", 0)));
+    governor.view(List.of("b", "c"), 1_000);
+    assertEquals(List.of(7, 6), List.of(share("b", 1_000), share("c", 1_000)), "a's 7 still counted");
+    assertEquals(List.of(10, 10), List.of(share("b", 1_000 + GRACE_MS), share("c", 1_000 + GRACE_MS)));
+  }
+
+  @Test
+  @DisplayName("a join during another node's grace shrinks at once; growth still waits for the grace")
+  void joinDuringGrace() {
+    governor.view(List.of("a", "b"), 0);
+    governor.view(List.of("a"), 1_000);
+    governor.view(List.of("a", "c"), 2_000);
+    assertEquals(List.of("a", "b", "c"), governor.counted(2_000));
+    assertEquals(List.of(7, 6), List.of(share("a", 2_000), share("c", 2_000)));
+    assertEquals(List.of(10, 10), List.of(share("a", 1_000 + GRACE_MS), share("c", 1_000 + GRACE_MS)));
+  }
+
+  @Test
+  @DisplayName("two departures: each stops counting at its own grace end, growth comes in two steps")
+  void twoDeparturesGrowInSteps() {
+    governor.view(List.of("a", "b", "c", "d"), 0);
+    governor.view(List.of("a", "c", "d"), 1_000);
+    governor.view(List.of("a", "d"), 6_000);
+    assertEquals(5, share("a", 6_000));
+    assertEquals(1_000 + GRACE_MS, governor.nextChangeMs());
+    assertEquals(List.of(7, 6), List.of(share("a", 1_000 + GRACE_MS), share("d", 1_000 + GRACE_MS)),
+      "b gone, c still counted (with its 7)");
+    assertEquals(6_000 + GRACE_MS, governor.nextChangeMs());
+    assertEquals(List.of(10, 10), List.of(share("a", 6_000 + GRACE_MS), share("d", 6_000 + GRACE_MS)));
+  }
+
+  @Test
+  @DisplayName("a node seen again before its grace ends counts as live again, with no pending change")
+  void returnWithinGrace() {
+    governor.view(List.of("a", "b"), 0);
+    governor.view(List.of("a"), 1_000);
+    governor.view(List.of("a", "b"), 2_000);
+    assertEquals(-1, governor.nextChangeMs());
+    assertEquals(10, share("a", 2_000 + GRACE_MS));
+  }
+
+  @Test
+  @DisplayName("a zero grace grows at once")
+  void zeroGrace() {
+    ShareGovernor immediate = new ShareGovernor(0);
+    immediate.view(List.of("a", "b"), 0);
+    immediate.view(List.of("a"), 0);
+    assertEquals(List.of("a"), immediate.counted(0));
+  }
+}

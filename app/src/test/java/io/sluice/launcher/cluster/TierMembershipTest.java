@@ -1,0 +1,138 @@
+package io.sluice.launcher.cluster;
+
+import io.sluice.config.JsonSection;
+import io.sluice.contract.ProxyContract;
+import io.vertx.core.Context;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import java.util.function.IntUnaryOperator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link TierMembership} on real Hazelcast members in this JVM (each its own clustered Vert.x, on loopback): the
+ * share handed out follows the membership (shrinks when a proxy node joins, comes back after the grace when it
+ * leaves) and API members never count. The grace itself is {@link ShareGovernorTest}'s, on a test clock; here only
+ * the order of the shares is checked, never their timing.
+ */
+class TierMembershipTest {
+
+  private static final int BUDGET = 20;
+  private static final long BOUND_MS = 60_000;
+
+  private final List<Vertx> nodes = new ArrayList<>();
+  private final Map<Vertx, HazelcastClusterManager> managers = new HashMap<>();
+  private final String name = "tier-test-" + System.nanoTime();
+  private final int[] ports = {freePort(), freePort(), freePort()};
+
+  @AfterEach
+  void close() {
+    nodes.forEach(vertx -> vertx.close().await());
+  }
+
+  @Test
+  @DisplayName("a proxy node's share: whole budget alone, half when a second proxy joins, whole again after it left")
+  void shareFollowsTheMembership() {
+    ClusterSettings first = settings("proxy", ports[0]);
+    Vertx a = join(first);
+    List<Integer> shares = new CopyOnWriteArrayList<>();
+    follow(a, first, share -> shares.add(share.applyAsInt(BUDGET)));
+    assertEquals(List.of(BUDGET), shares, "the first share is handed out before start returns");
+
+    join(settings("api", ports[1]));
+    Vertx b = join(settings("proxy", ports[2]));
+    await("the share halved", () -> shares.get(shares.size() - 1) == BUDGET / 2);
+    assertEquals(List.of(BUDGET, BUDGET / 2), shares, "the API member never changed the share");
+    JsonObject status = status(a);
+    assertEquals(3, status.getJsonArray("members").size(), status.encodePrettily());
+    assertEquals(BUDGET / 2, status.getInteger("share"));
+
+    nodes.remove(b);
+    b.close().await();
+    await("the whole budget back after the grace", () -> shares.get(shares.size() - 1) == BUDGET);
+    assertEquals(List.of(BUDGET, BUDGET / 2, BUDGET), shares);
+    assertTrue(status(a).getJsonArray("departing").isEmpty());
+  }
+
+  private ClusterSettings settings(String role, int port) {
+    StringBuilder members = new StringBuilder();
+    for (int p : ports) {
+      members.append(members.isEmpty() ? "" : ",").append("127.0.0.1:").append(p);
+    }
+    // The shortest heartbeat timeout and grace the config allows: this test waits for the grace once.
+    return ClusterSettings.from(JsonSection.at("cluster", new JsonObject().put("enabled", true).put("role", role)
+      .put("name", name).put("port", port).put("members", members.toString()).put("heartbeatTimeoutSeconds", 5)
+      .put("shareGraceMs", 5000)));
+  }
+
+  private Vertx join(ClusterSettings settings) {
+    HazelcastClusterManager manager = new HazelcastClusterManager(HazelcastSetup.hazelcastConfig(settings));
+    Vertx vertx = Vertx.builder().with(new VertxOptions().setEventBusOptions(HazelcastSetup.eventBusOptions(settings)))
+      .withClusterManager(manager).buildClustered().await();
+    nodes.add(vertx);
+    managers.put(vertx, manager);
+    return vertx;
+  }
+
+  /** As the launcher does: on a context of its own, through the cluster manager it built the Vert.x with. */
+  private void follow(Vertx vertx, ClusterSettings settings, Consumer<IntUnaryOperator> onShare) {
+    HazelcastClusterManager manager = managers.get(vertx);
+    Context context = vertx.getOrCreateContext();
+    TierMembership tier = new TierMembership(vertx, context, manager.getHazelcastInstance(), settings, BUDGET,
+      onShare);
+    Promise<Void> started = Promise.promise();
+    context.runOnContext(v -> {
+      tier.start();
+      started.complete();
+    });
+    started.future().await();
+  }
+
+  private static JsonObject status(Vertx vertx) {
+    return vertx.eventBus().<JsonObject>request(ProxyContract.CLUSTER_STATUS_ADDRESS, new JsonObject(),
+      new DeliveryOptions().setLocalOnly(true).setSendTimeout(10_000)).await().body();
+  }
+
+  private static void await(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + BOUND_MS * 1_000_000;
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not " + what + " within " + BOUND_MS + " ms");
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted");
+      }
+    }
+  }
+
+  private static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
