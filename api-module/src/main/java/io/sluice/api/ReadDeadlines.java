@@ -8,6 +8,7 @@ import io.vertx.ext.web.RoutingContext;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Cuts off clients that send a request too slowly ({@code http.requestReadTimeoutMs}). The idle timeout alone does
@@ -21,8 +22,11 @@ import java.util.Map;
  *   client gets 408 with the JSON error body (unless an answer already went out) and the connection is closed.</li>
  * </ul>
  *
- * <p>Invariant: at most one timer per connection and one per request, each cancelled when what it waits for
- * happens or the connection closes, so timers do not pile up under load. Vert.x's idle timeout does not reset them.
+ * <p>Invariant: at most one timer per connection and one per request, so timers do not pile up under load. Vert.x's
+ * idle timeout does not reset them. A request's body timer is cancelled when the request ends. A connection's
+ * header timer is re-armed lazily: waiting for the next request only moves the connection's deadline, and the timer,
+ * when it fires early, sleeps again until that deadline; it is cancelled when the connection closes. A kept-alive
+ * connection under load so sets a timer every few seconds rather than one per request.
  *
  * <p>Confined to the HTTP verticle's event loop: its server's connections and requests are all handled there.
  */
@@ -31,8 +35,18 @@ final class ReadDeadlines {
   private final Vertx vertx;
   private final long readTimeoutMs;
   private final long idleTimeoutMs;
-  /** The timer of each connection waiting for a request's headers. */
-  private final Map<HttpConnection, Long> awaitingHeaders = new HashMap<>();
+  /** The header deadline of each connection seen, and its timer. */
+  private final Map<HttpConnection, HeaderWait> connections = new HashMap<>();
+
+  /** One connection's wait for a request's headers. */
+  private static final class HeaderWait {
+    /** {@link System#nanoTime()} by which the headers must be in; 0 while not waiting (a request is in). */
+    long deadline;
+    /** The armed timer, or -1. It may fire before {@link #deadline}, which then moved on: it re-arms. */
+    long timer = -1;
+    /** {@link System#nanoTime()} at which the armed timer fires. */
+    long timerDue;
+  }
 
   ReadDeadlines(Vertx vertx, HttpSettings settings) {
     this.vertx = vertx;
@@ -42,8 +56,14 @@ final class ReadDeadlines {
 
   /** The server's connection handler. */
   void connected(HttpConnection connection) {
+    connections.put(connection, new HeaderWait());
     awaitHeaders(connection, readTimeoutMs);
-    connection.closeHandler(v -> cancelHeaders(connection));
+    connection.closeHandler(v -> {
+      HeaderWait wait = connections.remove(connection);
+      if (wait != null && wait.timer >= 0) {
+        vertx.cancelTimer(wait.timer);
+      }
+    });
   }
 
   /** The router's first handler: the headers are in; the body, if any, is still on its way. */
@@ -88,17 +108,43 @@ final class ReadDeadlines {
   }
 
   private void awaitHeaders(HttpConnection connection, long timeoutMs) {
-    cancelHeaders(connection);
-    awaitingHeaders.put(connection, vertx.setTimer(timeoutMs, id -> {
-      awaitingHeaders.remove(connection);
-      connection.close();
-    }));
+    HeaderWait wait = connections.get(connection);
+    if (wait == null) {
+      return;
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+    wait.deadline = deadline == 0 ? 1 : deadline;
+    if (wait.timer < 0) {
+      arm(connection, wait, timeoutMs);
+    } else if (deadline - wait.timerDue < 0) {
+      // An earlier deadline than the armed timer's (the read timeout after an early answer): re-arm now.
+      vertx.cancelTimer(wait.timer);
+      arm(connection, wait, timeoutMs);
+    }
+  }
+
+  private void arm(HttpConnection connection, HeaderWait wait, long delayMs) {
+    wait.timerDue = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMs);
+    wait.timer = vertx.setTimer(delayMs, id -> {
+      wait.timer = -1;
+      if (wait.deadline == 0) {
+        // A request is in: the next wait arms its own timer.
+        return;
+      }
+      long leftMs = TimeUnit.NANOSECONDS.toMillis(wait.deadline - System.nanoTime());
+      if (leftMs > 0) {
+        arm(connection, wait, leftMs);
+      } else {
+        connections.remove(connection);
+        connection.close();
+      }
+    });
   }
 
   private void cancelHeaders(HttpConnection connection) {
-    Long timer = awaitingHeaders.remove(connection);
-    if (timer != null) {
-      vertx.cancelTimer(timer);
+    HeaderWait wait = connections.get(connection);
+    if (wait != null) {
+      wait.deadline = 0;
     }
   }
 }

@@ -16,8 +16,6 @@ import java.util.regex.Pattern;
 public final class Requests {
 
   private static final Pattern EMAIL = Pattern.compile("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$");
-  private static final Pattern DIGITS = Pattern.compile("[0-9]+");
-  private static final Pattern REQUEST_ID = Pattern.compile(ProxyContract.REQUEST_ID_PATTERN);
   private static final Pattern IDEMPOTENCY_KEY = Pattern.compile(ProxyContract.IDEMPOTENCY_KEY_PATTERN);
 
   /** MariaDB refuses JSON nested deeper than 32 levels; MySQL allows 100. Keep to what both accept. */
@@ -49,16 +47,25 @@ public final class Requests {
     if (raw == null) {
       return null;
     }
+    // Two headers of every request: a scan by hand rather than a regex and a replaceFirst (which compiled a
+    // pattern on every call); same rules: digits only after trim, at least one of them non-zero.
     String value = raw.trim();
-    if (!DIGITS.matcher(value).matches()) {
-      throw ProxyFailure.badRequest(header + " must be a positive integer number of ms");
+    int start = 0;
+    while (start < value.length() && value.charAt(start) == '0') {
+      start++;
     }
-    String significant = value.replaceFirst("^0+", "");
-    if (significant.isEmpty()) {
+    for (int i = start; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c < '0' || c > '9') {
+        throw ProxyFailure.badRequest(header + " must be a positive integer number of ms");
+      }
+    }
+    int significant = value.length() - start;
+    if (significant == 0) {
       throw ProxyFailure.badRequest(header + " must be a positive integer number of ms");
     }
     // More than 18 digits may not even fit a long; it is beyond any clamp either way.
-    return significant.length() > 18 ? Long.MAX_VALUE : Long.parseLong(significant);
+    return significant > 18 ? Long.MAX_VALUE : Long.parseLong(value, start, value.length(), 10);
   }
 
   /** The {@link ProxyContract#IDEMPOTENCY_KEY_HEADER}, or null when absent; 400 unless it matches the pattern. */
@@ -79,10 +86,26 @@ public final class Requests {
    * a generated one. A correlation id needs uniqueness, not unpredictability: {@link ThreadLocalRandom} is enough.
    */
   public static String requestId(String raw) {
-    if (raw != null && REQUEST_ID.matcher(raw).matches()) {
+    if (isRequestId(raw)) {
       return raw;
     }
     return "proxy-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+  }
+
+  /** {@code raw} matches {@link ProxyContract#REQUEST_ID_PATTERN}; checked by hand, it is on every request. */
+  static boolean isRequestId(String raw) {
+    if (raw == null || raw.isEmpty() || raw.length() > 64) {
+      return false;
+    }
+    for (int i = 0; i < raw.length(); i++) {
+      char c = raw.charAt(i);
+      boolean allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+        || c == '_' || c == ':' || c == '-';
+      if (!allowed) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static int depth(Object value) {
