@@ -55,6 +55,9 @@ public final class Launcher implements AutoCloseable {
   /** Beyond {@code http.maxRequestTimeoutMs}: closing the pool and Vert.x once the last request is answered. */
   static final long SHUTDOWN_GRACE_MS = 5_000;
 
+  /** Pause before a share the proxy refused (see {@link #applyShare}) is handed over again. */
+  static final long SHARE_RETRY_MS = 1_000;
+
   private final Vertx vertx;
   private final JsonObject config;
   private final HazelcastClusterManager clusterManager;
@@ -223,9 +226,24 @@ public final class Launcher implements AutoCloseable {
     }
   }
 
-  private static void applyShare(ProxyNode node, IntUnaryOperator next) {
-    node.setShare(next).onFailure(err -> log.warn("The new share of the connection budget is not applied yet: {}",
-      err.getMessage()));
+  /**
+   * Hands {@code next} to the proxy, and tries again every {@link #SHARE_RETRY_MS} while it is refused (a previous
+   * pool still draining, the database briefly away) and still the share in force: a shrink that was never applied
+   * would leave the tier over its budget.
+   */
+  private void applyShare(ProxyNode node, IntUnaryOperator next) {
+    node.setShare(next).onFailure(err -> {
+      log.warn("The new share of the connection budget is not applied yet, trying again in {} ms: {}",
+        SHARE_RETRY_MS, err.getMessage());
+      vertx.setTimer(SHARE_RETRY_MS, id -> {
+        synchronized (this) {
+          if (share != next || closing.get()) {
+            return;
+          }
+        }
+        applyShare(node, next);
+      });
+    });
   }
 
   /**

@@ -127,6 +127,8 @@ final class Admission {
   private final AdmissionPolicy policy;
   private final int permits;
   private final int maxQueue;
+  /** The node's queue places, shared with its other shards (see {@link QueuePlaces}). */
+  private final QueuePlaces places;
   private final long acquireTimeoutNanos;
   private final ArrayDeque<Waiter> queue = new ArrayDeque<>();
   private final LongAdder[] rejections;
@@ -141,20 +143,39 @@ final class Admission {
    */
   Admission(Clock clock, AdmissionPolicy policy, int permits, int maxQueue, long acquireTimeoutMs,
             LongAdder[] rejections) {
+    this(clock, policy, permits, maxQueue, new QueuePlaces(maxQueue), acquireTimeoutMs, rejections);
+  }
+
+  /**
+   * @param maxQueue this admission's own bound on its queue
+   * @param places   the node's places, shared with the other shards: a request queues only if both have room
+   */
+  Admission(Clock clock, AdmissionPolicy policy, int permits, int maxQueue, QueuePlaces places,
+            long acquireTimeoutMs, LongAdder[] rejections) {
     this.clock = clock;
     this.policy = policy;
     this.permits = permits;
     this.maxQueue = maxQueue;
+    this.places = places;
     this.acquireTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(acquireTimeoutMs);
     this.rejections = rejections;
   }
 
   /** The production admission for a pool: Vert.x timers, {@link System#nanoTime()}, a policy learning from scratch. */
   static Admission forPool(Vertx vertx, PoolSettings pool, LongAdder[] rejections) {
+    return forPool(vertx, pool, new QueuePlaces(pool.maxWaitQueueSize()), Integer.MAX_VALUE, rejections);
+  }
+
+  /**
+   * A shard's admission: its own slice of connections ({@code pool.maxSize()}), queueing on the node's shared
+   * {@code places} up to {@code maxQueue}.
+   */
+  static Admission forPool(Vertx vertx, PoolSettings pool, QueuePlaces places, int maxQueue,
+                           LongAdder[] rejections) {
     return new Admission(Clock.of(vertx),
       new AdmissionPolicy(pool.maxSize(), TimeUnit.MILLISECONDS.toNanos(pool.acquireTimeoutMs()),
         TimeUnit.MILLISECONDS.toNanos(pool.queueDelayTargetMs())),
-      pool.maxSize(), pool.maxWaitQueueSize(), pool.acquireTimeoutMs(), rejections);
+      pool.maxSize(), maxQueue, places, pool.acquireTimeoutMs(), rejections);
   }
 
   /**
@@ -167,7 +188,7 @@ final class Admission {
       held++;
       return Future.succeededFuture();
     }
-    if (queue.size() >= maxQueue) {
+    if (queue.size() >= maxQueue || places.full()) {
       return reject(Rejection.QUEUE_FULL);
     }
     if (!policy.withinDelayTarget(queue.size() + 1)) {
@@ -180,11 +201,16 @@ final class Admission {
     if (!policy.worthQueueing(queue.size() + 1, remaining)) {
       return reject(Rejection.PREDICTED_WAIT);
     }
+    if (!places.tryTake()) {
+      // Another shard took the last place since the check above.
+      return reject(Rejection.QUEUE_FULL);
+    }
     Waiter waiter = new Waiter(deadlineNanos, now);
     Rejection onTimer = remaining <= acquireTimeoutNanos ? Rejection.DEADLINE_EXPIRED : Rejection.ACQUIRE_TIMEOUT;
     long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(remaining, acquireTimeoutNanos)));
     waiter.timerId = clock.setTimer(waitMs, () -> {
       if (queue.remove(waiter)) {
+        places.give();
         waitingSnapshot = queue.size();
         count(onTimer);
         waiter.promise.fail(new Rejected(onTimer));
@@ -204,6 +230,7 @@ final class Admission {
     long now = clock.nanoTime();
     Waiter next;
     while ((next = queue.pollFirst()) != null) {
+      places.give();
       waitingSnapshot = queue.size();
       clock.cancelTimer(next.timerId);
       if (policy.worthHandingOver(next.deadlineNanos - now)) {

@@ -68,6 +68,8 @@ public final class Node {
   private final ServerLimits limits;
   private final ProxyMetrics metrics;
   private final ProxyCounters counters = new ProxyCounters();
+  /** {@code db.pool.maxWaitQueueSize} for the whole node: the shards queue on these places together. */
+  private final QueuePlaces queuePlaces;
   private final ReadinessProbe readiness;
   private final Idempotency idempotency;
   private final IdempotencySettings idempotencySettings;
@@ -98,6 +100,7 @@ public final class Node {
     this.limits = ServerLimits.forVersion(serverVersion);
     this.metrics = new ProxyMetrics(registry);
     this.config = config;
+    this.queuePlaces = new QueuePlaces(config.db().pool().maxWaitQueueSize());
     this.share = initialShare;
     this.budget = Math.max(0, Math.min(initialShare.applyAsInt(config.db().pool().maxSize()),
       config.db().pool().maxSize()));
@@ -251,6 +254,10 @@ public final class Node {
     return metrics;
   }
 
+  QueuePlaces queuePlaces() {
+    return queuePlaces;
+  }
+
   ProxyCounters counters() {
     return counters;
   }
@@ -395,6 +402,7 @@ public final class Node {
       // From here nothing can fail: each shard's apply builds a pool object (no I/O) and swaps references, so the
       // node's config and every shard change together.
       config = next;
+      queuePlaces.limit(next.db().pool().maxWaitQueueSize());
       budget = nextBudget;
       share = nextShare;
       List<Future<Future<Void>>> applied = new ArrayList<>();

@@ -86,6 +86,12 @@ public final class PoolExecutor {
 
   PoolExecutor(Vertx vertx, Pool pool, Killer killer, ServerLimits limits, DbSettings db, FaultSettings faults,
                ProxyMetrics metrics, ProxyCounters counters) {
+    this(vertx, pool, killer, limits, db, faults, metrics, counters, new QueuePlaces(db.pool().maxWaitQueueSize()));
+  }
+
+  /** @param places the node's wait-queue places, shared by its shards (see {@link QueuePlaces}) */
+  PoolExecutor(Vertx vertx, Pool pool, Killer killer, ServerLimits limits, DbSettings db, FaultSettings faults,
+               ProxyMetrics metrics, ProxyCounters counters, QueuePlaces places) {
     this.vertx = vertx;
     this.pool = pool;
     this.poolSettings = db.pool();
@@ -93,7 +99,7 @@ public final class PoolExecutor {
     this.limits = limits;
     this.metrics = metrics;
     this.counters = counters;
-    this.admission = Admission.forPool(vertx, poolSettings, counters.rejections);
+    this.admission = Admission.forPool(vertx, poolSettings, places, Integer.MAX_VALUE, counters.rejections);
     update(db, faults);
   }
 

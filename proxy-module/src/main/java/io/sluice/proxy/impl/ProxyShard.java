@@ -97,7 +97,7 @@ public final class ProxyShard {
       .using(vertx)
       .build();
     return new Generation(pool, sockets, new PoolExecutor(vertx, pool, node.killer(), node.limits(), config.db(),
-      config.faults(), node.metrics(), node.counters()), config);
+      config.faults(), node.metrics(), node.counters(), node.queuePlaces()), config);
   }
 
   public Context context() {

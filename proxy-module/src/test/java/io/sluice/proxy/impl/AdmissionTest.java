@@ -445,4 +445,40 @@ class AdmissionTest {
     }
     return sum;
   }
+
+  @Test
+  @DisplayName("shards share the node's queue places: a shard behind the others may queue beyond an even slice,"
+    + " the node never holds more waiters than its places, and every place comes back when its waiter leaves")
+  void shardsShareTheNodesQueuePlaces() {
+    QueuePlaces places = new QueuePlaces(4);
+    Admission slow = new Admission(clock, new AdmissionPolicy(1, TimeUnit.SECONDS.toNanos(10), 0), 1,
+      Integer.MAX_VALUE, places, 10_000, counters.rejections);
+    Admission fast = new Admission(clock, new AdmissionPolicy(1, TimeUnit.SECONDS.toNanos(10), 0), 1,
+      Integer.MAX_VALUE, places, 10_000, counters.rejections);
+    assertTrue(slow.acquire(inMs(5_000)).succeeded());
+    assertTrue(fast.acquire(inMs(5_000)).succeeded());
+    // Three waiters on one shard: more than an even half of the four places.
+    List<Future<Void>> onSlow = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      onSlow.add(slow.acquire(inMs(5_000)));
+    }
+    assertFalse(onSlow.stream().anyMatch(Future::isComplete));
+    Future<Void> lastPlace = fast.acquire(inMs(5_000));
+    assertFalse(lastPlace.isComplete());
+    assertEquals(4, places.taken());
+    // The node is full: neither shard queues one more.
+    assertEquals(Admission.Rejection.QUEUE_FULL, rejection(slow.acquire(inMs(5_000))));
+    assertEquals(Admission.Rejection.QUEUE_FULL, rejection(fast.acquire(inMs(5_000))));
+
+    // A hand-over and a waiter failed by its timer each give their place back.
+    slow.release(0);
+    assertTrue(onSlow.get(0).succeeded());
+    assertEquals(3, places.taken());
+    clock.advance(10_000);
+    assertTrue(onSlow.get(1).failed());
+    assertTrue(onSlow.get(2).failed());
+    assertTrue(lastPlace.failed());
+    assertEquals(0, places.taken());
+    assertEquals(0, slow.waiting() + fast.waiting());
+  }
 }
