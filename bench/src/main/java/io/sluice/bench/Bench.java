@@ -38,7 +38,8 @@ import java.util.function.Supplier;
  * vertx-mysql-client, {@link DirectPeer}) and the blocking one (the incident's design, {@link BlockingPeer}).
  *
  * <p>Order: the {@code fast-uncached} service starts (and with it the embedded database) and is measured; then, on
- * its database while it stays up and idle, {@code ceiling}, the direct peer ({@code fast-uncached}) and the blocking
+ * its database while it stays up and idle, {@code clustered} (1 API + 2 proxy processes, {@link SluiceCluster}),
+ * {@code ceiling}, the direct peer ({@code fast-uncached}) and the blocking
  * peer ({@code fast-uncached}, {@code cached}, {@code overload}); then the {@code cached} and {@code overload}
  * services. All peers run on the first service's database, whose pool is the default 20: the overload service's 70
  * idle connections beside the blocking peer's 70 would come close to MariaDB's default {@code max_connections} of

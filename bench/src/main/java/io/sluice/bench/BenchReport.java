@@ -147,7 +147,7 @@ final class BenchReport {
     row(out, "Run", "ids uniform in 1.." + opts.getInteger("users") + "; concurrency " + opts.getInteger("concurrency")
       + " (overload " + Bench.OVERLOAD_FACTOR * Bench.OVERLOAD_POOL_MAX_SIZE + "); warm-up " + opts.getString("warmup")
       + ", then " + opts.getString("duration") + " measured, per scenario");
-    row(out, "Heap", "-Xmx" + opts.getString("xmx") + " for the service and for each peer");
+    row(out, "Heap", "-Xmx" + opts.getString("xmx") + " for the service, for each peer and for each cluster node");
     JsonObject generator = r.getJsonObject("loadGenerator", new JsonObject());
     row(out, "Load generator", generator.getString("http") + " for fast-uncached, cached and clustered; "
       + generator.getString("overload") + " for overload (it times successes and rejections apart)");

@@ -52,6 +52,8 @@ final class ServiceProcess implements AutoCloseable {
   private final String name;
   /** Set by the first {@link #close()}: the exit is waited for and logged once. */
   private volatile boolean closed;
+  /** Set by {@link #terminate()}: the SIGTERM is sent once (a second one would be logged again by the service). */
+  private volatile boolean terminated;
 
   private ServiceProcess(String name, Process process, int httpPort, Path logFile, Map<String, String> overrides) {
     this.name = name;
@@ -281,7 +283,9 @@ final class ServiceProcess implements AutoCloseable {
     closed = true;
     // Taken before the exit: its MariaDB is orphaned once it has gone.
     List<ProcessHandle> children = process.descendants().toList();
-    process.destroy();
+    if (!terminated) {
+      process.destroy();
+    }
     awaitStopped(children);
   }
 
@@ -291,6 +295,7 @@ final class ServiceProcess implements AutoCloseable {
    */
   void terminate() {
     if (process.isAlive()) {
+      terminated = true;
       process.destroy();
     }
   }

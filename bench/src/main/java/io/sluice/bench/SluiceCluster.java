@@ -109,8 +109,15 @@ final class SluiceCluster implements AutoCloseable {
   private void awaitWhole() {
     long deadline = System.nanoTime() + MEMBERSHIP_TIMEOUT.toNanos();
     JsonObject seen = null;
+    String failure = null;
     while (System.nanoTime() < deadline) {
-      seen = api().get("/admin/cluster", adminToken);
+      try {
+        seen = api().get("/admin/cluster", adminToken);
+      } catch (IllegalStateException e) {
+        // Polled again until the deadline: the answer is reported if it never comes.
+        failure = e.getMessage();
+        seen = new JsonObject();
+      }
       JsonArray members = seen.getJsonArray("members", new JsonArray());
       long proxies = members.stream().map(JsonObject.class::cast)
         .filter(m -> "proxy".equals(m.getString("role")) && m.getInteger("share") != null).count();
@@ -126,7 +133,8 @@ final class SluiceCluster implements AutoCloseable {
       }
     }
     throw new IllegalStateException("the API node did not list 3 members with 2 proxy nodes within "
-      + MEMBERSHIP_TIMEOUT.toSeconds() + " s; last seen: " + seen);
+      + MEMBERSHIP_TIMEOUT.toSeconds() + " s; last seen: " + seen + (failure == null ? "" : "; last failure: "
+      + failure));
   }
 
   ServiceProcess api() {
