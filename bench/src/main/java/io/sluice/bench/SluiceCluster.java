@@ -167,20 +167,21 @@ final class SluiceCluster implements AutoCloseable {
   JsonObject membership() {
     JsonObject shares = new JsonObject();
     JsonArray members = membership.getJsonArray("members", new JsonArray());
-    for (int i = 0; i < members.size(); i++) {
-      JsonObject member = members.getJsonObject(i);
-      memberPorts.forEach((node, port) -> {
+    memberPorts.forEach((node, port) -> {
+      for (int i = 0; i < members.size(); i++) {
+        JsonObject member = members.getJsonObject(i);
         if (member.getString("address", "").endsWith(":" + port) && member.getValue("share") != null) {
           shares.put(node, member.getInteger("share"));
         }
-      });
-    }
+      }
+    });
     return new JsonObject().put("name", name).put("budget", membership.getInteger("budget")).put("shares", shares);
   }
 
   /**
    * Each node: role, pid, peak RSS so far; for a proxy node also its pool's {@code maxSize} and the statements it
-   * executed (its {@code /admin/pool}), which show that both served the load. Call it before {@link #close()}.
+   * executed since it started, warm-up included (its {@code /admin/pool}), which show that both served the load.
+   * Call it before {@link #close()}.
    */
   JsonObject describeNodes(String heap) {
     JsonObject json = new JsonObject();
