@@ -107,7 +107,7 @@ final class BenchReport {
     caveats.add("wrk, when used, counts answers of status 400 and above apart without their status (shown as "
       + WrkLoad.ERROR_STATUS + "), and times all answers together; the overload scenario therefore always uses the"
       + " closed loop, which times successes and rejections apart.");
-    if (objects(report.getJsonArray("scenarios")).stream().anyMatch(s -> Bench.CLUSTERED.equals(s.getString("name")))) {
+    if (!find(report.getJsonArray("scenarios"), Bench.CLUSTERED).isEmpty()) {
       caveats.add("Clustered: the API process, both proxy processes, the database and the load generator all run on"
         + " this machine's " + machine.getInteger("cores") + " cores, where the single process shares them with the"
         + " database and the generator only. ratios.clusteredVsSingle is therefore the cost of the clustered hop"

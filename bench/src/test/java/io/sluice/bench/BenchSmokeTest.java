@@ -21,9 +21,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The whole bench, very short: the service jar (built by app earlier in the reactor) started per scenario on
  * its embedded database, 500 users, about 1.5 s per scenario, the two peers (four short runs, about 40 s in all) and
- * the clustered scenario (1 API + 2 proxy processes; about 20 s with their starts and stops). It checks that the run completes and that its report parses and covers every scenario and peer, with the
- * ratios under their stable names; it asserts no duration, rate or ratio value, which would only measure the machine
- * running it.
+ * the clustered scenario (1 API + 2 proxy processes; about 20 s with their starts and stops on an idle machine). It
+ * works with wrk on the PATH and without it (the closed loop). It checks that the run completes and that its report
+ * parses and covers every scenario and peer, with the ratios under their stable names, and that the cluster formed,
+ * both proxy nodes served and every node stopped cleanly; it asserts no duration, rate or ratio value, which would
+ * only measure the machine running it.
  */
 class BenchSmokeTest {
 
@@ -100,8 +102,9 @@ class BenchSmokeTest {
    * their share of the budget, each node was metered, and each stopped cleanly on SIGTERM.
    */
   private static void assertClustered(JsonObject clustered) {
-    assertTrue(clustered.getJsonObject("statusCounts").containsKey("200"), "clustered answered 200: "
-      + clustered.getJsonObject("statusCounts"));
+    // "200" from the closed loop, "2xx" from wrk.
+    assertTrue(clustered.getJsonObject("statusCounts").stream().anyMatch(e -> e.getKey().startsWith("2")),
+      "clustered answered 2xx: " + clustered.getJsonObject("statusCounts"));
     JsonObject cluster = clustered.getJsonObject("config").getJsonObject("cluster");
     assertEquals(Set.of(SluiceCluster.PROXY_A, SluiceCluster.PROXY_B), cluster.getJsonObject("shares").fieldNames(),
       "both proxy nodes have a share: " + cluster);
