@@ -10,6 +10,7 @@ import io.sluice.diagnose.LoadRun;
 import io.sluice.diagnose.Scenario;
 import io.sluice.proxy.config.CacheSettings;
 import io.sluice.proxy.config.FaultSettings;
+import io.sluice.proxy.config.PoolSettings;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -37,7 +38,8 @@ import java.util.function.Supplier;
  * vertx-mysql-client, {@link DirectPeer}) and the blocking one (the incident's design, {@link BlockingPeer}).
  *
  * <p>Order: the {@code fast-uncached} service starts (and with it the embedded database) and is measured; then, on
- * its database while it stays up and idle, {@code ceiling}, the direct peer ({@code fast-uncached}) and the blocking
+ * its database while it stays up and idle, {@code clustered} (1 API + 2 proxy processes, {@link SluiceCluster}),
+ * {@code ceiling}, the direct peer ({@code fast-uncached}) and the blocking
  * peer ({@code fast-uncached}, {@code cached}, {@code overload}); then the {@code cached} and {@code overload}
  * services. All peers run on the first service's database, whose pool is the default 20: the overload service's 70
  * idle connections beside the blocking peer's 70 would come close to MariaDB's default {@code max_connections} of
@@ -64,6 +66,9 @@ public final class Bench {
   /** Writer threads of the overload scenario's keyed writes, beside its 210 readers (about a 5 % share). */
   static final int OVERLOAD_KEYED_WRITERS = 10;
   static final String CEILING = "ceiling";
+  /** fast-uncached's load through 1 API process and {@link #PROXY_NODES} proxy processes on loopback. */
+  static final String CLUSTERED = "clustered";
+  static final int PROXY_NODES = 2;
   /** The built-in load generator: {@code diagnose}'s {@link ClosedLoop}, in the bench's JVM. */
   static final String CLOSED_LOOP_GENERATOR = "closed loop in the bench JVM";
 
@@ -89,6 +94,8 @@ public final class Bench {
   private volatile ServiceProcess current;
   /** The peer running now beside {@link #current}, for the shutdown hook, which stops it first. */
   private volatile ServiceProcess currentPeer;
+  /** The cluster running now beside {@link #current}, for the shutdown hook, which stops it first too. */
+  private volatile SluiceCluster currentCluster;
   private String serverVersion;
   /** {@code wrk} when it is used for the HTTP scenarios but overload; null: the built-in closed loop. */
   private final Path wrk;
@@ -141,29 +148,52 @@ public final class Bench {
       Files.createDirectories(options.resultsDir());
       snapshotJar();
       JsonObject fast;
-      JsonObject ceiling;
+      JsonObject ceiling = null;
+      JsonObject clustered = null;
       Map<String, JsonObject> direct = new LinkedHashMap<>();
       Map<String, JsonObject> blocking = new LinkedHashMap<>();
       try (Running running = startService(FAST_UNCACHED, Map.of("SLUICE_CACHE_USERS_ENABLED", "false"))) {
         running.db().ensureUsers(options.users());
         fast = fastUncached(running);
-        ceiling = ceiling(running);
-        direct.put(FAST_UNCACHED, peer(FAST_UNCACHED, DIRECT, running, 0, -1));
-        blocking.put(FAST_UNCACHED, peer(FAST_UNCACHED, BLOCKING, running, 0, -1));
-        blocking.put(CACHED, peer(CACHED, BLOCKING, running, CACHED_TTL_SECONDS, -1));
-        blocking.put(OVERLOAD, peer(OVERLOAD, BLOCKING, running, 0, OVERLOAD_MIN_MS));
+        // Right after the single process it is compared with, on its database, while it stays up and idle.
+        if (options.runs(CLUSTERED)) {
+          clustered = clustered(running);
+        }
+        if (options.runs(CEILING)) {
+          ceiling = ceiling(running);
+        }
+        if (options.runs(FAST_UNCACHED)) {
+          direct.put(FAST_UNCACHED, peer(FAST_UNCACHED, DIRECT, running, 0, -1));
+          blocking.put(FAST_UNCACHED, peer(FAST_UNCACHED, BLOCKING, running, 0, -1));
+        }
+        if (options.runs(CACHED)) {
+          blocking.put(CACHED, peer(CACHED, BLOCKING, running, CACHED_TTL_SECONDS, -1));
+        }
+        if (options.runs(OVERLOAD)) {
+          blocking.put(OVERLOAD, peer(OVERLOAD, BLOCKING, running, 0, OVERLOAD_MIN_MS));
+        }
         fast.put("process", process(running.service()));
       }
-      JsonObject cached = cached();
-      JsonObject overload = overload();
-      fast.put("fractionOfCeiling", ratio(fast.getDouble("throughputPerSecond"),
-        ceiling.getDouble("throughputPerSecond")));
-      fast.put("peers", new JsonObject().put(DIRECT, direct.get(FAST_UNCACHED))
-        .put(BLOCKING, blocking.get(FAST_UNCACHED)));
-      cached.put("peers", new JsonObject().put(BLOCKING, blocking.get(CACHED)));
-      overload.put("peers", new JsonObject().put(BLOCKING, blocking.get(OVERLOAD)));
-      JsonObject report = report(new JsonArray().add(fast).add(cached).add(overload).add(ceiling));
-      return write(report);
+      JsonArray scenarios = new JsonArray().add(fast);
+      if (options.runs(FAST_UNCACHED)) {
+        fast.put("peers", new JsonObject().put(DIRECT, direct.get(FAST_UNCACHED))
+          .put(BLOCKING, blocking.get(FAST_UNCACHED)));
+      }
+      if (options.runs(CACHED)) {
+        scenarios.add(cached().put("peers", new JsonObject().put(BLOCKING, blocking.get(CACHED))));
+      }
+      if (options.runs(OVERLOAD)) {
+        scenarios.add(overload().put("peers", new JsonObject().put(BLOCKING, blocking.get(OVERLOAD))));
+      }
+      if (ceiling != null) {
+        fast.put("fractionOfCeiling", ratio(fast.getDouble("throughputPerSecond"),
+          ceiling.getDouble("throughputPerSecond")));
+        scenarios.add(ceiling);
+      }
+      if (clustered != null) {
+        scenarios.add(clustered);
+      }
+      return write(report(scenarios));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } finally {
@@ -191,7 +221,7 @@ public final class Bench {
     int c = options.concurrency();
     try (CeilingRun ceiling = CeilingRun.open(running.db())) {
       warmUp(CEILING, () -> ceiling.run(ids(), c, options.warmup(), progress));
-      Measured m = measure(CEILING, running, null, CLOSED_LOOP_GENERATOR + " (with the pool under test)",
+      Measured m = measure(CEILING, running, Map.of(), CLOSED_LOOP_GENERATOR + " (with the pool under test)",
         () -> ceiling.run(ids(), c, options.duration(), progress));
       JsonObject json = new JsonObject().put("name", CEILING)
         .put("measures", "The same PK lookup issued straight at one Vert.x MySQL pool in the bench JVM: no HTTP, no"
@@ -201,6 +231,85 @@ public final class Bench {
           .put("note", "runs against the database of the fast-uncached service, which stays up and idle"));
       return json.mergeIn(m.json());
     }
+  }
+
+  /**
+   * fast-uncached's load and generator through a cluster of the same jar on loopback: 1 API process and 2 proxy
+   * processes, each with the same {@code -Xmx}, the proxies on {@code host}'s database, {@code db.pool.maxSize} the
+   * single process's (in cluster mode, the tier's budget: each proxy node holds half). The nodes are stopped (SIGTERM)
+   * before this returns, and their exit statuses reported.
+   */
+  private JsonObject clustered(Running host) {
+    int budget = poolMaxSize(host.service());
+    int c = options.concurrency();
+    String stamp = STAMP.format(date);
+    progress.printf("[bench] %s: starting 1 API node and %d proxy nodes%n", CLUSTERED, PROXY_NODES);
+    JsonObject json;
+    try (SluiceCluster cluster = SluiceCluster.start(serviceJar, options.heap(), options.workDir(),
+      node -> options.workDir().resolve("logs").resolve(stamp + "-" + CLUSTERED + "-" + node + ".log"), host.db(),
+      budget, Map.of("SLUICE_CACHE_USERS_ENABLED", "false"))) {
+      currentCluster = cluster;
+      BaseUrl url = BaseUrl.parse(cluster.api().baseUrl());
+      String sameAnswer = sameAnswer(host.service(), cluster.api(), CLUSTERED);
+      warmUp(CLUSTERED, () -> httpLoad(url, c, options.warmup()));
+      Measured m = measure(CLUSTERED, host, cluster.pids(), httpGenerator(),
+        () -> httpLoad(url, c, options.duration()));
+      JsonObject config = config(c).put("cluster", cluster.membership())
+        .put("serviceEnvironment", json(cluster.environment(SluiceCluster.PROXY_A)))
+        .put("apiEnvironment", json(cluster.environment(SluiceCluster.API)));
+      json = new JsonObject().put("name", CLUSTERED)
+        .put("measures", "GET /users/{random id} with the users cache off, as fast-uncached and with its load"
+          + " generator, through a cluster on loopback: 1 API process (HTTP tier) → clustered event bus (Hazelcast"
+          + " membership, TCP between the nodes) → " + PROXY_NODES + " proxy processes, each with its share of the"
+          + " tier's budget (db.pool.maxSize " + budget + ", the single process's pool), on the fast-uncached"
+          + " service's database. On this machine's " + Runtime.getRuntime().availableProcessors() + " cores, the"
+          + " 3 JVMs, the database and the load generator all compete for the same cores: the ratio to fast-uncached"
+          + " is the cost of the hop AND of that crowding, not of the hop alone.")
+        .put("config", config).put("serviceConfig", cluster.effectiveConfig(SluiceCluster.PROXY_A))
+        .put("sameAnswerAsSluice", sameAnswer)
+        .mergeIn(m.json());
+      JsonObject nodes = cluster.describeNodes(options.heap());
+      cluster.close();
+      cluster.exitStatuses().forEach((node, status) -> nodes.getJsonObject(node).put("exitStatus", status));
+      json.put("process", clusterProcess(nodes));
+    } finally {
+      currentCluster = null;
+    }
+    return json;
+  }
+
+  /** The single process's {@code db.pool.maxSize}, from the config it logged (the built-in default if not found). */
+  private static int poolMaxSize(ServiceProcess service) {
+    JsonObject config = service.effectiveConfig();
+    JsonObject pool = config == null ? null : config.getJsonObject("db", new JsonObject()).getJsonObject("pool");
+    return pool == null ? PoolSettings.DEFAULT_MAX_SIZE : pool.getInteger("maxSize", PoolSettings.DEFAULT_MAX_SIZE);
+  }
+
+  /**
+   * A cluster's {@code process}: each node's, the highest peak RSS as {@code peakRssMiB} (what the other scenarios
+   * report for their one process) and the sum of the nodes' as {@code totalPeakRssMiB}.
+   */
+  private JsonObject clusterProcess(JsonObject nodes) {
+    long highest = -1;
+    long total = 0;
+    for (String node : nodes.fieldNames()) {
+      Long rss = nodes.getJsonObject(node).getLong("peakRssBytes");
+      // One unreadable node makes the total unknown, not smaller.
+      highest = rss == null ? highest : Math.max(highest, rss);
+      total = rss == null || total < 0 ? -1 : total + rss;
+    }
+    return new JsonObject().put("xmx", options.heap())
+      .put("peakRssBytes", highest < 0 ? null : highest)
+      .put("peakRssMiB", highest < 0 ? null : round(highest / 1048576.0))
+      .put("totalPeakRssBytes", total < 0 ? null : total)
+      .put("totalPeakRssMiB", total < 0 ? null : round(total / 1048576.0))
+      .put("nodes", nodes);
+  }
+
+  private static JsonObject json(Map<String, String> map) {
+    JsonObject json = new JsonObject();
+    map.forEach(json::put);
+    return json;
   }
 
   private JsonObject cached() {
@@ -457,6 +566,10 @@ public final class Bench {
   }
 
   private void stopCurrent() {
+    SluiceCluster cluster = currentCluster;
+    if (cluster != null) {
+      cluster.close();
+    }
     ServiceProcess peer = currentPeer;
     if (peer != null) {
       peer.close();
@@ -494,14 +607,23 @@ public final class Bench {
   }
 
   /**
-   * Runs {@code load} against {@code target} (null: the bench's own pool, for the ceiling) on {@code host}'s
-   * database, sampling the server and metering CPU meanwhile. {@code generator} names the load generator.
+   * Runs {@code load} against {@code target} on {@code host}'s database, sampling the server and metering CPU
+   * meanwhile. {@code generator} names the load generator.
    */
   private Measured measure(String scenario, Running host, ServiceProcess target, String generator,
                            Supplier<ClosedLoop.Result> load) {
+    return measure(scenario, host, Map.of("service", target.pid()), generator, load);
+  }
+
+  /**
+   * {@link #measure} of a program of several processes ({@code name → pid}: a cluster's nodes; none for the ceiling,
+   * whose pool runs in the bench's JVM).
+   */
+  private Measured measure(String scenario, Running host, Map<String, Long> program, String generator,
+                           Supplier<ClosedLoop.Result> load) {
     progress.printf("[bench] %s: measuring %s%n", scenario, BenchOptions.text(options.duration()));
     ConnectionSampler sampler = ConnectionSampler.start(host.db());
-    ProcStat.CpuMeter cpu = ProcStat.CpuMeter.start(target == null ? null : target.pid(), host.databasePid());
+    ProcStat.CpuMeter cpu = ProcStat.CpuMeter.start(program, host.databasePid());
     ClosedLoop.Result l;
     try {
       l = load.get();
@@ -552,7 +674,8 @@ public final class Bench {
       .put("database", db)
       .put("options", new JsonObject().put("users", options.users()).put("concurrency", options.concurrency())
         .put("warmup", BenchOptions.text(options.warmup())).put("duration", BenchOptions.text(options.duration()))
-        .put("xmx", options.heap()).put("loadGenerator", options.loadGenerator()))
+        .put("xmx", options.heap()).put("loadGenerator", options.loadGenerator())
+        .put("scenarios", new JsonArray(options.scenarios())))
       .put("loadGenerator", new JsonObject().put("http", httpGenerator()).put("overload", CLOSED_LOOP_GENERATOR)
         .put("note", "its CPU is reported per measured phase (loadGenerator.cores: CPU seconds over wall seconds;"
           + " the bench JVM plus a finished wrk): near the machine's cores, the generator was saturated"))
@@ -567,6 +690,11 @@ public final class Bench {
       }
     }
     JsonObject ratios = Comparison.ratios(scenarios);
+    JsonObject clustered = Comparison.find(scenarios, CLUSTERED);
+    if (!clustered.isEmpty()) {
+      clustered.put("vsSingle", new JsonObject().put("throughput", ratios.getDouble("clusteredVsSingle"))
+        .put("p50", ratios.getDouble("clusteredP50VsSingle")).put("p99", ratios.getDouble("clusteredP99VsSingle")));
+    }
     JsonObject overload = Comparison.overloadComparison(scenarios);
     report.put("ratios", ratios).put("overloadComparison", overload)
       .put("peakRssMiB", Comparison.peakRssMiB(scenarios)).put("targets", Comparison.targets(ratios, overload));

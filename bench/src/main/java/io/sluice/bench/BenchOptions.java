@@ -5,9 +5,11 @@ import io.sluice.diagnose.Durations;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What one benchmark run does. Each value comes from, in order of precedence: its command-line option, the
@@ -20,15 +22,23 @@ import java.util.Map;
  * @param heap        {@code -Xmx} of the service and of each peer, the same for all ({@code 512m})
  * @param loadGenerator {@code auto} (wrk when it is on the PATH, else the built-in closed loop), {@code wrk} or
  *                    {@code closed-loop}
+ * @param scenarios   the scenarios to run, in {@link #ALL_SCENARIOS} order; {@code fast-uncached}'s own measurement
+ *                    runs whatever the list (it hosts the database and is the baseline of the ratios), its peers only
+ *                    when it is listed
  */
 record BenchOptions(int users, int concurrency, Duration warmup, Duration duration, boolean smoke, Path repo, Path jar,
-                    Path workDir, Path resultsDir, DbTarget externalDb, String heap, String loadGenerator) {
+                    Path workDir, Path resultsDir, DbTarget externalDb, String heap, String loadGenerator,
+                    List<String> scenarios) {
 
   /** The same for the service and the peers, so that their peak RSS compares like with like. */
   static final String DEFAULT_HEAP = "512m";
   static final String AUTO = "auto";
   static final String WRK = "wrk";
   static final String CLOSED_LOOP = "closed-loop";
+
+  /** Every scenario, in the order the report lists them. */
+  static final List<String> ALL_SCENARIOS = List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING,
+    Bench.CLUSTERED);
 
   static final int DEFAULT_USERS = 10_000;
   static final int DEFAULT_CONCURRENCY = 64;
@@ -43,7 +53,7 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
 
   static final String USAGE = """
     Usage: bench/run [--users N] [--duration T] [--warmup T] [--concurrency N] [--smoke] [--xmx SIZE]
-                     [--load-generator auto|wrk|closed-loop]
+                     [--load-generator auto|wrk|closed-loop] [--scenarios LIST]
                      [--repo DIR] [--jar FILE] [--work-dir DIR] [--results-dir DIR]
       --users N         users seeded and looked up at random (default 10000; env SLUICE_BENCH_USERS)
       --duration T      measured time per scenario: 20s, 1500ms, 1m (default 20s; env SLUICE_BENCH_DURATION)
@@ -56,6 +66,9 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
                         env SLUICE_BENCH_XMX)
       --load-generator G  auto: wrk when it is on the PATH, else the built-in closed loop (default;
                         env SLUICE_BENCH_LOAD_GENERATOR); overload always uses the closed loop
+      --scenarios LIST  comma-separated, of fast-uncached,cached,overload,ceiling,clustered (default all;
+                        env SLUICE_BENCH_SCENARIOS); fast-uncached itself always runs (it hosts the
+                        database and is the ratios' baseline), its peers only when it is listed
       --repo DIR        project root (default: the current directory)
       --jar FILE        service jar (default: <repo>/app/target/sluice.jar)
       --work-dir DIR    embedded database data and service logs (default: <repo>/bench/work)
@@ -75,8 +88,8 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
       }
       int eq = arg.indexOf('=');
       String name = eq > 0 ? arg.substring(0, eq) : arg;
-      if (!Map.of("--users", 1, "--duration", 1, "--warmup", 1, "--concurrency", 1, "--repo", 1, "--jar", 1,
-        "--work-dir", 1, "--results-dir", 1, "--xmx", 1, "--load-generator", 1).containsKey(name)) {
+      if (!Set.of("--users", "--duration", "--warmup", "--concurrency", "--repo", "--jar", "--work-dir",
+        "--results-dir", "--xmx", "--load-generator", "--scenarios").contains(name)) {
         throw new IllegalArgumentException("unknown argument: " + arg);
       }
       if (eq < 0 && i + 1 >= args.length) {
@@ -103,6 +116,9 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
       throw new IllegalArgumentException("--load-generator must be auto, wrk or closed-loop, got " + generator);
     }
 
+    List<String> scenarios = scenarios(pick(given.get("--scenarios"), null, env.get("SLUICE_BENCH_SCENARIOS"),
+      String.join(",", ALL_SCENARIOS)));
+
     Path repo = Path.of(given.getOrDefault("--repo", cwd.toString())).toAbsolutePath().normalize();
     if (!Files.isDirectory(repo.resolve("app"))) {
       throw new IllegalArgumentException("--repo " + repo + " is not the project root (no app module in it)");
@@ -115,7 +131,7 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
     BenchOptions options = new BenchOptions(integer("--users", users, 1, 10_000_000),
       integer("--concurrency", concurrency, 1, 10_000), duration("--warmup", warmup, true),
       duration("--duration", duration, false), smoke, repo, jar, workDir, resultsDir, DbTarget.fromEnv(env), heap,
-      generator);
+      generator, scenarios);
     if (!Files.isRegularFile(options.jar())) {
       throw new IllegalArgumentException("service jar " + options.jar() + " not found: build it with"
         + " `mvn -q -B -DskipTests package` (bench/run does)");
@@ -128,7 +144,33 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
     return (externalDb == null ? "" : "SLUICE_BENCH_DB_HOST=" + externalDb.host() + " … ")
       + "bench/run --users " + users + " --duration " + text(duration) + " --warmup " + text(warmup)
       + " --concurrency " + concurrency + " --xmx " + heap
-      + (loadGenerator.equals(AUTO) ? "" : " --load-generator " + loadGenerator);
+      + (loadGenerator.equals(AUTO) ? "" : " --load-generator " + loadGenerator)
+      + (scenarios.equals(ALL_SCENARIOS) ? "" : " --scenarios " + String.join(",", scenarios));
+  }
+
+  /** Whether {@code scenario} is to run (for {@code fast-uncached}: whether its peers are). */
+  boolean runs(String scenario) {
+    return scenarios.contains(scenario);
+  }
+
+  /** A comma-separated list of scenario names, returned in {@link #ALL_SCENARIOS} order. */
+  private static List<String> scenarios(String list) {
+    List<String> named = new ArrayList<>();
+    for (String name : list.split(",")) {
+      String trimmed = name.trim();
+      if (trimmed.isEmpty()) {
+        continue;
+      }
+      if (!ALL_SCENARIOS.contains(trimmed)) {
+        throw new IllegalArgumentException("--scenarios: unknown scenario " + trimmed + "; known: "
+          + String.join(",", ALL_SCENARIOS));
+      }
+      named.add(trimmed);
+    }
+    if (named.isEmpty()) {
+      throw new IllegalArgumentException("--scenarios names no scenario");
+    }
+    return ALL_SCENARIOS.stream().filter(named::contains).toList();
   }
 
   static String text(Duration d) {

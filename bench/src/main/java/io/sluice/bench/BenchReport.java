@@ -55,10 +55,22 @@ final class BenchReport {
           + number(o.getDouble("poolCapacityPerSecond"), 0) + "/s); 503 p50 "
           + (rejected == null ? "n/a" : number(rejected.getDouble("p50"), 2) + " ms");
       }
+      case Bench.CLUSTERED -> {
+        JsonObject fast = find(scenarios, Bench.FAST_UNCACHED);
+        yield "1 API + " + Bench.PROXY_NODES + " proxy processes: throughput "
+          + number(Bench.ratio(s.getDouble("throughputPerSecond"), fast.getDouble("throughputPerSecond")), 2)
+          + " × the single process, p50 " + latencyRatio(s, fast, "p50") + " ×, p99 " + latencyRatio(s, fast, "p99")
+          + " × (the hop and the crowding of 3 JVMs on the same cores)";
+      }
       case Bench.CEILING -> "the database's ceiling: pool of "
         + s.getJsonObject("config").getJsonObject("pool").getInteger("maxSize") + ", no HTTP";
       default -> "";
     };
+  }
+
+  private static String latencyRatio(JsonObject s, JsonObject single, String percentile) {
+    return number(Bench.ratio(s.getJsonObject("latencyMs", new JsonObject()).getDouble(percentile),
+      single.getJsonObject("latencyMs", new JsonObject()).getDouble(percentile)), 2);
   }
 
   /** The scenario's throughput over its peer's, as {@code 1.23 ×}. */
@@ -95,6 +107,13 @@ final class BenchReport {
     caveats.add("wrk, when used, counts answers of status 400 and above apart without their status (shown as "
       + WrkLoad.ERROR_STATUS + "), and times all answers together; the overload scenario therefore always uses the"
       + " closed loop, which times successes and rejections apart.");
+    if (!find(report.getJsonArray("scenarios"), Bench.CLUSTERED).isEmpty()) {
+      caveats.add("Clustered: the API process, both proxy processes, the database and the load generator all run on"
+        + " this machine's " + machine.getInteger("cores") + " cores, where the single process shares them with the"
+        + " database and the generator only. ratios.clusteredVsSingle is therefore the cost of the clustered hop"
+        + " (serialisation, TCP on loopback, a second process on the path) AND of 3 JVMs crowding the same cores,"
+        + " not of the hop alone; on machines of their own the nodes would add capacity instead.");
+    }
     caveats.add("Peak RSS is the kernel's high-water mark (VmHWM) of each JVM process, read before it stops: the"
       + " service's embedded MariaDB is a process of its own and not counted.");
     caveats.add("Server connections are sampled every " + ConnectionSampler.PERIOD.toMillis() + " ms from "
@@ -128,9 +147,9 @@ final class BenchReport {
     row(out, "Run", "ids uniform in 1.." + opts.getInteger("users") + "; concurrency " + opts.getInteger("concurrency")
       + " (overload " + Bench.OVERLOAD_FACTOR * Bench.OVERLOAD_POOL_MAX_SIZE + "); warm-up " + opts.getString("warmup")
       + ", then " + opts.getString("duration") + " measured, per scenario");
-    row(out, "Heap", "-Xmx" + opts.getString("xmx") + " for the service and for each peer");
+    row(out, "Heap", "-Xmx" + opts.getString("xmx") + " for the service, for each peer and for each cluster node");
     JsonObject generator = r.getJsonObject("loadGenerator", new JsonObject());
-    row(out, "Load generator", generator.getString("http") + " for fast-uncached and cached; "
+    row(out, "Load generator", generator.getString("http") + " for fast-uncached, cached and clustered; "
       + generator.getString("overload") + " for overload (it times successes and rejections apart)");
     row(out, "Rerun", "`" + r.getString("rerun") + "` (from the project root; see bench/README.md)");
 
@@ -185,7 +204,8 @@ final class BenchReport {
       + " / program / database |\n|---|---|---:|---:|---:|---|---:|---|\n");
     for (JsonObject s : objects(r.getJsonArray("scenarios"))) {
       String name = s.getString("name");
-      sideRow(out, name, Bench.CEILING.equals(name) ? "bench pool (no HTTP)" : "Sluice", s);
+      sideRow(out, name, Bench.CEILING.equals(name) ? "bench pool (no HTTP)" : Bench.CLUSTERED.equals(name)
+        ? "Sluice, 1 API + " + Bench.PROXY_NODES + " proxy processes" : "Sluice", s);
       JsonObject peers = s.getJsonObject("peers", new JsonObject());
       for (String peer : peers.fieldNames()) {
         sideRow(out, name, peer + " peer", peers.getJsonObject(peer));
@@ -215,8 +235,17 @@ final class BenchReport {
       .append(number(s.getDouble("throughputPerSecond"), 1)).append(" | ").append(number(latency.getDouble("p50"), 2))
       .append(" | ").append(number(latency.getDouble("p99"), 2)).append(" | ")
       .append(counts(s.getJsonObject("statusCounts"))).append(" | ")
-      .append(number(process.getDouble("peakRssMiB"), 0)).append(" | ").append(cpu(s.getJsonObject("cpu")))
-      .append(" |\n");
+      .append(rss(process)).append(" | ").append(cpu(s.getJsonObject("cpu"))).append(" |\n");
+  }
+
+  /** A process's peak RSS; a cluster's as its nodes' sum and each node's ({@code 900 = 300 + 300 + 300}). */
+  private static String rss(JsonObject process) {
+    JsonObject nodes = process.getJsonObject("nodes");
+    if (nodes == null) {
+      return number(process.getDouble("peakRssMiB"), 0);
+    }
+    return number(process.getDouble("totalPeakRssMiB"), 0) + " = " + nodes.fieldNames().stream()
+      .map(node -> number(nodes.getJsonObject(node).getDouble("peakRssMiB"), 0)).collect(Collectors.joining(" + "));
   }
 
   /** {@code generator / program / database} in cores; n/a where not measured. */
@@ -224,7 +253,10 @@ final class BenchReport {
     if (cpu == null) {
       return "n/a";
     }
-    return cores(cpu, "loadGenerator") + " / " + cores(cpu, "service") + " / " + cores(cpu, "database");
+    JsonObject nodes = cpu.getJsonObject("nodes");
+    String program = nodes == null ? cores(cpu, "service") : cores(cpu, "service") + " (" + nodes.fieldNames().stream()
+      .map(node -> cores(nodes, node)).collect(Collectors.joining(" + ")) + ")";
+    return cores(cpu, "loadGenerator") + " / " + program + " / " + cores(cpu, "database");
   }
 
   private static String cores(JsonObject cpu, String who) {
@@ -278,6 +310,9 @@ final class BenchReport {
         .map(e -> e.getKey() + " " + number(e.getValue() == null ? null : ((Number) e.getValue()).doubleValue(), 3))
         .collect(Collectors.joining(", ")));
     }
+    if (s.getJsonObject("process", new JsonObject()).containsKey("nodes")) {
+      clusterRows(out, s);
+    }
     if (s.containsKey("fractionOfCeiling")) {
       row(out, "Fraction of the ceiling", number(s.getDouble("fractionOfCeiling"), 3)
         + " (this throughput / the ceiling scenario's)");
@@ -325,8 +360,31 @@ final class BenchReport {
     JsonObject process = s.getJsonObject("process");
     if (process != null) {
       row(out, "Peak RSS (VmHWM)", number(process.getDouble("peakRssMiB"), 1) + " MiB with -Xmx"
-        + process.getString("xmx"));
+        + process.getString("xmx") + (process.containsKey("nodes") ? " (the highest node; "
+        + number(process.getDouble("totalPeakRssMiB"), 1) + " MiB for the nodes together)" : ""));
     }
+  }
+
+  /** The clustered scenario's nodes: each one's role, share, statements, CPU, peak RSS and exit status. */
+  private static void clusterRows(StringBuilder out, JsonObject s) {
+    JsonObject cluster = s.getJsonObject("config").getJsonObject("cluster", new JsonObject());
+    row(out, "Cluster", "`" + cluster.getString("name") + "` on loopback, budget (db.pool.maxSize) "
+      + cluster.getInteger("budget") + ", shares " + counts(cluster.getJsonObject("shares")));
+    JsonObject nodes = s.getJsonObject("process").getJsonObject("nodes");
+    JsonObject cpu = s.getJsonObject("cpu", new JsonObject()).getJsonObject("nodes", new JsonObject());
+    for (String node : nodes.fieldNames()) {
+      JsonObject n = nodes.getJsonObject(node);
+      Integer exit = n.getInteger("exitStatus");
+      row(out, "Node " + node, n.getString("role") + ", pid " + n.getLong("pid") + ": CPU " + cores(cpu, node)
+        + " cores, peak RSS " + number(n.getDouble("peakRssMiB"), 1) + " MiB with -Xmx" + n.getString("xmx")
+        + (n.containsKey("poolMaxSize") ? ", pool maxSize " + n.getInteger("poolMaxSize") + ", "
+        + n.getLong("statementsExecuted") + " statements executed" : "") + "; exit status " + exit
+        + (exit != null && exit == 0 ? " (clean)" : " (NOT a clean shutdown)"));
+    }
+    JsonObject vs = s.getJsonObject("vsSingle", new JsonObject());
+    row(out, "Against the single process (fast-uncached)", "throughput " + number(vs.getDouble("throughput"), 3)
+      + " ×, p50 " + number(vs.getDouble("p50"), 3) + " ×, p99 " + number(vs.getDouble("p99"), 3) + " ×: the cost of"
+      + " the hop and of the crowding together (3 JVMs, the database and the generator on the same cores)");
   }
 
   /** A peer's part of a scenario: what it is, how it was run, and what it did. */

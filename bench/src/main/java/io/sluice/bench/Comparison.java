@@ -32,6 +32,7 @@ final class Comparison {
     JsonObject cached = find(scenarios, Bench.CACHED);
     JsonObject rss = peakRssMiB(scenarios);
     JsonObject overload = overloadComparison(scenarios);
+    JsonObject clustered = find(scenarios, Bench.CLUSTERED);
     return new JsonObject()
       .put("fastUncachedVsDirect", Bench.ratio(throughput(fast), throughput(peer(fast, Bench.DIRECT))))
       .put("fastUncachedVsBlocking", Bench.ratio(throughput(fast), throughput(peer(fast, Bench.BLOCKING))))
@@ -39,7 +40,10 @@ final class Comparison {
       .put("overloadGoodputVsCapacity", overload.getJsonObject(Bench.SLUICE).getDouble("goodputVsCapacity"))
       .put("overloadGoodputVsCapacityBlocking",
         overload.getJsonObject(Bench.BLOCKING).getDouble("goodputVsCapacity"))
-      .put("rssVsBlocking", Bench.ratio(rss.getDouble(Bench.SLUICE), rss.getDouble(Bench.BLOCKING)));
+      .put("rssVsBlocking", Bench.ratio(rss.getDouble(Bench.SLUICE), rss.getDouble(Bench.BLOCKING)))
+      .put("clusteredVsSingle", Bench.ratio(throughput(clustered), throughput(fast)))
+      .put("clusteredP50VsSingle", Bench.ratio(latency(clustered, "p50"), latency(fast, "p50")))
+      .put("clusteredP99VsSingle", Bench.ratio(latency(clustered, "p99"), latency(fast, "p99")));
   }
 
   /**
@@ -86,18 +90,25 @@ final class Comparison {
     return json == null ? new JsonObject() : json;
   }
 
-  /** The highest peak RSS (VmHWM) of each program's processes over the run, in MiB; null when none was read. */
+  /**
+   * The highest peak RSS (VmHWM) of each program's processes over the run, in MiB; null when none was read. Sluice's
+   * is that of its single processes, which the RSS target is about; {@code clustered} is the highest of the cluster's
+   * nodes.
+   */
   static JsonObject peakRssMiB(JsonArray scenarios) {
     Double sluice = null;
     Double direct = null;
     Double blocking = null;
     for (int i = 0; i < scenarios.size(); i++) {
       JsonObject s = scenarios.getJsonObject(i);
-      sluice = max(sluice, rss(s));
+      if (!Bench.CLUSTERED.equals(s.getString("name"))) {
+        sluice = max(sluice, rss(s));
+      }
       direct = max(direct, rss(peer(s, Bench.DIRECT)));
       blocking = max(blocking, rss(peer(s, Bench.BLOCKING)));
     }
-    return new JsonObject().put(Bench.SLUICE, sluice).put(Bench.DIRECT, direct).put(Bench.BLOCKING, blocking);
+    return new JsonObject().put(Bench.SLUICE, sluice).put(Bench.DIRECT, direct).put(Bench.BLOCKING, blocking)
+      .put(Bench.CLUSTERED, rss(find(scenarios, Bench.CLUSTERED)));
   }
 
   /** One row per target of issue 11: goal, measured value, status ({@code met}, {@code not met} …) and margin. */
@@ -163,6 +174,10 @@ final class Comparison {
 
   private static Double throughput(JsonObject scenario) {
     return scenario.getDouble("throughputPerSecond");
+  }
+
+  private static Double latency(JsonObject scenario, String percentile) {
+    return scenario.getJsonObject("latencyMs", new JsonObject()).getDouble(percentile);
   }
 
   private static Double rss(JsonObject scenario) {

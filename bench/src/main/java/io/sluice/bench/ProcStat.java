@@ -5,6 +5,8 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -63,29 +65,34 @@ final class ProcStat {
   }
 
   /**
-   * CPU used by the load generator (this JVM and the {@code wrk} it ran), the process under test and the database
-   * server over one measured phase: {@link #start} before the load, {@link #stop} after it.
+   * CPU used by the load generator (this JVM and the {@code wrk} it ran), the program under test and the database
+   * server over one measured phase: {@link #start} before the load, {@link #stop} after it. The program under test may
+   * be several processes (a cluster's nodes): {@code service} is then their sum, and {@code nodes} each one.
    */
   static final class CpuMeter {
 
     private final long startNanos = System.nanoTime();
-    private final Long servicePid;
+    /** The program's processes by name, in the order the report lists them. */
+    private final Map<String, Long> programPids;
     private final Long databasePid;
     private final double generatorAtStart;
-    private final double serviceAtStart;
+    private final Map<String, Double> programAtStart = new LinkedHashMap<>();
     private final double databaseAtStart;
 
-    private CpuMeter(Long servicePid, Long databasePid) {
-      this.servicePid = servicePid;
+    private CpuMeter(Map<String, Long> programPids, Long databasePid) {
+      this.programPids = programPids;
       this.databasePid = databasePid;
       this.generatorAtStart = cpuSeconds(ProcessHandle.current().pid(), true);
-      this.serviceAtStart = servicePid == null ? -1 : cpuSeconds(servicePid, false);
+      programPids.forEach((name, pid) -> programAtStart.put(name, cpuSeconds(pid, false)));
       this.databaseAtStart = databasePid == null ? -1 : cpuSeconds(databasePid, false);
     }
 
-    /** Either pid may be null: no such process in this phase (the ceiling has no service; an external database). */
-    static CpuMeter start(Long servicePid, Long databasePid) {
-      return new CpuMeter(servicePid, databasePid);
+    /**
+     * The program's processes, {@code name → pid} (none for the ceiling, which has no service); the database pid is
+     * null for an external database.
+     */
+    static CpuMeter start(Map<String, Long> programPids, Long databasePid) {
+      return new CpuMeter(new LinkedHashMap<>(programPids), databasePid);
     }
 
     /**
@@ -96,8 +103,22 @@ final class ProcStat {
       double wall = (System.nanoTime() - startNanos) / 1e9;
       JsonObject json = new JsonObject().put("wallSeconds", Bench.round(wall))
         .put("loadGenerator", used(generatorAtStart, cpuSeconds(ProcessHandle.current().pid(), true), wall));
-      if (servicePid != null) {
-        json.put("service", used(serviceAtStart, cpuSeconds(servicePid, false), wall));
+      if (!programPids.isEmpty()) {
+        JsonObject nodes = new JsonObject();
+        double before = 0;
+        double after = 0;
+        for (Map.Entry<String, Long> e : programPids.entrySet()) {
+          double start = programAtStart.get(e.getKey());
+          double end = cpuSeconds(e.getValue(), false);
+          nodes.put(e.getKey(), used(start, end, wall));
+          // One unreadable process makes the sum unknown, not smaller.
+          before = start < 0 || before < 0 ? -1 : before + start;
+          after = end < 0 || after < 0 ? -1 : after + end;
+        }
+        json.put("service", used(before, after, wall));
+        if (programPids.size() > 1) {
+          json.put("nodes", nodes);
+        }
       }
       if (databasePid != null) {
         json.put("database", used(databaseAtStart, cpuSeconds(databasePid, false), wall));

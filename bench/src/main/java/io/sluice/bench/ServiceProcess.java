@@ -50,6 +50,10 @@ final class ServiceProcess implements AutoCloseable {
   private final Map<String, String> overrides;
 
   private final String name;
+  /** Set by the first {@link #close()}: the exit is waited for and logged once. */
+  private volatile boolean closed;
+  /** Set by {@link #terminate()}: the SIGTERM is sent once (a second one would be logged again by the service). */
+  private volatile boolean terminated;
 
   private ServiceProcess(String name, Process process, int httpPort, Path logFile, Map<String, String> overrides) {
     this.name = name;
@@ -68,11 +72,22 @@ final class ServiceProcess implements AutoCloseable {
     Map<String, String> env = new LinkedHashMap<>(overrides);
     env.put("SLUICE_HTTP_HOST", "127.0.0.1");
     env.put("SLUICE_HTTP_PORT", String.valueOf(port));
-    if (Files.exists(workDir.resolve("conf/config.yaml"))) {
-      throw new IllegalStateException(workDir + "/conf/config.yaml exists: the service would read it; remove it");
-    }
     return launch("the service", List.of(javaBinary(), "-Xmx" + heap, "-jar", jar.toString()), port, workDir,
       logFile, env);
+  }
+
+  /**
+   * Starts the jar as {@link #start} does, as the cluster node {@code name}, but returns at once: the nodes of a
+   * cluster start side by side, and the caller waits for each with {@link #awaitReady()} (an API node is ready only
+   * once a proxy node has registered).
+   */
+  static ServiceProcess startNode(String name, Path jar, String heap, Path workDir, Path logFile,
+                                  Map<String, String> overrides) {
+    int port = freePort();
+    Map<String, String> env = new LinkedHashMap<>(overrides);
+    env.put("SLUICE_HTTP_HOST", "127.0.0.1");
+    env.put("SLUICE_HTTP_PORT", String.valueOf(port));
+    return spawn(name, List.of(javaBinary(), "-Xmx" + heap, "-jar", jar.toString()), port, workDir, logFile, env);
   }
 
   /**
@@ -97,6 +112,21 @@ final class ServiceProcess implements AutoCloseable {
 
   private static ServiceProcess launch(String name, List<String> command, int port, Path workDir, Path logFile,
                                        Map<String, String> env) {
+    ServiceProcess service = spawn(name, command, port, workDir, logFile, env);
+    try {
+      service.awaitReady();
+    } catch (RuntimeException e) {
+      service.close();
+      throw e;
+    }
+    return service;
+  }
+
+  private static ServiceProcess spawn(String name, List<String> command, int port, Path workDir, Path logFile,
+                                      Map<String, String> env) {
+    if (Files.exists(workDir.resolve("conf/config.yaml"))) {
+      throw new IllegalStateException(workDir + "/conf/config.yaml exists: the service would read it; remove it");
+    }
     ProcessBuilder builder = new ProcessBuilder(command)
       .directory(workDir.toFile())
       .redirectErrorStream(true)
@@ -107,12 +137,6 @@ final class ServiceProcess implements AutoCloseable {
       Files.createDirectories(logFile.getParent());
       ServiceProcess service = new ServiceProcess(name, builder.start(), port, logFile, env);
       log.info("Started {} (pid {}), log {}", name, service.process.pid(), logFile);
-      try {
-        service.awaitReady();
-      } catch (RuntimeException e) {
-        service.close();
-        throw e;
-      }
       return service;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + name + ": " + command.get(command.size() - 1), e);
@@ -153,7 +177,7 @@ final class ServiceProcess implements AutoCloseable {
   /** The variables the service got, with the password masked. */
   Map<String, String> environment() {
     Map<String, String> shown = new LinkedHashMap<>(overrides);
-    shown.replaceAll((k, v) -> k.endsWith("PASSWORD") && !v.isEmpty() ? "******" : v);
+    shown.replaceAll((k, v) -> (k.endsWith("PASSWORD") || k.endsWith("TOKEN")) && !v.isEmpty() ? "******" : v);
     return shown;
   }
 
@@ -171,9 +195,18 @@ final class ServiceProcess implements AutoCloseable {
 
   /** {@code GET path} answered 200 with a JSON object: that object; anything else is an IllegalStateException. */
   JsonObject get(String path) {
+    return get(path, null);
+  }
+
+  /** {@link #get(String)} with {@code Authorization: Bearer <token>} when the token is not null (for /admin/*). */
+  JsonObject get(String path, String bearerToken) {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(10))
-      .GET().build();
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl() + path))
+      .timeout(Duration.ofSeconds(10)).GET();
+    if (bearerToken != null) {
+      builder.header("Authorization", "Bearer " + bearerToken);
+    }
+    HttpRequest request = builder.build();
     try {
       HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
       if (response.statusCode() != 200) {
@@ -189,7 +222,11 @@ final class ServiceProcess implements AutoCloseable {
     }
   }
 
-  private void awaitReady() {
+  /**
+   * Polls {@code /health/ready} every 250 ms until it answers 200 (an API node of a cluster answers 503 until a proxy
+   * node has registered); fails when the process exits first or after {@link #READY_TIMEOUT}.
+   */
+  void awaitReady() {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     HttpRequest ready = HttpRequest.newBuilder(URI.create(baseUrl() + "/health/ready"))
       .timeout(Duration.ofSeconds(5)).GET().build();
@@ -240,11 +277,35 @@ final class ServiceProcess implements AutoCloseable {
    */
   @Override
   public void close() {
-    if (!process.isAlive()) {
+    if (closed) {
       return;
     }
+    closed = true;
+    // Taken before the exit: its MariaDB is orphaned once it has gone.
     List<ProcessHandle> children = process.descendants().toList();
-    process.destroy();
+    if (!terminated) {
+      process.destroy();
+    }
+    awaitStopped(children);
+  }
+
+  /**
+   * SIGTERM only, without waiting: the nodes of a cluster stop side by side. {@link #close()} then waits for the exit
+   * (and kills the process only if it overruns {@link #STOP_TIMEOUT}).
+   */
+  void terminate() {
+    if (process.isAlive()) {
+      terminated = true;
+      process.destroy();
+    }
+  }
+
+  /** The exit status once the process has ended (143: SIGTERM without a handler of its own), else null. */
+  Integer exitStatus() {
+    return process.isAlive() ? null : process.exitValue();
+  }
+
+  private void awaitStopped(List<ProcessHandle> children) {
     if (!waitForExit(STOP_TIMEOUT)) {
       log.warn("{} (pid {}) did not stop within {} s of SIGTERM; killing it", name, process.pid(),
         STOP_TIMEOUT.toSeconds());

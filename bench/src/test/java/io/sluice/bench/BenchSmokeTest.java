@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -19,19 +20,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The whole bench, very short: the service jar (built by app earlier in the reactor) started per scenario on
- * its embedded database, 500 users, about 1.5 s per scenario, and the two peers (four short runs, about 40 s in
- * all). It checks that the run completes and that its report parses and covers every scenario and peer, with the
- * ratios under their stable names; it asserts no duration, rate or ratio value, which would only measure the machine
- * running it.
+ * its embedded database, 500 users, about 1.5 s per scenario, the two peers (four short runs, about 40 s in all) and
+ * the clustered scenario (1 API + 2 proxy processes; about 20 s with their starts and stops on an idle machine). It
+ * works with wrk on the PATH and without it (the closed loop). It checks that the run completes and that its report
+ * parses and covers every scenario and peer, with the ratios under their stable names, and that the cluster formed,
+ * both proxy nodes served and every node stopped cleanly; it asserts no duration, rate or ratio value, which would
+ * only measure the machine running it.
  */
 class BenchSmokeTest {
 
   private static final List<String> SCENARIOS =
-    List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING);
+    List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING, Bench.CLUSTERED);
 
   @Test
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
-  @DisplayName("bench --smoke writes a Markdown and a JSON report with the four scenarios and the peers, each with"
+  @DisplayName("bench --smoke writes a Markdown and a JSON report with the five scenarios and the peers, each with"
     + " requests, and the ratios under their stable names")
   void smokeRunWritesAParseableReportWithEveryScenario() throws IOException {
     Path repo = Path.of(System.getProperty("sluice.repo", "..")).toAbsolutePath().normalize();
@@ -71,7 +74,8 @@ class BenchSmokeTest {
     assertEquals(0, keyed.getLong("duplicates"), "keyed writes stored twice: " + keyed);
     assertEquals(0, keyed.getLong("acknowledgedMissing"), "acknowledged keyed writes missing: " + keyed);
     assertEquals(keyed.getLong("writes"), keyed.getLong("acknowledged") + keyed.getLong("unresolved"));
-    assertEquals(4, report.getJsonArray("summary").size());
+    assertEquals(SCENARIOS.size(), report.getJsonArray("summary").size());
+    assertClustered(scenarios.getJsonObject(4));
 
     assertPeers(scenarios.getJsonObject(0), Bench.DIRECT, Bench.BLOCKING);
     assertPeers(scenarios.getJsonObject(1), Bench.BLOCKING);
@@ -80,7 +84,8 @@ class BenchSmokeTest {
       .getDouble("goodputFractionOfCapacity"));
     JsonObject ratios = report.getJsonObject("ratios");
     for (String name : List.of("fastUncachedVsDirect", "fastUncachedVsBlocking", "cachedVsBlocking",
-      "overloadGoodputVsCapacity", "overloadGoodputVsCapacityBlocking")) {
+      "overloadGoodputVsCapacity", "overloadGoodputVsCapacityBlocking", "clusteredVsSingle", "clusteredP50VsSingle",
+      "clusteredP99VsSingle")) {
       assertNotNull(ratios.getDouble(name), "ratios." + name + " in " + ratios);
     }
     assertTrue(ratios.containsKey("rssVsBlocking"), "ratios.rssVsBlocking in " + ratios);
@@ -90,6 +95,32 @@ class BenchSmokeTest {
       assertNotNull(o.getDouble("successP99Ms"), program + " success p99 in " + o);
     }
     assertEquals(8, report.getJsonArray("targets").size());
+  }
+
+  /**
+   * The clustered scenario ran on three processes that formed one cluster, both proxy nodes executed statements with
+   * their share of the budget, each node was metered, and each stopped cleanly on SIGTERM.
+   */
+  private static void assertClustered(JsonObject clustered) {
+    // "200" from the closed loop, "2xx" from wrk.
+    assertTrue(clustered.getJsonObject("statusCounts").stream().anyMatch(e -> e.getKey().startsWith("2")),
+      "clustered answered 2xx: " + clustered.getJsonObject("statusCounts"));
+    JsonObject cluster = clustered.getJsonObject("config").getJsonObject("cluster");
+    assertEquals(Set.of(SluiceCluster.PROXY_A, SluiceCluster.PROXY_B), cluster.getJsonObject("shares").fieldNames(),
+      "both proxy nodes have a share: " + cluster);
+    JsonObject nodes = clustered.getJsonObject("process").getJsonObject("nodes");
+    assertEquals(List.of(SluiceCluster.API, SluiceCluster.PROXY_A, SluiceCluster.PROXY_B),
+      List.copyOf(nodes.fieldNames()));
+    for (String node : nodes.fieldNames()) {
+      JsonObject n = nodes.getJsonObject(node);
+      assertEquals(0, n.getInteger("exitStatus"), node + " stopped cleanly on SIGTERM: " + n);
+      assertTrue(n.getLong("pid") > 0, node + " ran as a process of its own");
+      assertTrue(clustered.getJsonObject("cpu").getJsonObject("nodes").containsKey(node), node + " was metered");
+      if (!node.equals(SluiceCluster.API)) {
+        assertTrue(n.getLong("statementsExecuted") > 0, node + " executed statements: " + n);
+      }
+    }
+    assertNotNull(clustered.getJsonObject("vsSingle").getDouble("throughput"));
   }
 
   /** Each peer of the scenario ran, answered, and was metered: its own process, the generator's CPU. */

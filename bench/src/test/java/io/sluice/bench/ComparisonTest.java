@@ -58,6 +58,24 @@ class ComparisonTest {
   }
 
   @Test
+  @DisplayName("clustered against the single process: throughput and p50/p99 ratios; its nodes stay out of Sluice's"
+    + " RSS, which the RSS target is about")
+  void clusteredAgainstTheSingleProcess() {
+    JsonArray scenarios = scenarios();
+    scenarios.getJsonObject(0).put("latencyMs", new JsonObject().put("p50", 4.0).put("p99", 20.0));
+    scenarios.add(scenario(Bench.CLUSTERED, 570, 300).put("latencyMs", new JsonObject().put("p50", 6.0)
+      .put("p99", 50.0)));
+
+    JsonObject ratios = Comparison.ratios(scenarios);
+
+    assertEquals(0.6, ratios.getDouble("clusteredVsSingle"), "570 / 950");
+    assertEquals(1.5, ratios.getDouble("clusteredP50VsSingle"));
+    assertEquals(2.5, ratios.getDouble("clusteredP99VsSingle"));
+    assertEquals(1.2, ratios.getDouble("rssVsBlocking"), "the clustered nodes' 300 MiB not counted");
+    assertEquals(300.0, Comparison.peakRssMiB(scenarios).getDouble(Bench.CLUSTERED));
+  }
+
+  @Test
   @DisplayName("a peer that did not run leaves its ratios null and its targets n/a instead of failing the report")
   void missingPeerIsNotApplicable() {
     JsonArray scenarios = new JsonArray().add(new JsonObject().put("name", Bench.FAST_UNCACHED)
@@ -65,6 +83,7 @@ class ComparisonTest {
     JsonObject ratios = Comparison.ratios(scenarios);
 
     assertNull(ratios.getDouble("fastUncachedVsDirect"));
+    assertNull(ratios.getDouble("clusteredVsSingle"), "no clustered scenario in this run");
     JsonObject first = Comparison.targets(ratios, Comparison.overloadComparison(scenarios)).getJsonObject(0);
     assertEquals("n/a", first.getString("status"));
   }

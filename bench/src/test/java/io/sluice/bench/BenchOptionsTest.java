@@ -1,0 +1,52 @@
+package io.sluice.bench;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code --scenarios}: parsed into the report's order, unknown names refused, and repeated by the rerun command. */
+class BenchOptionsTest {
+
+  @TempDir
+  Path repo;
+
+  @Test
+  @DisplayName("--scenarios keeps the report's order, runs all by default, and the rerun command repeats it")
+  void scenariosInReportOrder() throws IOException {
+    BenchOptions some = parse("--scenarios", "clustered, ceiling");
+    assertEquals(List.of(Bench.CEILING, Bench.CLUSTERED), some.scenarios());
+    assertTrue(some.rerun().endsWith(" --scenarios ceiling,clustered"), some.rerun());
+
+    BenchOptions all = parse();
+    assertEquals(BenchOptions.ALL_SCENARIOS, all.scenarios());
+    assertTrue(!all.rerun().contains("--scenarios"), all.rerun());
+  }
+
+  @Test
+  @DisplayName("--scenarios with an unknown name fails naming the known ones")
+  void unknownScenarioIsRefused() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+      () -> parse("--scenarios", "fast-uncached,clusterd"));
+    assertTrue(e.getMessage().contains("clusterd") && e.getMessage().contains("clustered"), e.getMessage());
+  }
+
+  private BenchOptions parse(String... extra) throws IOException {
+    Files.createDirectories(repo.resolve("app/target"));
+    Path jar = Files.writeString(repo.resolve("app/target/sluice.jar"), "");
+    String[] args = new String[extra.length + 2];
+    args[0] = "--jar";
+    args[1] = jar.toString();
+    System.arraycopy(extra, 0, args, 2, extra.length);
+    return BenchOptions.parse(args, Map.of(), repo);
+  }
+}
