@@ -290,6 +290,7 @@ class ClusterIT {
     int wanted = 10 * PROXY_NODES * SHARDS;
     int[] run = {0, 0, 0};
     long[] firstOfRun = {0};
+    long[] lastStale = {acknowledged};
     SluiceProcess.awaitCondition(wanted + " consecutive reads of the new value", POLL_BOUND, () -> {
       HttpResponse<Buffer> read = getSettings(client, userId);
       assertEquals(200, read.statusCode(), read.bodyAsString());
@@ -302,18 +303,19 @@ class ClusterIT {
         assertEquals(old, theme(read), read.bodyAsString());
         run[1]++;
         run[0] = 0;
+        lastStale[0] = System.nanoTime();
       }
       return run[0] >= wanted;
     });
-    System.out.printf("ClusterIT cross-node read lag: %d stale read(s) after the write's 200, the first of %d"
-        + " consecutive fresh reads %.1f ms after it (%d reads)%n", run[1], wanted,
-      (firstOfRun[0] - acknowledged) / 1e6, run[2]);
+    System.out.printf("ClusterIT cross-node read lag: %d stale read(s) after the write's 200, the last answered"
+        + " %.1f ms after it; the first of %d consecutive fresh reads answered %.1f ms after it (%d reads)%n", run[1],
+      (lastStale[0] - acknowledged) / 1e6, wanted, (firstOfRun[0] - acknowledged) / 1e6, run[2]);
   }
 
   @Test
   @Order(6)
-  @DisplayName("a second API node under the same load opens no server connection; never more than budget + 2 per"
-    + " proxy node")
+  @DisplayName("one API node, then two under the same load: the server's connections are the proxy nodes' own, never"
+    + " more than budget + 2 per proxy node")
   void secondApiNodeAddsNoServerConnection() throws Exception {
     long userId = createUser(client(api));
     int perWriter = 25;
@@ -322,6 +324,7 @@ class ClusterIT {
       load.awaitDone(POLL_BOUND);
     }
     int oneApi = connections.resetMax();
+    int oneApiPools = awaitOnlyProxyConnections();
 
     int member = SluiceProcess.freePort();
     SluiceProcess api2 = node("api-2", "api", member, members + ",127.0.0.1:" + member,
@@ -336,11 +339,14 @@ class ClusterIT {
         load.awaitDone(POLL_BOUND);
       }
       int twoApis = connections.resetMax();
-      System.out.printf("ClusterIT server connections under 16 writers: %d with one API node, %d with two"
-        + " (bound %d)%n", oneApi, twoApis, STEADY_BOUND);
+      int twoApisPools = awaitOnlyProxyConnections();
+      // How many connections the pools open under a load depends on timing (a pool opens one only when all its
+      // connections are busy); what must not change is who holds them: the proxy nodes only, within the bound.
+      System.out.printf("ClusterIT server connections under 16 writers: at most %d with one API node (pools"
+          + " open %d), at most %d with two (pools open %d); bound %d%n", oneApi, oneApiPools, twoApis, twoApisPools,
+        STEADY_BOUND);
       assertTrue(oneApi <= STEADY_BOUND, oneApi + " connections > " + STEADY_BOUND);
       assertTrue(twoApis <= STEADY_BOUND, twoApis + " connections > " + STEADY_BOUND);
-      assertEquals(oneApi, twoApis, "the API nodes hold no database connection");
     } finally {
       api2.process.destroy();
       api2.awaitExit();
@@ -445,6 +451,26 @@ class ClusterIT {
       }
     }
     return stored;
+  }
+
+  /**
+   * Polls until the server holds no connection of the service's user beyond the proxy nodes' pools ({@code open} of
+   * each live proxy node's {@code /admin/pool}) and their admin and readiness connections (2 each): no API node
+   * holds one. Returns the pools' open connections.
+   */
+  private int awaitOnlyProxyConnections() {
+    int[] open = {0};
+    SluiceProcess.awaitCondition("no server connection beyond the proxy nodes' own", POLL_BOUND, () -> {
+      open[0] = openConnections(proxyA) + openConnections(proxyB);
+      return connections.last() <= open[0] + 2 * PROXY_NODES;
+    });
+    return open[0];
+  }
+
+  private int openConnections(SluiceProcess node) {
+    HttpResponse<Buffer> pool = admin(node, "/admin/pool");
+    assertEquals(200, pool.statusCode(), pool.bodyAsString());
+    return pool.bodyAsJsonObject().getInteger("open");
   }
 
   private int poolMaxSize(SluiceProcess node) {
