@@ -175,7 +175,8 @@ final class ClusterLoad implements AutoCloseable {
 
   static Map<String, Long> countByAnswer(List<Failure> failures) {
     Map<String, Long> counts = new java.util.TreeMap<>();
-    failures.forEach(f -> counts.merge(f.status() + " " + f.error(), 1L, Long::sum));
+    failures.forEach(f -> counts.merge(f.what().substring(0, f.what().indexOf(' ')) + " " + f.status() + " "
+      + f.error(), 1L, Long::sum));
     return counts;
   }
 }
