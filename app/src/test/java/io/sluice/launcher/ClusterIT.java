@@ -50,7 +50,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * sluice.jar as a cluster of separate processes on loopback: one API node and two proxy nodes, on the test database
  * (shared by both proxy nodes), with event-bus TLS and mutual authentication on, as production would run it (so
  * every test here also shows TLS nodes talking). The test JVM joins the cluster itself as an outsider node, with a
- * certificate of the cluster's CA or of another CA. The tests run in order: the last one stops the proxy tier.
+ * certificate of the cluster's CA or of another CA. Budget {@code db.pool.maxSize} 8 and {@code proxy.instances} 2
+ * on every node; on the proxy nodes a short heartbeat timeout and grace (10 s each) and a little injected statement
+ * latency (5–20 ms), so that load fills the pools and a kill finds requests in flight. The service user's
+ * connections are counted on the server throughout ({@link ServerConnections}). The tests run in order and share
+ * the cluster: one starts and stops a second API node, the kill test kills proxy A with {@code kill -9}, the last
+ * one stops what is left of the proxy tier.
  *
  * <p>Bounds here are liveness bounds ({@link SluiceProcess#START_BOUND} and the polls' deadlines), never speed
  * claims.
@@ -107,10 +112,10 @@ class ClusterIT {
       "SLUICE_DB_USER", db.user(),
       "SLUICE_DB_PASSWORD", db.password());
     Map<String, String> proxy = new HashMap<>(database);
-    // Short, so that the kill test sees the survivor grow: a silent member is dropped after 5 s, and a departed one
-    // counts 5 s more.
-    proxy.put("SLUICE_CLUSTER_HEARTBEAT_TIMEOUT_SECONDS", "5");
-    proxy.put("SLUICE_CLUSTER_SHARE_GRACE_MS", "5000");
+    // Short, so that the kill test sees the survivor grow: a silent member is dropped after 10 s, and a departed
+    // one counts 10 s (5 s timeouts split the cluster when this busy 2-core machine stalled processes for 3-4 s).
+    proxy.put("SLUICE_CLUSTER_HEARTBEAT_TIMEOUT_SECONDS", "10");
+    proxy.put("SLUICE_CLUSTER_SHARE_GRACE_MS", "10000");
     // Statements hold their connections a little, so that load fills the pools and a kill finds requests in flight.
     proxy.put("SLUICE_FAULTS_DB_LATENCY_ENABLED", "true");
     proxy.put("SLUICE_FAULTS_DB_LATENCY_MIN_MS", "5");
