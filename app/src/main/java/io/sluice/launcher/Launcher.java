@@ -7,6 +7,7 @@ import io.sluice.proxy.ProxyNode;
 import io.sluice.proxy.config.DbSettings;
 import io.sluice.config.JsonSection;
 import io.sluice.proxy.config.ProxyConfig;
+import io.sluice.proxy.config.ProxySettings;
 import io.sluice.proxy.db.DatabaseSetup;
 import io.sluice.proxy.db.EmbeddedDatabase;
 import io.sluice.launcher.cluster.ClusterSettings;
@@ -115,6 +116,9 @@ public final class Launcher implements AutoCloseable {
         effective.put("db", prepareDatabase(effective).toJson());
       }
       if (clusterManager != null) {
+        if (cluster.role().runsProxy()) {
+          warnIfAutoInstances(effective);
+        }
         requireNotClosing();
         followMembership(cluster, ProxyConfig.from(effective).db().pool().maxSize());
       }
@@ -176,7 +180,10 @@ public final class Launcher implements AutoCloseable {
   private void followMembership(ClusterSettings cluster, int budget) {
     io.vertx.core.Context context = vertx.getOrCreateContext();
     TierMembership tier = new TierMembership(vertx, context, clusterManager.getHazelcastInstance(), cluster, budget,
-      this::shareChanged);
+      this::shareChanged, () -> {
+        ProxyNode node = proxy;
+        return node == null ? null : node.stats();
+      });
     membership = tier;
     io.vertx.core.Promise<Void> started = io.vertx.core.Promise.promise();
     context.runOnContext(v -> {
@@ -184,6 +191,19 @@ public final class Launcher implements AutoCloseable {
       started.complete();
     });
     started.future().await();
+  }
+
+  /**
+   * The event bus round-robins over nodes weighted by their registrations, and every shard registers one consumer:
+   * proxy nodes with different {@code proxy.instances} take unequal parts of the traffic with equal shares of the
+   * budget. With 0 (one shard per core), nodes with different core counts differ.
+   */
+  private static void warnIfAutoInstances(JsonObject effective) {
+    ProxySettings settings = ProxySettings.from(JsonSection.root(effective).section("proxy"));
+    if (settings.instances() == 0) {
+      log.warn("Cluster mode with proxy.instances 0 (one shard per core: {} here): the event bus spreads requests by"
+        + " consumer count, so set the same proxy.instances on every proxy node", settings.resolvedInstances());
+    }
   }
 
   /**

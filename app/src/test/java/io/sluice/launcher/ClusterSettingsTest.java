@@ -125,6 +125,7 @@ class ClusterSettingsTest {
     assertEquals("false", config.getProperty("hazelcast.phone.home.enabled"));
     assertEquals("0", config.getProperty("hazelcast.wait.seconds.before.join"));
     assertEquals("7", config.getProperty("hazelcast.max.no.heartbeat.seconds"));
+    assertEquals("1", config.getProperty("hazelcast.heartbeat.interval.seconds"), "several heartbeats per timeout");
     assertEquals("proxy", config.getMemberAttributeConfig().getAttribute(TierMembership.ROLE_ATTRIBUTE));
     assertTrue(config.getMultiMapConfigs().containsKey("__vertx.subs"), "Vert.x's own map settings kept");
   }

@@ -22,6 +22,7 @@ import java.time.Duration;
 record AdminPool(int status, JsonObject body, String note) {
 
   static final String PATH = "/admin/pool";
+  static final String CLUSTER_PATH = "/admin/cluster";
 
   static AdminPool fetch(BaseUrl target, String token, Duration timeout) {
     HttpRequest request = HttpRequest.newBuilder(target.uri(PATH)).timeout(timeout)
@@ -34,6 +35,25 @@ record AdminPool(int status, JsonObject body, String note) {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new AdminPool(0, null, "GET " + PATH + " interrupted");
+    }
+  }
+
+  /**
+   * {@code GET /admin/cluster}: the cluster's members and each proxy node's figures, or null when the service is not
+   * clustered (404), the token is refused, or no answer came; the cluster part is printed only when there is one.
+   */
+  static JsonObject fetchCluster(BaseUrl target, String token, Duration timeout) {
+    HttpRequest request = HttpRequest.newBuilder(target.uri(CLUSTER_PATH)).timeout(timeout)
+      .header("Authorization", "Bearer " + token).header("Accept", "application/json").GET().build();
+    HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).build();
+    try {
+      HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() == 200 ? new JsonObject(response.body()) : null;
+    } catch (IOException | DecodeException | ClassCastException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
     }
   }
 

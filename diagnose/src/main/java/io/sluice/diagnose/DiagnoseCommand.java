@@ -4,6 +4,7 @@ import io.sluice.diagnose.Converters.BaseUrlConverter;
 import io.sluice.diagnose.Converters.DurationConverter;
 import io.sluice.diagnose.Converters.IdRangeConverter;
 import io.sluice.diagnose.Converters.ScenarioConverter;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -108,7 +109,8 @@ public final class DiagnoseCommand implements Callable<Integer> {
   private String dbPassword;
 
   @Option(names = "--admin-token", paramLabel = "<token>",
-    description = "Also GET <url>/admin/pool with \"Authorization: Bearer <token>\" and print its JSON.")
+    description = "Also GET <url>/admin/pool (and <url>/admin/cluster when the service is clustered) with"
+      + " \"Authorization: Bearer <token>\" and print their JSON.")
   private String adminToken;
 
   @Option(names = "--no-load", description = "Send no load: database check (and admin pool) only.")
@@ -161,7 +163,8 @@ public final class DiagnoseCommand implements Callable<Integer> {
     Connection connection = target == null ? null : DbCheck.connect(target);
     try {
       Report report = noLoad
-        ? new Report(plan, null, snapshot(target, connection, "no load sent"), adminPool(), max503Rate)
+        ? new Report(plan, null, snapshot(target, connection, "no load sent"), adminPool(), max503Rate,
+          adminCluster())
         : loadAndInspect(plan, target, connection);
       out.println(json ? report.json().encode() : report.text());
       return report.exitCode();
@@ -176,7 +179,8 @@ public final class DiagnoseCommand implements Callable<Integer> {
       load.halfway().await();
       Report.Db db = snapshot(target, connection, "snapshot at half of the load");
       AdminPool admin = adminPool();
-      return new Report(plan, load.result().await(), db, admin, max503Rate);
+      JsonObject cluster = adminCluster();
+      return new Report(plan, load.result().await(), db, admin, max503Rate, cluster);
     }
   }
 
@@ -193,6 +197,11 @@ public final class DiagnoseCommand implements Callable<Integer> {
 
   private AdminPool adminPool() {
     return adminToken == null ? null : AdminPool.fetch(url, adminToken, timeout);
+  }
+
+  /** {@code GET /admin/cluster} with the token; null unless clustered (see {@link AdminPool#fetchCluster}). */
+  private JsonObject adminCluster() {
+    return adminToken == null ? null : AdminPool.fetchCluster(url, adminToken, timeout);
   }
 
   /** Ranges and combinations that picocli's types cannot express; each failure is a usage error (exit 64). */

@@ -15,9 +15,15 @@ import java.util.stream.Collectors;
  * @param plan  what was (or, with {@code --no-load}, would have been) sent; always present for the target
  * @param load  null with {@code --no-load}
  * @param db    null when no {@code --db-host} was given
- * @param admin null when no {@code --admin-token} was given
+ * @param admin   null when no {@code --admin-token} was given
+ * @param cluster {@code GET /admin/cluster}'s answer; null without {@code --admin-token} or when not clustered
  */
-record Report(LoadRun.Plan plan, LoadRun.Result load, Db db, AdminPool admin, double max503RatePercent) {
+record Report(LoadRun.Plan plan, LoadRun.Result load, Db db, AdminPool admin, double max503RatePercent,
+              JsonObject cluster) {
+
+  Report(LoadRun.Plan plan, LoadRun.Result load, Db db, AdminPool admin, double max503RatePercent) {
+    this(plan, load, db, admin, max503RatePercent, null);
+  }
 
   static final int EXIT_OK = 0;
   static final int EXIT_CANNOT_RUN = 1;
@@ -66,6 +72,9 @@ record Report(LoadRun.Plan plan, LoadRun.Result load, Db db, AdminPool admin, do
     if (admin != null) {
       json.put("adminPool", new JsonObject().put("status", admin.status()).put("body", admin.body())
         .put("note", admin.note()));
+    }
+    if (cluster != null) {
+      json.put("adminCluster", cluster);
     }
     return json.put("max503RatePercent", max503RatePercent).put("exitCode", exitCode()).put("verdict", verdict());
   }
@@ -132,6 +141,9 @@ record Report(LoadRun.Plan plan, LoadRun.Result load, Db db, AdminPool admin, do
     if (admin != null) {
       out.append("Admin pool   ").append(admin.body() != null ? admin.body().encodePrettily() : admin.note())
         .append('\n');
+    }
+    if (cluster != null) {
+      out.append("Cluster      ").append(cluster.encodePrettily()).append('\n');
     }
     return out.append("Verdict      ").append(verdict()).toString();
   }

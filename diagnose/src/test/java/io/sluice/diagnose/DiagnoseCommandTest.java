@@ -137,6 +137,20 @@ class DiagnoseCommandTest {
   }
 
   @Test
+  @DisplayName("--admin-token on a service that is not clustered: /admin/cluster answers 404 and nothing of it is"
+    + " printed")
+  void noClusterPartWithoutACluster() {
+    Outcome json = diagnose(List.of("--url", "http://127.0.0.1:" + sluice.port(), "--no-load", "--admin-token",
+      "not-the-token", "--json"));
+    assertEquals(0, json.exitCode(), json.err() + json.out());
+    assertTrue(json.json().containsKey("adminPool"), json.out());
+    assertTrue(!json.json().containsKey("adminCluster"), json.out());
+    Outcome text = diagnose(List.of("--url", "http://127.0.0.1:" + sluice.port(), "--no-load", "--admin-token",
+      "not-the-token"));
+    assertTrue(!text.out().contains("Cluster "), text.out());
+  }
+
+  @Test
   @DisplayName("bad usage exits 64 with a message on stderr and nothing on stdout")
   void badArgumentsExit64() {
     List<List<String>> badUsages = List.of(

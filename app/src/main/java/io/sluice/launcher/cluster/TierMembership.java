@@ -4,8 +4,11 @@ import com.hazelcast.cluster.Member;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
+import io.sluice.contract.FailureCode;
 import io.sluice.contract.ProxyContract;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
@@ -13,6 +16,7 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +25,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.IntUnaryOperator;
+import java.util.function.Supplier;
 
 /**
  * This node's view of the proxy tier, from Hazelcast's membership, and its share of the tier's one connection
@@ -36,11 +41,20 @@ import java.util.function.IntUnaryOperator;
  * status replies) runs on the one context given at construction. Membership is read from
  * {@code getCluster().getMembers()}, which every member lists in the same order, oldest first; a member's role is
  * its {@link #ROLE_ATTRIBUTE}.
+ *
+ * <p>On a node that runs the proxy tier it also answers {@link ProxyContract#nodeStatsAddress} for its own member id
+ * (a clustered consumer: peers ask it for {@code GET /admin/cluster}); the status asks every live proxy member for its
+ * figures, each within {@link #STATS_TIMEOUT_MS}. Invariant: a member that does not answer in time (dead, frozen,
+ * still starting, or without the address) is shown with {@code "stats": null}; it never fails or holds up the status
+ * beyond that bound.
  */
 public final class TierMembership {
 
   /** Hazelcast member attribute carrying {@code cluster.role} ({@code all}, {@code api}, {@code proxy}). */
   public static final String ROLE_ATTRIBUTE = "sluice.role";
+
+  /** How long the status waits for a proxy member's figures: well inside the HTTP route's 2 s send timeout. */
+  static final long STATS_TIMEOUT_MS = 1000;
 
   private static final Logger log = LoggerFactory.getLogger(TierMembership.class);
 
@@ -49,6 +63,7 @@ public final class TierMembership {
   private final HazelcastInstance hazelcast;
   private final ClusterSettings settings;
   private final Consumer<IntUnaryOperator> onShare;
+  private final Supplier<JsonObject> proxyStats;
   private final ShareGovernor governor;
   private final String self;
   /** Address and role of every member seen, kept while it counts, for the status of departed ones. */
@@ -61,6 +76,7 @@ public final class TierMembership {
   private long timerId = -1;
   private MessageConsumer<JsonObject> statusConsumer;
   private MessageConsumer<JsonObject> configConsumer;
+  private MessageConsumer<JsonObject> statsConsumer;
 
   /**
    * @param budget  {@code db.pool.maxSize} at start; reloads update it
@@ -69,6 +85,17 @@ public final class TierMembership {
    */
   public TierMembership(Vertx vertx, Context context, HazelcastInstance hazelcast, ClusterSettings settings,
                         int budget, Consumer<IntUnaryOperator> onShare) {
+    this(vertx, context, hazelcast, settings, budget, onShare, () -> null);
+  }
+
+  /**
+   * As {@link #TierMembership(Vertx, Context, HazelcastInstance, ClusterSettings, int, Consumer)}, with this node's
+   * proxy statistics ({@code ProxyNode.stats()}, or null while no proxy is up), served to peers when this node runs
+   * the proxy tier; called on {@code context}.
+   */
+  public TierMembership(Vertx vertx, Context context, HazelcastInstance hazelcast, ClusterSettings settings,
+                        int budget, Consumer<IntUnaryOperator> onShare, Supplier<JsonObject> proxyStats) {
+    this.proxyStats = proxyStats;
     this.vertx = vertx;
     this.context = context;
     this.hazelcast = hazelcast;
@@ -82,7 +109,24 @@ public final class TierMembership {
   /** Starts following the membership; call on {@code context}. Hands out the first share before it returns. */
   public void start() {
     statusConsumer = vertx.eventBus().localConsumer(ProxyContract.CLUSTER_STATUS_ADDRESS,
-      message -> message.reply(status()));
+      message -> status().onComplete(ar -> {
+        if (ar.succeeded()) {
+          message.reply(ar.result());
+        } else {
+          message.fail(FailureCode.INTERNAL, "cluster status failed");
+          log.warn("GET /admin/cluster failed: {}", ar.cause().toString());
+        }
+      }));
+    if (settings.role().runsProxy()) {
+      statsConsumer = vertx.eventBus().consumer(ProxyContract.nodeStatsAddress(self), message -> {
+        JsonObject stats = nodeStats();
+        if (stats == null) {
+          message.fail(FailureCode.DB_UNAVAILABLE, "the proxy of this node is not up");
+        } else {
+          message.reply(stats);
+        }
+      });
+    }
     configConsumer = vertx.eventBus().localConsumer(ProxyContract.CONFIG_CHANGED_ADDRESS, message -> {
       JsonObject pool = message.body().getJsonObject("config", new JsonObject()).getJsonObject("db", new JsonObject())
         .getJsonObject("pool", new JsonObject());
@@ -119,6 +163,9 @@ public final class TierMembership {
     if (statusConsumer != null) {
       statusConsumer.unregister();
       configConsumer.unregister();
+    }
+    if (statsConsumer != null) {
+      statsConsumer.unregister();
     }
   }
 
@@ -169,8 +216,39 @@ public final class TierMembership {
     return budget -> ShareRule.share(budget, counted, self);
   }
 
-  /** {@code GET /admin/cluster}: members oldest first with their roles and shares, and this node's share. */
-  JsonObject status() {
+  /**
+   * This node's figures for peers: {@code inUse}, {@code waiting}, {@code maxSize} (its share) and {@code shards}
+   * from the proxy's stats, nothing else; null while the proxy is not up.
+   */
+  private JsonObject nodeStats() {
+    JsonObject stats = proxyStats.get();
+    JsonObject pool = stats == null ? null : stats.getJsonObject("pool");
+    if (pool == null) {
+      return null;
+    }
+    return new JsonObject().put("inUse", pool.getInteger("inUse")).put("waiting", pool.getInteger("waiting"))
+      .put("maxSize", pool.getInteger("maxSize")).put("shards", pool.getInteger("shards"));
+  }
+
+  /** Every live proxy member's figures, each or null within {@link #STATS_TIMEOUT_MS}; then the view. */
+  Future<JsonObject> status() {
+    Map<String, Future<JsonObject>> asks = new HashMap<>();
+    for (Member member : hazelcast.getCluster().getMembers()) {
+      if (runsProxy(member)) {
+        String id = member.getUuid().toString();
+        asks.put(id, vertx.eventBus().<JsonObject>request(ProxyContract.nodeStatsAddress(id), new JsonObject(),
+            new DeliveryOptions().setSendTimeout(STATS_TIMEOUT_MS))
+          .map(reply -> reply.body()).otherwise((JsonObject) null));
+      }
+    }
+    return Future.join(new ArrayList<>(asks.values())).transform(ar -> Future.succeededFuture(view(asks)));
+  }
+
+  /**
+   * {@code GET /admin/cluster}: members oldest first with their roles, shares and figures ({@code stats}, null for a
+   * proxy member that did not answer or joined after the asks), and this node's share.
+   */
+  private JsonObject view(Map<String, Future<JsonObject>> asks) {
     long now = nowMs();
     List<String> nowCounted = governor.counted(now);
     int currentBudget = budget;
@@ -178,7 +256,12 @@ public final class TierMembership {
     JsonArray members = new JsonArray();
     for (Member member : hazelcast.getCluster().getMembers()) {
       String id = member.getUuid().toString();
-      members.add(describe(member).put("self", id.equals(self)).put("share", shares.get(id)));
+      JsonObject described = describe(member).put("self", id.equals(self)).put("share", shares.get(id));
+      if (runsProxy(member)) {
+        Future<JsonObject> ask = asks.get(id);
+        described.put("stats", ask == null ? null : ask.result());
+      }
+      members.add(described);
     }
     JsonArray departing = new JsonArray();
     governor.departing(now).forEach((id, until) -> departing.add(known.getOrDefault(id, new JsonObject().put("id", id))

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.function.IntUnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -56,7 +57,9 @@ class TierMembershipTest {
     ClusterSettings first = settings("proxy", ports[0]);
     Vertx a = join(first);
     List<Integer> shares = new CopyOnWriteArrayList<>();
-    follow(a, first, share -> shares.add(share.applyAsInt(BUDGET)));
+    JsonObject pool = new JsonObject().put("inUse", 1).put("waiting", 0).put("maxSize", BUDGET / 2).put("shards", 2)
+      .put("open", 3);
+    follow(a, first, share -> shares.add(share.applyAsInt(BUDGET)), () -> new JsonObject().put("pool", pool));
     assertEquals(List.of(BUDGET), shares, "the first share is handed out before start returns");
 
     join(settings("api", ports[1]));
@@ -66,6 +69,19 @@ class TierMembershipTest {
     JsonObject status = status(a);
     assertEquals(3, status.getJsonArray("members").size(), status.encodePrettily());
     assertEquals(BUDGET / 2, status.getInteger("share"));
+    // Each proxy member's own figures, asked on its address: a's (only the four numbers), none from b, which follows
+    // no membership and so never answers; an API member has no figures at all.
+    for (Object m : status.getJsonArray("members")) {
+      JsonObject member = (JsonObject) m;
+      if (member.getString("role").equals("api")) {
+        assertTrue(!member.containsKey("stats"), member.encode());
+      } else if (member.getBoolean("self")) {
+        assertEquals(new JsonObject().put("inUse", 1).put("waiting", 0).put("maxSize", BUDGET / 2).put("shards", 2),
+          member.getJsonObject("stats"));
+      } else {
+        assertTrue(member.containsKey("stats") && member.getValue("stats") == null, member.encode());
+      }
+    }
 
     nodes.remove(b);
     b.close().await();
@@ -95,11 +111,12 @@ class TierMembershipTest {
   }
 
   /** As the launcher does: on a context of its own, through the cluster manager it built the Vert.x with. */
-  private void follow(Vertx vertx, ClusterSettings settings, Consumer<IntUnaryOperator> onShare) {
+  private void follow(Vertx vertx, ClusterSettings settings, Consumer<IntUnaryOperator> onShare,
+                      Supplier<JsonObject> proxyStats) {
     HazelcastClusterManager manager = managers.get(vertx);
     Context context = vertx.getOrCreateContext();
     TierMembership tier = new TierMembership(vertx, context, manager.getHazelcastInstance(), settings, BUDGET,
-      onShare);
+      onShare, proxyStats);
     Promise<Void> started = Promise.promise();
     context.runOnContext(v -> {
       tier.start();
