@@ -78,6 +78,10 @@ public final class BlockingPeer {
   public static void main(String[] args) throws IOException {
     PeerConfig config = PeerConfig.parse(args, System.getenv());
     BlockingPeer peer = new BlockingPeer(config);
+    // TCP_NODELAY, as every production HTTP server sets it: without it the JDK server's small keep-alive responses
+    // meet the client's delayed ACK and each takes about 40 ms (measured: 1.4k req/s at p50 44 ms, CPU mostly idle),
+    // which would measure Nagle, not the design.
+    System.setProperty("sun.net.httpserver.nodelay", "true");
     HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", config.port()), 1024);
     ExecutorService threads = Executors.newFixedThreadPool(THREADS);
     server.setExecutor(threads);

@@ -192,6 +192,7 @@ final class Admission {
       return reject(Rejection.QUEUE_FULL);
     }
     if (!policy.withinDelayTarget(queue.size() + 1)) {
+      policy.recordShed(now);
       return reject(Rejection.QUEUE_DELAY);
     }
     long remaining = deadlineNanos - now;
@@ -242,7 +243,7 @@ final class Admission {
       next.promise.fail(new Rejected(Rejection.PREDICTED_WAIT));
     }
     held--;
-    policy.queueRanEmpty();
+    policy.queueRanEmpty(now);
   }
 
   /**

@@ -185,6 +185,20 @@ class AdmissionPolicyTest {
   }
 
   @Test
+  @DisplayName("queueing-delay target: a queue that ran empty only because the target shed arrivals within the last"
+    + " interval stays standing; once nothing was shed for an interval, running empty ends it")
+  void emptiedBySheddingStaysStanding() {
+    AdmissionPolicy policy = standing(withTarget(70, 50, ms(700)));
+    policy.recordShed(ms(10_000));
+    policy.queueRanEmpty(ms(10_050));
+    assertTrue(policy.standing(), "demand still exceeded capacity 50 ms ago");
+    assertFalse(policy.withinDelayTarget(50));
+    policy.queueRanEmpty(ms(10_000) + ms(AdmissionPolicy.STANDING_INTERVAL_MS));
+    assertFalse(policy.standing());
+    assertTrue(policy.withinDelayTarget(50));
+  }
+
+  @Test
   @DisplayName("queueing-delay target: the incident's pool (70 connections, 700 ms holds, a permit every 10 ms) lets"
     + " 5 wait within 50 ms once the queue stands; the 6th is refused")
   void delayTargetBoundsThePlacesInLine() {
