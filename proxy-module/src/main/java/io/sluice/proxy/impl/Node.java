@@ -395,7 +395,9 @@ public final class Node {
     boolean guard = newPool && nextBudget > 0
       || next.db().maxConnectionsReservePercent() != old.db().maxConnectionsReservePercent();
     Future<Void> checked = guard
-      ? CapacityGuard.check(vertx, adminPool, nextBudget, next.db().maxConnectionsReservePercent())
+      // The whole db.pool.maxSize, not this node's share: in cluster mode it is the proxy tier's budget, and the
+      // server must hold all of it (as at start).
+      ? CapacityGuard.check(vertx, adminPool, next.db().pool().maxSize(), next.db().maxConnectionsReservePercent())
         .onSuccess(c -> capacity = c).mapEmpty()
       : Future.succeededFuture();
     return checked.compose(v -> {
