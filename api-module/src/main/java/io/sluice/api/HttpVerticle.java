@@ -579,18 +579,7 @@ public class HttpVerticle extends VerticleBase {
 
   /** {@code [A-Za-z0-9._:-]{1,64}}: a client's X-Request-Id that may be echoed and logged as given. */
   static boolean isRequestId(String raw) {
-    if (raw == null || raw.isEmpty() || raw.length() > 64) {
-      return false;
-    }
-    for (int i = 0; i < raw.length(); i++) {
-      char c = raw.charAt(i);
-      boolean allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
-        || c == '_' || c == ':' || c == '-';
-      if (!allowed) {
-        return false;
-      }
-    }
-    return true;
+    return ProxyContract.isRequestId(raw);
   }
 
   /** The body as a JSON object, or null after answering 400. */

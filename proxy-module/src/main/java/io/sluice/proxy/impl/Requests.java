@@ -94,18 +94,7 @@ public final class Requests {
 
   /** {@code raw} matches {@link ProxyContract#REQUEST_ID_PATTERN}; checked by hand, it is on every request. */
   static boolean isRequestId(String raw) {
-    if (raw == null || raw.isEmpty() || raw.length() > 64) {
-      return false;
-    }
-    for (int i = 0; i < raw.length(); i++) {
-      char c = raw.charAt(i);
-      boolean allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
-        || c == '_' || c == ':' || c == '-';
-      if (!allowed) {
-        return false;
-      }
-    }
-    return true;
+    return ProxyContract.isRequestId(raw);
   }
 
   private static int depth(Object value) {
