@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The proxy's own admission in front of the pool: at most {@code permits} requests hold (or are getting) a
- * connection, and at most {@code maxQueue} wait, first come first served.
+ * connection, and at most as many as its {@link QueuePlaces} allow wait, first come first served.
  *
  * <p>Why not the pool's own wait queue: in Vert.x 5.0.x a waiter whose acquire timed out can stay in the pool's
  * queue and keep a slot until a connection frees up, so a saturated pool fills with callers who already gave up.
@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>This class is the mechanism: permits, the bounded FIFO and the timers that take waiters out of it. Whether a
  * request is worth queueing or worth a connection handed over, and the Retry-After hint, are the
- * {@link AdmissionPolicy}'s to decide. Invariants: {@code held <= permits}; the queue holds at most {@code maxQueue}
+ * {@link AdmissionPolicy}'s to decide. Invariants: {@code held <= permits}; the queue holds at most the places it took
  * waiters, each of which leaves it exactly once (granted, refused on hand-over, or failed by its timer), and its
  * future is settled then; a released permit goes to the head of the queue, or back to the free ones only when the
  * queue is empty, so no one overtakes a waiter.
@@ -126,7 +126,6 @@ final class Admission {
   private final Clock clock;
   private final AdmissionPolicy policy;
   private final int permits;
-  private final int maxQueue;
   /** The node's queue places, shared with its other shards (see {@link QueuePlaces}). */
   private final QueuePlaces places;
   private final long acquireTimeoutNanos;
@@ -143,39 +142,31 @@ final class Admission {
    */
   Admission(Clock clock, AdmissionPolicy policy, int permits, int maxQueue, long acquireTimeoutMs,
             LongAdder[] rejections) {
-    this(clock, policy, permits, maxQueue, new QueuePlaces(maxQueue), acquireTimeoutMs, rejections);
+    this(clock, policy, permits, new QueuePlaces(maxQueue), acquireTimeoutMs, rejections);
   }
 
   /**
-   * @param maxQueue this admission's own bound on its queue
-   * @param places   the node's places, shared with the other shards: a request queues only if both have room
+   * @param places the queue places it takes from: its own, or the node's, shared with the other shards
    */
-  Admission(Clock clock, AdmissionPolicy policy, int permits, int maxQueue, QueuePlaces places,
+  Admission(Clock clock, AdmissionPolicy policy, int permits, QueuePlaces places,
             long acquireTimeoutMs, LongAdder[] rejections) {
     this.clock = clock;
     this.policy = policy;
     this.permits = permits;
-    this.maxQueue = maxQueue;
     this.places = places;
     this.acquireTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(acquireTimeoutMs);
     this.rejections = rejections;
   }
 
-  /** The production admission for a pool: Vert.x timers, {@link System#nanoTime()}, a policy learning from scratch. */
-  static Admission forPool(Vertx vertx, PoolSettings pool, LongAdder[] rejections) {
-    return forPool(vertx, pool, new QueuePlaces(pool.maxWaitQueueSize()), Integer.MAX_VALUE, rejections);
-  }
-
   /**
-   * A shard's admission: its own slice of connections ({@code pool.maxSize()}), queueing on the node's shared
-   * {@code places} up to {@code maxQueue}.
+   * The production admission of a shard's pool: Vert.x timers, {@link System#nanoTime()}, a policy learning from
+   * scratch; its own slice of connections ({@code pool.maxSize()}), queueing on the node's shared {@code places}.
    */
-  static Admission forPool(Vertx vertx, PoolSettings pool, QueuePlaces places, int maxQueue,
-                           LongAdder[] rejections) {
+  static Admission forPool(Vertx vertx, PoolSettings pool, QueuePlaces places, LongAdder[] rejections) {
     return new Admission(Clock.of(vertx),
       new AdmissionPolicy(pool.maxSize(), TimeUnit.MILLISECONDS.toNanos(pool.acquireTimeoutMs()),
         TimeUnit.MILLISECONDS.toNanos(pool.queueDelayTargetMs())),
-      pool.maxSize(), maxQueue, places, pool.acquireTimeoutMs(), rejections);
+      pool.maxSize(), places, pool.acquireTimeoutMs(), rejections);
   }
 
   /**
@@ -188,7 +179,7 @@ final class Admission {
       held++;
       return Future.succeededFuture();
     }
-    if (queue.size() >= maxQueue || places.full()) {
+    if (places.full()) {
       return reject(Rejection.QUEUE_FULL);
     }
     if (!policy.withinDelayTarget(queue.size() + 1)) {

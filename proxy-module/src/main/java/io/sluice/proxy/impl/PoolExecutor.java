@@ -99,7 +99,7 @@ public final class PoolExecutor {
     this.limits = limits;
     this.metrics = metrics;
     this.counters = counters;
-    this.admission = Admission.forPool(vertx, poolSettings, places, Integer.MAX_VALUE, counters.rejections);
+    this.admission = Admission.forPool(vertx, poolSettings, places, counters.rejections);
     update(db, faults);
   }
 

@@ -452,9 +452,9 @@ class AdmissionTest {
   void shardsShareTheNodesQueuePlaces() {
     QueuePlaces places = new QueuePlaces(4);
     Admission slow = new Admission(clock, new AdmissionPolicy(1, TimeUnit.SECONDS.toNanos(10), 0), 1,
-      Integer.MAX_VALUE, places, 10_000, counters.rejections);
+      places, 10_000, counters.rejections);
     Admission fast = new Admission(clock, new AdmissionPolicy(1, TimeUnit.SECONDS.toNanos(10), 0), 1,
-      Integer.MAX_VALUE, places, 10_000, counters.rejections);
+      places, 10_000, counters.rejections);
     assertTrue(slow.acquire(inMs(5_000)).succeeded());
     assertTrue(fast.acquire(inMs(5_000)).succeeded());
     // Three waiters on one shard: more than an even half of the four places.
