@@ -33,7 +33,7 @@ import java.util.function.IntUnaryOperator;
 /**
  * Runs the tiers of {@code cluster.role} in one process: for the proxy tier the embedded database when no
  * {@code db.host} is configured, migrations (and demo data for the embedded database) on a worker thread, then the
- * proxy node ({@link ProxyNode}: {@code proxy.instances} shards); then the HTTP verticle once the proxy is up,
+ * proxy node ({@link ProxyNode}: one pool on {@code proxy.instances} event loops); then the HTTP verticle once the proxy is up,
  * {@code http.instances} times on the one port (Vert.x balances the accepted connections among them). Role {@code all} (the only one without clustering)
  * runs both; {@code api} runs the HTTP tier alone and never touches a database; {@code proxy} runs the proxy tier
  * and an HTTP server with only {@code /health/*}, {@code /metrics} and {@code /admin/*}. On a clustered Vert.x the
@@ -228,7 +228,7 @@ public final class Launcher implements AutoCloseable {
    * This node's share of the proxy tier's connection budget, from the cluster's membership ({@link TierMembership}):
    * called on the membership's context at start (before the proxy is deployed) and whenever the proxy nodes that
    * count change. {@code next} maps a budget ({@code db.pool.maxSize}, which reloads change) to this node's part of
-   * it; the proxy node resizes its shards' pools through its live pool swap (shrinking at once; growing is delayed by
+   * it; the proxy node resizes its pool through its live pool swap (shrinking at once; growing is delayed by
    * the membership's grace before it gets here).
    */
   private void shareChanged(IntUnaryOperator next) {

@@ -47,9 +47,10 @@ public final class Action {
   public static final String READY = "health.ready";
 
   /**
-   * {@code {}} → {@code {pool: {...}, caches: {users|settings|notifications: {...}}}}: the proxy node's counters
-   * since start, summed over its shards ({@code pool.shards} and {@code pool.perShard} give the split). Whichever
-   * shard receives it answers for the whole node. Never touches the database.
+   * {@code {}} → {@code {pool: {...}, lanes: {<action>: {...}}, caches: {users|settings|notifications: {...}}}}: the
+   * proxy node's counters since start ({@code pool.eventLoops}: the event loops serving its one pool), and per
+   * statement class its lane (limit, inFlight, waiting, p90Ms, executed, dropped, rejected by reason). Whichever
+   * event loop receives it answers for the whole node. Never touches the database.
    */
   public static final String STATS = "proxy.stats";
 

@@ -147,7 +147,7 @@ public final class ProxyContract {
   public static final String CLUSTER_STATUS_ADDRESS = "sluice.cluster.status";
 
   /**
-   * Request {@code {}} → one proxy node's pool figures {@code {inUse, waiting, maxSize, shards}} ({@code maxSize}
+   * Request {@code {}} → one proxy node's pool figures {@code {inUse, waiting, maxSize, eventLoops}} ({@code maxSize}
    * is the node's share of the budget), for {@code GET /admin/cluster} on any node. One address per proxy node,
    * named by its Hazelcast member id, so that a request reaches that node and no other. A clustered (not local)
    * consumer, since peers must reach it; it is read-only and reveals nothing but these four numbers.

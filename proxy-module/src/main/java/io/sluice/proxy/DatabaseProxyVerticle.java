@@ -6,7 +6,7 @@ import io.vertx.core.VerticleBase;
 
 /**
  * A {@link ProxyNode} as one deployable verticle: {@code start()} deploys the node (its coordinator on this
- * verticle's context, its shards as verticle instances of their own), {@code stop()} undeploys it. For callers that
+ * verticle's context, its event loops' consumers as verticle instances of their own), {@code stop()} undeploys it. For callers that
  * manage verticles by deployment id; the launcher uses {@link ProxyNode} directly.
  *
  * <p>Config: the deployment config, as {@link ProxyNode#deploy} reads it. A start that cannot reach the database

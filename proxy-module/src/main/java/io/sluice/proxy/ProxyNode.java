@@ -4,6 +4,8 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.contract.Action;
 import io.sluice.contract.FailureCode;
 import io.sluice.contract.ProxyContract;
+import io.sluice.config.JsonSection;
+import io.sluice.proxy.config.ProxySettings;
 import io.sluice.proxy.impl.Node;
 import io.sluice.proxy.impl.ProxyFailure;
 import io.vertx.core.Context;
@@ -18,38 +20,33 @@ import io.vertx.micrometer.backends.BackendRegistries;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntUnaryOperator;
 
 /**
- * The database proxy of one process: a coordinator and {@code K} shards, so that the proxy uses every core while
- * the server never sees more than {@code db.pool.maxSize} connections from it.
+ * The database proxy of one process: one pool, one admission queue (with a lane per statement class) and one set of
+ * caches ({@link Node}), served by {@code proxy.instances} event loops.
  *
- * <p>Why shards: the proxy's hot path (admission, pool, executor, caches' loads) is confined to one event loop and
- * takes no lock; one verticle therefore uses one core. Rather than share one pool among event loops (locks, or
- * every request hopping to the pool's loop), the node runs {@code K = min(proxy.instances, budget)} shards, each a
- * verticle instance on its own event loop with its own pool, {@code Admission} and executor, consuming
- * {@link ProxyContract#ADDRESS} (the event bus round-robins). The node's connections are split among them:
- * {@code floor(budget / K)} each, the remainder to the first shards, the wait queue likewise (at least one place
- * per shard with connections). The slices add up to the budget, so the server-side bound holds by construction;
- * ghost waiters, deadlines and kills are kept per shard exactly as with one pool. The costs: a request may be
- * refused by its shard while another has a free connection (round-robin evens the load out), and coalescing is per
- * shard: {@code K} shards may run up to {@code K} loads of one key at once.
+ * <p>Why one pool and not one slice per event loop: slices strand connections. A request routed to a slice whose
+ * connections are busy (a slow statement, a row lock) waits or is refused while other slices idle, and every slice
+ * caches and loads a hot key on its own. One admission for the node keeps one FIFO in arrival order whatever event
+ * loop a request came in on, bounds the statements on the server by the node's budget exactly, and lets the lanes
+ * keep slow classes of statements from taking every connection. Its critical section is a few comparisons per
+ * acquire and release ({@code Admission}); the Vert.x pool is thread-safe and each connection answers on the
+ * context that borrowed it.
  *
- * <p>The coordinator owns what is one per process: the admin connection (KILL QUERY, the capacity guard, checked
- * once for the whole node), the readiness probe, the idempotency purge timer, the meters (summed over the shards),
- * the administrative address {@link ProxyContract#ADMIN_ADDRESS} (a {@code localConsumer}: a peer on a clustered
- * event bus cannot reconfigure this node) and the cross-node cache invalidation consumer
- * ({@link ProxyContract#CACHE_INVALIDATE_ADDRESS}). Read-after-write within the process: a write through any shard
- * updates or invalidates the caches of every shard before it is acknowledged. Across nodes it is eventual, one
+ * <p>Each event loop is a {@link ProxyVerticle} instance consuming {@link ProxyContract#ADDRESS} (the event bus
+ * round-robins). The node's own context owns the admin connection (KILL QUERY, the capacity guard), the readiness
+ * probe, the idempotency purge timer, the administrative address {@link ProxyContract#ADMIN_ADDRESS} (a
+ * {@code localConsumer}: a peer on a clustered event bus cannot reconfigure this node) and the cross-node cache
+ * invalidation consumer ({@link ProxyContract#CACHE_INVALIDATE_ADDRESS}). Read-after-write within the process: a
+ * write updates or invalidates the node's caches before it is acknowledged. Across nodes it is eventual, one
  * event-bus hop.
  *
  * <p>The budget is {@code share(db.pool.maxSize)} ({@link #setShare}; identity unless a cluster divides the tier's
- * budget among nodes). A share smaller than {@code K} leaves the last shards with no connection: they answer every
- * request that needs the database at once with 503 ({@code pool_saturated}) and a Retry-After.
+ * budget among nodes).
  *
  * <p>Thread-safety: every public method may be called from any thread; reconfigurations run one at a time on the
- * coordinator's context.
+ * node's context.
  */
 public final class ProxyNode {
 
@@ -90,21 +87,28 @@ public final class ProxyNode {
     // Invariant of a failed start: what it opened is closed again (the admin pool by Node.start, the shards and the
     // node's pools by undeploy), so a start that fails leaves no connection behind.
     Context context = vertx.getOrCreateContext();
+    int eventLoops;
+    try {
+      eventLoops = ProxySettings.from(JsonSection.root(config).section("proxy")).resolvedInstances();
+    } catch (RuntimeException e) {
+      log.error("Database proxy not started: invalid config: {}", e.getMessage());
+      return Future.failedFuture(e);
+    }
     return Node.call(context, () -> Node.start(vertx, config, cacheTicker,
-        vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null, share))
+        vertx.isMetricsEnabled() ? BackendRegistries.getDefaultNow() : null, eventLoops, share))
       .compose(core -> {
         ProxyNode node = new ProxyNode(vertx, core);
-        return node.deployShards()
+        return node.deployConsumers()
           .compose(v -> Node.call(node.context, node::listen))
+          .onFailure(err -> log.error("Database proxy not started: {}", err.getMessage()))
           .map(node)
           .recover(err -> node.undeploy().transform(ar -> Future.failedFuture(err)));
       });
   }
 
-  private Future<Void> deployShards() {
-    AtomicInteger next = new AtomicInteger();
-    return vertx.deployVerticle(() -> new ShardVerticle(core, next.getAndIncrement()), new DeploymentOptions()
-        .setInstances(core.shardCount())
+  private Future<Void> deployConsumers() {
+    return vertx.deployVerticle(() -> new ProxyVerticle(core), new DeploymentOptions()
+        .setInstances(core.eventLoops())
         .setThreadingModel(ThreadingModel.EVENT_LOOP))
       .onSuccess(id -> deployment = id)
       .mapEmpty();
@@ -152,38 +156,38 @@ public final class ProxyNode {
   /**
    * The live reload ({@link Action#APPLY_CONFIG}): the live keys of the {@code db}, {@code cache} and
    * {@code faults} sections over the config in force → {@code {poolSwapped, pool, budget}}. Serialized with every
-   * other reconfiguration; validation and the capacity guard come first, once for the node, then every shard takes
-   * its slice. All or nothing: a failure (a {@link ProxyFailure} with a contract code) leaves everything as it was.
+   * other reconfiguration; validation and the capacity guard come first. All or nothing: a failure (a
+   * {@link ProxyFailure} with a contract code) leaves everything as it was.
    */
   public Future<JsonObject> applyConfig(JsonObject liveSections) {
     return Node.call(context, () -> core.applyConfig(liveSections));
   }
 
   /**
-   * Sets this node's budget to {@code share.applyAsInt(db.pool.maxSize)} (clamped to 0..maxSize) and re-splits it
-   * among the shards through the same live pool swap as a reload (guarded, serialized, 503 while a previous swap
-   * drains: try again). Shards whose slice becomes 0 answer 503 at once until it grows again.
+   * Sets this node's budget to {@code share.applyAsInt(db.pool.maxSize)} (clamped to 0..maxSize) through the same
+   * live pool swap as a reload (guarded, serialized, 503 while a previous swap drains: try again). A node whose
+   * share is 0 answers 503 at once until it grows again.
    */
   public Future<Void> setShare(IntUnaryOperator share) {
     return Node.call(context, () -> core.setShare(share)).mapEmpty();
   }
 
   /**
-   * Node totals, the {@link Action#STATS} reply: {@code pool} (maxSize is this node's budget; inUse, waiting, open
-   * summed over the shards; the counters; {@code shards} and {@code perShard: [{maxSize, maxWaitQueueSize, inUse,
-   * waiting}]}) and {@code caches} (summed over the shards).
+   * The {@link Action#STATS} reply: {@code pool} (maxSize is this node's budget; inUse, waiting, open; the counters;
+   * {@code eventLoops}), {@code lanes} (per action: limit, inFlight, waiting, p90Ms, executed, dropped, rejected by
+   * reason) and {@code caches}.
    */
   public JsonObject stats() {
     return core.stats();
   }
 
-  /** How many shards this node runs. */
-  public int shards() {
-    return core.shardCount();
+  /** How many event loops consume the proxy address. */
+  public int eventLoops() {
+    return core.eventLoops();
   }
 
   /**
-   * Stops taking requests, lets every shard drain its requests in flight and close its pool (each bounded as
+   * Stops taking requests on every event loop, drains the requests in flight and closes the pool (bounded as
    * before), then closes the admin connection and the probe. Idempotent; never fails.
    */
   public synchronized Future<Void> undeploy() {
@@ -191,6 +195,7 @@ public final class ProxyNode {
       undeployed = Node.call(context, this::unregister)
         .eventually(() -> deployment == null ? Future.succeededFuture()
           : vertx.undeploy(deployment).otherwiseEmpty())
+        .eventually(() -> Node.call(context, core::drainAndClose))
         .eventually(() -> Node.call(context, core::close))
         .otherwiseEmpty()
         .onComplete(ar -> log.info("Database proxy stopped, pools closed"));

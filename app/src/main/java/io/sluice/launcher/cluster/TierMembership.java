@@ -217,7 +217,7 @@ public final class TierMembership {
   }
 
   /**
-   * This node's figures for peers: {@code inUse}, {@code waiting}, {@code maxSize} (its share) and {@code shards}
+   * This node's figures for peers: {@code inUse}, {@code waiting}, {@code maxSize} (its share) and {@code eventLoops}
    * from the proxy's stats, nothing else; null while the proxy is not up.
    */
   private JsonObject nodeStats() {
@@ -227,7 +227,7 @@ public final class TierMembership {
       return null;
     }
     return new JsonObject().put("inUse", pool.getInteger("inUse")).put("waiting", pool.getInteger("waiting"))
-      .put("maxSize", pool.getInteger("maxSize")).put("shards", pool.getInteger("shards"));
+      .put("maxSize", pool.getInteger("maxSize")).put("eventLoops", pool.getInteger("eventLoops"));
   }
 
   /** Every live proxy member's figures, each or null within {@link #STATS_TIMEOUT_MS}; then the view. */

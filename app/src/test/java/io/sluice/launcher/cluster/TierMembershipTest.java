@@ -57,7 +57,7 @@ class TierMembershipTest {
     ClusterSettings first = settings("proxy", ports[0]);
     Vertx a = join(first);
     List<Integer> shares = new CopyOnWriteArrayList<>();
-    JsonObject pool = new JsonObject().put("inUse", 1).put("waiting", 0).put("maxSize", BUDGET / 2).put("shards", 2)
+    JsonObject pool = new JsonObject().put("inUse", 1).put("waiting", 0).put("maxSize", BUDGET / 2).put("eventLoops", 2)
       .put("open", 3);
     follow(a, first, share -> shares.add(share.applyAsInt(BUDGET)), () -> new JsonObject().put("pool", pool));
     assertEquals(List.of(BUDGET), shares, "the first share is handed out before start returns");
@@ -76,7 +76,7 @@ class TierMembershipTest {
       if (member.getString("role").equals("api")) {
         assertTrue(!member.containsKey("stats"), member.encode());
       } else if (member.getBoolean("self")) {
-        assertEquals(new JsonObject().put("inUse", 1).put("waiting", 0).put("maxSize", BUDGET / 2).put("shards", 2),
+        assertEquals(new JsonObject().put("inUse", 1).put("waiting", 0).put("maxSize", BUDGET / 2).put("eventLoops", 2),
           member.getJsonObject("stats"));
       } else {
         assertTrue(member.containsKey("stats") && member.getValue("stats") == null, member.encode());

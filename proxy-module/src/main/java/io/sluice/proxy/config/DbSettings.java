@@ -16,7 +16,7 @@ import io.vertx.mysqlclient.MySQLConnectOptions;
  */
 public record DbSettings(String host, int port, String database, String user, String password,
                          long statementTimeoutMs, long killGraceMs, int maxConnectionsReservePercent,
-                         PoolSettings pool) {
+                         PoolSettings pool, LaneSettings lanes) {
 
   public static final int DEFAULT_PORT = 3306;
   public static final String DEFAULT_DATABASE = "sluice";
@@ -38,7 +38,8 @@ public record DbSettings(String host, int port, String database, String user, St
   public static final Schema SCHEMA = Schema.of()
     .live("statementTimeoutMs", "killGraceMs", "maxConnectionsReservePercent")
     .restartOnly("host", "port", "database", "user", "password")
-    .section("pool", PoolSettings.SCHEMA);
+    .section("pool", PoolSettings.SCHEMA)
+    .section("lanes", LaneSettings.SCHEMA);
 
   public static DbSettings from(JsonSection s) {
     s.onlyKeys(SCHEMA);
@@ -56,7 +57,8 @@ public record DbSettings(String host, int port, String database, String user, St
       s.longValue("statementTimeoutMs", DEFAULT_STATEMENT_TIMEOUT_MS, 1, 3_600_000),
       s.longValue("killGraceMs", DEFAULT_KILL_GRACE_MS, 50, 60_000),
       s.integer("maxConnectionsReservePercent", DEFAULT_MAX_CONNECTIONS_RESERVE_PERCENT, 0, 90),
-      PoolSettings.from(s.section("pool")));
+      PoolSettings.from(s.section("pool")),
+      LaneSettings.from(s.section("lanes")));
   }
 
   /** Same value for every restart-only key of {@link #SCHEMA}: the server, database and credentials. */
@@ -70,12 +72,12 @@ public record DbSettings(String host, int port, String database, String user, St
 
   public DbSettings withServer(String newHost, int newPort, String newUser, String newPassword) {
     return new DbSettings(newHost, newPort, database, newUser, newPassword, statementTimeoutMs, killGraceMs,
-      maxConnectionsReservePercent, pool);
+      maxConnectionsReservePercent, pool, lanes);
   }
 
   public DbSettings withDatabase(String newDatabase) {
     return new DbSettings(host, port, newDatabase, user, password, statementTimeoutMs, killGraceMs,
-      maxConnectionsReservePercent, pool);
+      maxConnectionsReservePercent, pool, lanes);
   }
 
   public MySQLConnectOptions toConnectOptions() {
@@ -116,7 +118,8 @@ public record DbSettings(String host, int port, String database, String user, St
       .put("statementTimeoutMs", statementTimeoutMs)
       .put("killGraceMs", killGraceMs)
       .put("maxConnectionsReservePercent", maxConnectionsReservePercent)
-      .put("pool", pool.toJson());
+      .put("pool", pool.toJson())
+      .put("lanes", lanes.toJson());
   }
 
   public JsonObject redactedJson() {

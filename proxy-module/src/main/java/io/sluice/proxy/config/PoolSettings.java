@@ -70,6 +70,12 @@ public record PoolSettings(int maxSize, int maxWaitQueueSize, long acquireTimeou
       running.idleTimeoutMs, running.maxLifetimeMs, queueDelayTargetMs));
   }
 
+  /** The same settings with {@code size} connections: a node's share of the tier's budget. */
+  public PoolSettings withMaxSize(int size) {
+    return new PoolSettings(size, maxWaitQueueSize, acquireTimeoutMs, idleTimeoutMs, maxLifetimeMs,
+      queueDelayTargetMs);
+  }
+
   /**
    * Options of the Vert.x pool. Its own wait queue is left unbounded on purpose: the proxy's admission (a bounded
    * FIFO of {@code maxWaitQueueSize} whose waiters leave at their deadline) never lets more requests at the pool

@@ -26,6 +26,12 @@ public record ProxyConfig(DbSettings db, CachesConfig cache, FaultSettings fault
     return from(new JsonObject());
   }
 
+  /** The same config with other pool settings (a node's share of the budget). */
+  public ProxyConfig withPool(PoolSettings pool) {
+    return new ProxyConfig(new DbSettings(db.host(), db.port(), db.database(), db.user(), db.password(),
+      db.statementTimeoutMs(), db.killGraceMs(), db.maxConnectionsReservePercent(), pool, db.lanes()), cache, faults);
+  }
+
   public JsonObject toJson() {
     return new JsonObject().put("db", db.toJson()).put("cache", cache.toJson()).put("faults", faults.toJson());
   }

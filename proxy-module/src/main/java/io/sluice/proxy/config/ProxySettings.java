@@ -7,16 +7,16 @@ import io.vertx.core.json.JsonObject;
 /**
  * The {@code proxy} section: how many event loops the database proxy uses.
  *
- * @param instances proxy shards to run, each a verticle instance on its own event loop with its own slice of the
- *                  pool; 0 = one per available processor. The node runs {@code min(instances, pool budget)} shards
- *                  (a shard with no connection would only answer 503), see {@code io.sluice.proxy.ProxyNode}.
+ * @param instances event loops that consume the proxy address, each a verticle instance; all of them serve the
+ *                  node's one pool, admission and caches. 0 = one per available processor. See
+ *                  {@code io.sluice.proxy.ProxyNode}.
  */
 public record ProxySettings(int instances) {
 
   /** 0: {@link Runtime#availableProcessors()}. */
   public static final int DEFAULT_INSTANCES = 0;
 
-  /** Restart-only: the shards are verticle instances, deployed once at start. */
+  /** Restart-only: the consumers are verticle instances, deployed once at start. */
   public static final Schema SCHEMA = Schema.of().restartOnly("instances");
 
   public static ProxySettings from(JsonSection s) {

@@ -1,41 +1,57 @@
 package io.sluice.proxy.impl;
 
+import io.sluice.proxy.config.LaneSettings;
 import io.sluice.proxy.config.PoolSettings;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 
-import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The proxy's own admission in front of the pool: at most {@code permits} requests hold (or are getting) a
- * connection, and at most as many as its {@link QueuePlaces} allow wait, first come first served.
+ * The proxy node's one admission in front of its one pool: at most {@code permits} requests hold (or are getting) a
+ * connection, at most {@code maxWaitQueueSize} wait, and each statement class (a {@link Lane}) holds no more than its
+ * adaptive limit while others wait. Every event loop of the node admits through it.
  *
- * <p>Why not the pool's own wait queue: in Vert.x 5.0.x a waiter whose acquire timed out can stay in the pool's
- * queue and keep a slot until a connection frees up, so a saturated pool fills with callers who already gave up.
- * Here a waiter leaves the queue the moment its deadline passes, a permit is handed only to a live waiter, and a
- * request that cannot be served in its remaining budget (predicted wait plus likely hold time) is refused at once
- * instead of queueing in vain. With a queueing-delay target ({@code db.pool.queueDelayTargetMs}), once the queue
- * stands (waits above the target for a while, the queue never running empty), a request whose predicted wait exceeds
- * the target is refused at once too, so the line stays as short as keeping every permit busy needs.
+ * <p>Why its own queue and not the pool's: in Vert.x 5.0.x a waiter whose acquire timed out can stay in the pool's
+ * queue and keep a slot ("ghost waiters"). Here a waiter leaves the moment its deadline passes, and a permit is
+ * handed only to a live waiter.
  *
- * <p>This class is the mechanism: permits, the bounded FIFO and the timers that take waiters out of it. Whether a
- * request is worth queueing or worth a connection handed over, and the Retry-After hint, are the
- * {@link AdmissionPolicy}'s to decide. Invariants: {@code held <= permits}; the queue holds at most the places it took
- * waiters, each of which leaves it exactly once (granted, refused on hand-over, or failed by its timer), and its
- * future is settled then; a released permit goes to the head of the queue, or back to the free ones only when the
- * queue is empty, so no one overtakes a waiter.
+ * <p>Invariants (all kept under this object's lock):
+ * <ul>
+ *   <li>{@code held <= permits}, and {@code held} is the sum of the lanes' {@code inFlight}.</li>
+ *   <li>Every waiter leaves its lane's queue exactly once (granted, refused at hand-over, or failed by its timer),
+ *   and its future is settled then; at most {@code maxWaitQueueSize} wait in the whole node.</li>
+ *   <li>FIFO: a permit goes to the waiter that arrived first among the lanes under their limit; a newcomer is
+ *   granted at once only when its own lane has nobody in line.</li>
+ *   <li>A lane at its limit is granted more only when no waiter of a lane under its limit is in line, and only if
+ *   it is healthy (work-conserving, see {@link Lane#mayBorrow}): a lane whose statements slow down never holds
+ *   more than its limit.</li>
+ *   <li>After every change that can make a waiter eligible (a release, a waiter leaving, a new cap) the queue is
+ *   served again ({@link #dispatch}): a free permit never idles while an eligible waiter waits.</li>
+ * </ul>
  *
- * <p>Confined to its proxy shard's event loop ({@link ProxyShard}): every method is called on that context (the
- * shard's consumer, its pool's callbacks and the timers all run there), so there is no locking. Each shard has its
- * own admission over its own slice of the node's connections. The exceptions are {@link #waiting()},
- * {@link #retryAfterSeconds()} and {@link #meanHoldMs()}, which metrics gauges read from other threads. Time comes
- * from the {@link Clock} handed in, never from {@link System#nanoTime()} directly, so the mechanism is tested with a
- * clock the test moves.
+ * <p>What is refused at once, before queueing: a spent deadline; a request whose lane's recent execution p90
+ * exceeds its remaining time (it would only time out holding a connection) unless the lane has nothing in flight
+ * (then it is the lane's probe); a full queue; and, per lane, the {@link AdmissionPolicy}'s queueing-delay target
+ * and predicted wait.
+ *
+ * <p>Threads: any. The critical sections are short (a few comparisons over the lanes, at most one per action);
+ * futures are completed outside the lock, each on the context its request came from. Time comes from the
+ * {@link Clock} handed in, so the mechanism is tested with a clock the test moves.
  */
 final class Admission {
+
+  /** The lane of every request when lanes are off ({@code db.lanes.enabled: false}). */
+  static final String ONE_LANE = "all";
 
   /**
    * Why a request was refused a connection. The labels are stable: they appear in logs, metrics and stats. The
@@ -47,7 +63,9 @@ final class Admission {
     DEADLINE_EXPIRED("deadline_expired", true),
     ACQUIRE_TIMEOUT("acquire_timeout", false),
     /** Its predicted wait exceeds {@code db.pool.queueDelayTargetMs} (see {@link AdmissionPolicy}). */
-    QUEUE_DELAY("queue_delay", false);
+    QUEUE_DELAY("queue_delay", false),
+    /** Its lane's recent executions (p90) take longer than the request has left. */
+    LANE_DEADLINE("lane_deadline", true);
 
     final String label;
     private final boolean ownDeadline;
@@ -69,28 +87,30 @@ final class Admission {
   /** A failed admission. */
   static final class Rejected extends RuntimeException {
     final Rejection reason;
+    final Lane lane;
 
-    Rejected(Rejection reason) {
+    Rejected(Rejection reason, Lane lane) {
       super(reason.label, null, false, false);
       this.reason = reason;
+      this.lane = lane;
     }
   }
 
   /**
-   * The time admission runs on: the clock that request deadlines are read on, and timers that fire on it. In
-   * production {@link System#nanoTime()} and the verticle's Vert.x timers ({@link #of(Vertx)}); tests hand in a clock
-   * they move themselves.
+   * The time admission runs on, and where a waiter's future completes. In production {@link System#nanoTime()}, the
+   * Vert.x timers of the caller's context, and that context ({@link #of(Vertx)}); tests hand in a clock they move.
    */
   interface Clock {
-    /** Now, on the scale of the deadlines passed to {@link Admission#acquire(long)}. */
     long nanoTime();
 
-    /** Runs {@code action} once, {@code delayMs} from now, on the admission's thread; returns an id to cancel it. */
+    /** Runs {@code action} once, {@code delayMs} from now, on the caller's context; returns an id to cancel it. */
     long setTimer(long delayMs, Runnable action);
 
     void cancelTimer(long id);
 
-    /** {@link System#nanoTime()} and the timers of {@code vertx}, which fire on the calling verticle's context. */
+    /** Where the caller's future is to be completed: its own context. */
+    Executor callerExecutor();
+
     static Clock of(Vertx vertx) {
       return new Clock() {
         @Override
@@ -107,177 +127,299 @@ final class Admission {
         public void cancelTimer(long id) {
           vertx.cancelTimer(id);
         }
+
+        @Override
+        public Executor callerExecutor() {
+          Context context = vertx.getOrCreateContext();
+          return task -> {
+            if (Vertx.currentContext() == context) {
+              task.run();
+            } else {
+              context.runOnContext(v -> task.run());
+            }
+          };
+        }
       };
     }
   }
 
-  private static final class Waiter {
-    final Promise<Void> promise = Promise.promise();
-    final long deadlineNanos;
-    final long queuedAtNanos;
-    long timerId;
-
-    Waiter(long deadlineNanos, long queuedAtNanos) {
-      this.deadlineNanos = deadlineNanos;
-      this.queuedAtNanos = queuedAtNanos;
-    }
-  }
-
   private final Clock clock;
-  private final AdmissionPolicy policy;
   private final int permits;
-  /** The node's queue places, shared with its other shards (see {@link QueuePlaces}). */
-  private final QueuePlaces places;
   private final long acquireTimeoutNanos;
-  private final ArrayDeque<Waiter> queue = new ArrayDeque<>();
   private final LongAdder[] rejections;
+  private final Map<String, Lane> lanes;
+  private final Lane[] laneArray;
+  private final boolean lanesOn;
+  private int maxQueue;
   private int held;
-  /** Written on the event loop only; volatile because metrics gauges read it from other threads. */
+  private int waiting;
+  private long nextSeq;
+  private volatile int heldSnapshot;
   private volatile int waitingSnapshot;
 
   /**
-   * @param policy     decides which requests are worth a connection; learns from the hold times given to
-   *                   {@link #release(long)}
-   * @param rejections counters by {@link Rejection} ordinal, shared with later admissions (pool swaps)
+   * @param rejections node-wide counters by {@link Rejection} ordinal, shared with later admissions (pool swaps)
+   * @param lanes      the lanes' settings; {@code enabled: false} puts every request in {@link #ONE_LANE}
    */
-  Admission(Clock clock, AdmissionPolicy policy, int permits, int maxQueue, long acquireTimeoutMs,
-            LongAdder[] rejections) {
-    this(clock, policy, permits, new QueuePlaces(maxQueue), acquireTimeoutMs, rejections);
-  }
-
-  /**
-   * @param places the queue places it takes from: its own, or the node's, shared with the other shards
-   */
-  Admission(Clock clock, AdmissionPolicy policy, int permits, QueuePlaces places,
-            long acquireTimeoutMs, LongAdder[] rejections) {
+  Admission(Clock clock, int permits, int maxQueue, long acquireTimeoutMs, long queueDelayTargetMs,
+            LongAdder[] rejections, LaneSettings lanes) {
+    if (permits < 1) {
+      throw new IllegalArgumentException("permits must be at least 1, was " + permits);
+    }
     this.clock = clock;
-    this.policy = policy;
     this.permits = permits;
-    this.places = places;
+    this.maxQueue = maxQueue;
     this.acquireTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(acquireTimeoutMs);
     this.rejections = rejections;
+    this.lanesOn = lanes.enabled();
+    Map<String, Lane> byName = new LinkedHashMap<>();
+    List<String> names = lanesOn ? LaneSettings.ACTIONS : List.of(ONE_LANE);
+    for (String name : names) {
+      // Before any sample a lane may hold a quarter of the pool (at least 2): a class that turns out slow takes no
+      // more than that (twice that while borrowing) before its first drops shrink it, and a busy healthy one grows
+      // past it within a few samples.
+      int initial = lanesOn ? Math.max(2, permits / 4) : permits;
+      int cap = lanesOn ? lanes.cap(name, permits) : permits;
+      AdmissionPolicy policy = new AdmissionPolicy(initial, acquireTimeoutNanos,
+        TimeUnit.MILLISECONDS.toNanos(queueDelayTargetMs));
+      byName.put(name, new Lane(name, new LaneLimit(permits, initial, cap), policy));
+    }
+    this.lanes = Collections.unmodifiableMap(byName);
+    this.laneArray = byName.values().toArray(new Lane[0]);
+  }
+
+  /** The production admission of a node's pool of {@code pool.maxSize()} connections. */
+  static Admission forPool(Vertx vertx, PoolSettings pool, LaneSettings lanes, LongAdder[] rejections) {
+    return new Admission(Clock.of(vertx), pool.maxSize(), pool.maxWaitQueueSize(), pool.acquireTimeoutMs(),
+      pool.queueDelayTargetMs(), rejections, lanes);
+  }
+
+  /** The lane of {@code action}: its own, or the one lane when lanes are off (or for an action without one). */
+  Lane lane(String action) {
+    Lane lane = lanesOn ? lanes.get(action) : null;
+    // Actions without a lane of their own (none today) share the last one, the ping's.
+    return lane != null ? lane : laneArray[laneArray.length - 1];
   }
 
   /**
-   * The production admission of a shard's pool: Vert.x timers, {@link System#nanoTime()}, a policy learning from
-   * scratch; its own slice of connections ({@code pool.maxSize()}), queueing on the node's shared {@code places}.
+   * Grants a permit in {@code lane} now, or queues for one until {@code deadlineNanos} (or the acquire timeout,
+   * whichever is first). Fails with {@link Rejected}. The caller must {@link #release} a granted permit exactly once.
    */
-  static Admission forPool(Vertx vertx, PoolSettings pool, QueuePlaces places, LongAdder[] rejections) {
-    return new Admission(Clock.of(vertx),
-      new AdmissionPolicy(pool.maxSize(), TimeUnit.MILLISECONDS.toNanos(pool.acquireTimeoutMs()),
-        TimeUnit.MILLISECONDS.toNanos(pool.queueDelayTargetMs())),
-      pool.maxSize(), places, pool.acquireTimeoutMs(), rejections);
-  }
-
-  /**
-   * Grants a permit now, or queues for one until {@code deadlineNanos} (or the acquire timeout, whichever is
-   * first). Fails with {@link Rejected}. The caller must {@link #release(long)} a granted permit exactly once.
-   */
-  Future<Void> acquire(long deadlineNanos) {
-    long now = clock.nanoTime();
-    if (held < permits && queue.isEmpty()) {
-      held++;
-      return Future.succeededFuture();
-    }
-    if (places.full()) {
-      return reject(Rejection.QUEUE_FULL);
-    }
-    if (!policy.withinDelayTarget(queue.size() + 1)) {
-      policy.recordShed(now);
-      return reject(Rejection.QUEUE_DELAY);
-    }
-    long remaining = deadlineNanos - now;
-    if (remaining <= 0) {
-      return reject(Rejection.DEADLINE_EXPIRED);
-    }
-    if (!policy.worthQueueing(queue.size() + 1, remaining)) {
-      return reject(Rejection.PREDICTED_WAIT);
-    }
-    if (!places.tryTake()) {
-      // Another shard took the last place since the check above.
-      return reject(Rejection.QUEUE_FULL);
-    }
-    Waiter waiter = new Waiter(deadlineNanos, now);
-    Rejection onTimer = remaining <= acquireTimeoutNanos ? Rejection.DEADLINE_EXPIRED : Rejection.ACQUIRE_TIMEOUT;
-    long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(remaining, acquireTimeoutNanos)));
-    waiter.timerId = clock.setTimer(waitMs, () -> {
-      if (queue.remove(waiter)) {
-        places.give();
-        waitingSnapshot = queue.size();
-        count(onTimer);
-        waiter.promise.fail(new Rejected(onTimer));
+  Future<Void> acquire(Lane lane, long deadlineNanos) {
+    Lane.Waiter queued;
+    synchronized (this) {
+      long now = clock.nanoTime();
+      long remaining = deadlineNanos - now;
+      if (remaining <= 0) {
+        return reject(lane, Rejection.DEADLINE_EXPIRED);
       }
-    });
-    queue.addLast(waiter);
-    waitingSnapshot = queue.size();
-    return waiter.promise.future();
+      if (lane.inFlight > 0 && !lane.feasible(remaining)) {
+        return reject(lane, Rejection.LANE_DEADLINE);
+      }
+      // With a permit free, no waiter of a lane under its limit is in line (dispatch would have served it): a lane
+      // under its limit, or a healthy one borrowing, takes it at once unless its own line is ahead.
+      if (held < permits && lane.queue.isEmpty() && (lane.underLimit() || lane.mayBorrow(now))) {
+        grant(lane);
+        return Future.succeededFuture();
+      }
+      int position = lane.queue.size() + 1;
+      if (waiting >= maxQueue) {
+        return reject(lane, Rejection.QUEUE_FULL);
+      }
+      if (!lane.policy.withinDelayTarget(position)) {
+        lane.policy.recordShed(now);
+        return reject(lane, Rejection.QUEUE_DELAY);
+      }
+      if (!lane.policy.worthQueueing(position, remaining)) {
+        return reject(lane, Rejection.PREDICTED_WAIT);
+      }
+      queued = new Lane.Waiter(lane, clock.callerExecutor(), deadlineNanos, now, nextSeq++);
+      Rejection onTimer = remaining <= acquireTimeoutNanos ? Rejection.DEADLINE_EXPIRED : Rejection.ACQUIRE_TIMEOUT;
+      long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(remaining, acquireTimeoutNanos)));
+      Lane.Waiter waiter = queued;
+      waiter.timerId = clock.setTimer(waitMs, () -> leave(waiter, onTimer));
+      lane.queue.addLast(waiter);
+      waiting++;
+      snapshot(lane);
+    }
+    return queued.promise.future();
   }
 
-  /**
-   * Returns a permit; {@code heldNanos} is how long it was held, for the policy. The permit goes to the first
-   * waiter the policy finds worth it; the waiters before that one are refused.
-   */
-  void release(long heldNanos) {
-    policy.recordHold(heldNanos);
-    long now = clock.nanoTime();
-    Waiter next;
-    while ((next = queue.pollFirst()) != null) {
-      places.give();
-      waitingSnapshot = queue.size();
-      clock.cancelTimer(next.timerId);
-      if (policy.worthHandingOver(next.deadlineNanos - now)) {
-        policy.recordSojourn(now - next.queuedAtNanos, now);
-        next.promise.complete();
+  /** A waiter's timer fired: it leaves the line (if still in it) refused, and the line is served again. */
+  private void leave(Lane.Waiter waiter, Rejection reason) {
+    List<Runnable> settle = new ArrayList<>();
+    synchronized (this) {
+      if (!waiter.lane.queue.remove(waiter)) {
         return;
       }
-      count(Rejection.PREDICTED_WAIT);
-      next.promise.fail(new Rejected(Rejection.PREDICTED_WAIT));
+      waiting--;
+      count(waiter.lane, reason);
+      settle.add(() -> waiter.promise.fail(new Rejected(reason, waiter.lane)));
+      dispatch(clock.nanoTime(), settle);
+      snapshot(waiter.lane);
     }
-    held--;
-    policy.queueRanEmpty(now);
+    settle.forEach(Runnable::run);
   }
 
   /**
-   * Applies a new {@code db.pool.queueDelayTargetMs} (0 = none) to the requests that arrive from now on; those in
-   * line keep their place. Needs no new pool.
+   * Returns a permit of {@code lane}. {@code holdNanos}: how long the connection was held (for the lane's
+   * predictions); {@code executionNanos}: how long its statements ran, or a negative value when none ran (no
+   * sample); {@code dropped}: stopped at its deadline. The permit goes to the oldest eligible waiter.
    */
-  void queueDelayTargetMs(long millis) {
-    policy.queueDelayTarget(TimeUnit.MILLISECONDS.toNanos(millis));
+  void release(Lane lane, long holdNanos, long executionNanos, boolean dropped) {
+    List<Runnable> settle = new ArrayList<>();
+    synchronized (this) {
+      held--;
+      lane.inFlight--;
+      lane.policy.recordHold(holdNanos);
+      long now = clock.nanoTime();
+      if (executionNanos >= 0) {
+        lane.onSample(executionNanos, dropped, now);
+      }
+      dispatch(now, settle);
+      if (lane.queue.isEmpty()) {
+        lane.policy.queueRanEmpty(now);
+      }
+      snapshot(lane);
+    }
+    settle.forEach(Runnable::run);
   }
 
-  /** When a request refused now should come back (see {@link AdmissionPolicy#retryAfterSeconds}). Any thread. */
+  /**
+   * Serves the line while permits are free: each round hands a permit to the waiter that arrived first among the
+   * lanes under their limit, or, when there is none, among the healthy lanes that may borrow. A waiter the policy no longer finds worth a connection (too little time left) is
+   * refused and the next one considered. Futures are settled by the caller, after the lock.
+   */
+  private void dispatch(long now, List<Runnable> settle) {
+    while (held < permits && waiting > 0) {
+      Lane best = oldestHead(now, false);
+      if (best == null) {
+        best = oldestHead(now, true);
+      }
+      if (best == null) {
+        return;
+      }
+      Lane.Waiter next = best.queue.pollFirst();
+      waiting--;
+      clock.cancelTimer(next.timerId);
+      if (best.policy.worthHandingOver(next.deadlineNanos - now)) {
+        best.policy.recordSojourn(now - next.queuedAtNanos, now);
+        grant(best);
+        settle.add(() -> next.executor.execute(next.promise::complete));
+      } else {
+        count(best, Rejection.PREDICTED_WAIT);
+        Rejected refused = new Rejected(Rejection.PREDICTED_WAIT, best);
+        settle.add(() -> next.executor.execute(() -> next.promise.fail(refused)));
+      }
+      snapshot(best);
+    }
+  }
+
+  /**
+   * The lane whose head arrived first among the lanes under their limit, or, with {@code borrowing}, among the
+   * healthy lanes that may borrow; null when there is none.
+   */
+  private Lane oldestHead(long now, boolean borrowing) {
+    Lane best = null;
+    for (Lane lane : laneArray) {
+      Lane.Waiter head = lane.queue.peekFirst();
+      if (head != null && (best == null || head.seq < best.queue.peekFirst().seq)
+          && (borrowing ? lane.mayBorrow(now) : lane.underLimit())) {
+        best = lane;
+      }
+    }
+    return best;
+  }
+
+  private void grant(Lane lane) {
+    held++;
+    lane.inFlight++;
+    snapshot(lane);
+  }
+
+  private void snapshot(Lane lane) {
+    lane.snapshot();
+    heldSnapshot = held;
+    waitingSnapshot = waiting;
+  }
+
+  /**
+   * Applies the live settings that need no new pool: the queueing-delay target, the wait-queue bound and the lanes'
+   * caps. Those in line keep their place; the line is served again under the new caps.
+   */
+  void update(PoolSettings pool, LaneSettings next) {
+    List<Runnable> settle = new ArrayList<>();
+    synchronized (this) {
+      maxQueue = pool.maxWaitQueueSize();
+      for (Lane lane : laneArray) {
+        lane.policy.queueDelayTarget(TimeUnit.MILLISECONDS.toNanos(pool.queueDelayTargetMs()));
+        lane.limit.cap(lanesOn ? next.cap(lane.name, permits) : permits);
+        lane.snapshot();
+      }
+      dispatch(clock.nanoTime(), settle);
+    }
+    settle.forEach(Runnable::run);
+  }
+
+  /** Whether {@code next} can be applied by {@link #update} (the same lanes), or needs a new admission. */
+  boolean sameLanes(LaneSettings next) {
+    return next.enabled() == lanesOn;
+  }
+
+  /** When a request of {@code lane} refused now should come back. Any thread. */
+  long retryAfterSeconds(Lane lane) {
+    long lanePart = lane.policy.retryAfterSeconds(lane.waitingNow());
+    long p90 = (TimeUnit.NANOSECONDS.toMillis(lane.p90Now()) + 999) / 1000;
+    return Math.max(lanePart, Math.min(AdmissionPolicy.MAX_RETRY_AFTER_SECONDS, p90));
+  }
+
+  /** The longest Retry-After of any lane (at least 1). Any thread. */
   long retryAfterSeconds() {
-    return policy.retryAfterSeconds(waitingSnapshot);
+    long max = AdmissionPolicy.MIN_RETRY_AFTER_SECONDS;
+    for (Lane lane : laneArray) {
+      max = Math.max(max, lane.policy.retryAfterSeconds(lane.waitingNow()));
+    }
+    return max;
   }
 
-  private Future<Void> reject(Rejection reason) {
-    count(reason);
-    return Future.failedFuture(new Rejected(reason));
+  private Future<Void> reject(Lane lane, Rejection reason) {
+    count(lane, reason);
+    return Future.failedFuture(new Rejected(reason, lane));
   }
 
-  private void count(Rejection reason) {
+  private void count(Lane lane, Rejection reason) {
     rejections[reason.ordinal()].increment();
+    lane.rejections[reason.ordinal()].increment();
   }
 
   long rejected(Rejection reason) {
     return rejections[reason.ordinal()].sum();
   }
 
+  /** Permits held now. Any thread (a snapshot). */
   int held() {
-    return held;
+    return heldSnapshot;
   }
 
-  /** Safe from any thread (metrics); on the event loop it equals the queue length. */
+  /** Requests in line now, all lanes. Any thread (a snapshot). */
   int waiting() {
     return waitingSnapshot;
   }
 
-  /** Whether the queue stands and the queueing-delay target applies (see {@link AdmissionPolicy}). */
-  boolean queueStanding() {
-    return policy.standing();
+  int permits() {
+    return permits;
   }
 
+  Collection<Lane> lanes() {
+    return lanes.values();
+  }
+
+  /** The longest mean hold of any lane, for stats. */
   long meanHoldMs() {
-    return TimeUnit.NANOSECONDS.toMillis(policy.meanHoldNanos());
+    long max = 0;
+    for (Lane lane : laneArray) {
+      max = Math.max(max, lane.policy.meanHoldNanos());
+    }
+    return TimeUnit.NANOSECONDS.toMillis(max);
   }
 }

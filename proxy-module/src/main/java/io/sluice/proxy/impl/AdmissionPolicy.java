@@ -40,8 +40,9 @@ package io.sluice.proxy.impl;
  * alone exceeds the target), because a line with no room at all would leave each freed permit idle until the next
  * arrival. And the queue never runs empty because of the target: standing ends only when it ran empty on its own.
  *
- * <p>Threads: {@link #recordHold}, {@link #recordSojourn}, {@link #queueRanEmpty} and {@link #queueDelayTarget(long)}
- * are called on the admission's event loop only.
+ * <p>One policy per lane ({@link Lane}): a lane's predictions come from its own statements, so a slow class never
+ * makes a fast one look slow. Threads: {@link #recordHold}, {@link #recordSojourn}, {@link #queueRanEmpty},
+ * {@link #permits(int)} and {@link #queueDelayTarget(long)} are called under the admission's lock only.
  * The estimates may be read from any thread (metrics gauges, stats); the fields are volatile, and a reader that sees
  * the mean of one sample and the variance of the next gets an estimate that is off by one sample, which is harmless.
  */
@@ -60,7 +61,8 @@ final class AdmissionPolicy {
   private static final long STANDING_INTERVAL_NANOS = STANDING_INTERVAL_MS * 1_000_000;
   private static final long NEVER = Long.MIN_VALUE;
 
-  private final int permits;
+  /** The drain rate of the line: a lane's current limit, which moves with it ({@link #permits(int)}). */
+  private volatile int permits;
   private final long acquireTimeoutNanos;
   private volatile double meanHoldNanos;
   private volatile double holdVariance;
@@ -89,6 +91,11 @@ final class AdmissionPolicy {
     this.permits = permits;
     this.acquireTimeoutNanos = acquireTimeoutNanos;
     queueDelayTarget(queueDelayTargetNanos);
+  }
+
+  /** A lane's limit changed: its line drains at the new rate. */
+  void permits(int permits) {
+    this.permits = Math.max(1, permits);
   }
 
   /** Sets the queueing-delay target (live: applies to the next request); 0 disables it. */

@@ -25,9 +25,21 @@ final class Failures {
       case DEADLINE_EXPIRED -> "the request's deadline passed while it waited for a connection";
       case ACQUIRE_TIMEOUT -> "no connection became free within " + pool.acquireTimeoutMs() + " ms";
       case QUEUE_DELAY -> "the predicted wait for a connection exceeds the pool's queueing-delay target";
+      case LANE_DEADLINE -> "this kind of statement takes longer than the request's remaining time";
     };
     return new ProxyFailure(FailureCode.POOL_SATURATED,
       FailureCode.withRetryAfter("database pool saturated: " + why, retryAfterSeconds), reason);
+  }
+
+  /**
+   * Refused at admission because statements of its class (its lane) take longer, recently, than the request has
+   * left: 503 with a Retry-After of about that time. Nothing was executed; other classes are not affected.
+   */
+  static ProxyFailure laneTooSlow(String action, long p90Nanos, long retryAfterSeconds) {
+    return new ProxyFailure(FailureCode.POOL_SATURATED, FailureCode.withRetryAfter("database busy for " + action
+      + ": its statements take " + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(p90Nanos) + " ms now (p90),"
+      + " longer than the request's remaining time (lane_deadline)", retryAfterSeconds),
+      Admission.Rejection.LANE_DEADLINE);
   }
 
   static ProxyFailure statementTimeout() {

@@ -86,12 +86,6 @@ public final class PoolExecutor {
 
   PoolExecutor(Vertx vertx, Pool pool, Killer killer, ServerLimits limits, DbSettings db, FaultSettings faults,
                ProxyMetrics metrics, ProxyCounters counters) {
-    this(vertx, pool, killer, limits, db, faults, metrics, counters, new QueuePlaces(db.pool().maxWaitQueueSize()));
-  }
-
-  /** @param places the node's wait-queue places, shared by its shards (see {@link QueuePlaces}) */
-  PoolExecutor(Vertx vertx, Pool pool, Killer killer, ServerLimits limits, DbSettings db, FaultSettings faults,
-               ProxyMetrics metrics, ProxyCounters counters, QueuePlaces places) {
     this.vertx = vertx;
     this.pool = pool;
     this.poolSettings = db.pool();
@@ -99,7 +93,7 @@ public final class PoolExecutor {
     this.limits = limits;
     this.metrics = metrics;
     this.counters = counters;
-    this.admission = Admission.forPool(vertx, poolSettings, places, counters.rejections);
+    this.admission = Admission.forPool(vertx, poolSettings, db.lanes(), counters.rejections);
     update(db, faults);
   }
 
@@ -108,7 +102,7 @@ public final class PoolExecutor {
    * fault injection.
    */
   void update(DbSettings db, FaultSettings faults) {
-    admission.queueDelayTargetMs(db.pool().queueDelayTargetMs());
+    admission.update(db.pool(), db.lanes());
     this.statementTimeoutMs = db.statementTimeoutMs();
     this.killGraceMs = db.killGraceMs();
     this.faults = new FaultInjector(faults);
@@ -132,16 +126,25 @@ public final class PoolExecutor {
     }
     Promise<JsonObject> reply = Promise.promise();
     inFlight.incrementAndGet();
-    admission.acquire(deadline)
-      .recover(err -> Future.failedFuture(rejected(op, err, requestId)))
+    Lane lane = admission.lane(op.action());
+    admission.acquire(lane, deadline)
+      .recover(err -> Future.failedFuture(rejected(op, lane, err, requestId)))
       .compose(granted -> {
         long grantedAt = System.nanoTime();
+        long[] executed = {-1};
         return connection(deadline)
           .recover(err -> Future.failedFuture(unavailable(op, err, requestId)))
-          .compose(conn -> execute(conn, op, deadline, reply, requestId))
-          .eventually(() -> {
-            admission.release(System.nanoTime() - grantedAt);
-            return Future.succeededFuture();
+          .compose(conn -> {
+            long start = System.nanoTime();
+            return execute(conn, op, deadline, reply, requestId)
+              .andThen(ar -> executed[0] = System.nanoTime() - start);
+          })
+          .andThen(ar -> {
+            // The lane learns from its statements' execution time only (not the wait for a connection); one stopped
+            // at its deadline is a drop.
+            boolean dropped = ar.failed() && ar.cause() instanceof ProxyFailure f
+              && f.code() == FailureCode.STATEMENT_TIMEOUT;
+            admission.release(lane, System.nanoTime() - grantedAt, executed[0], dropped);
           });
       })
       .onComplete(ar -> {
@@ -429,14 +432,20 @@ public final class PoolExecutor {
     return Failures.statementTimeout();
   }
 
-  private ProxyFailure rejected(Operation op, Throwable err, String requestId) {
+  private ProxyFailure rejected(Operation op, Lane lane, Throwable err, String requestId) {
     if (!(err instanceof Admission.Rejected rejection)) {
       return Failures.statementFailure(err);
     }
-    long retryAfter = admission.retryAfterSeconds();
-    saturationLog.warn("{} {} rejected: pool saturated ({}; {} in use, {} waiting), likely pool exhaustion or slow DB"
-      + " request_id={}", op.action(), op.key(), rejection.reason.label, admission.held(), admission.waiting(),
-      requestId);
+    long retryAfter = admission.retryAfterSeconds(lane);
+    if (rejection.reason == Admission.Rejection.LANE_DEADLINE) {
+      saturationLog.warn("{} {} rejected: its statements take {} ms (p90 of the last {}), longer than the request has"
+        + " left; {} of them in flight (lane limit {}) request_id={}", op.action(), op.key(),
+        TimeUnit.NANOSECONDS.toMillis(lane.p90Now()), Lane.WINDOW, lane.inFlightNow(), lane.limitNow(), requestId);
+      return Failures.laneTooSlow(op.action(), lane.p90Now(), retryAfter);
+    }
+    saturationLog.warn("{} {} rejected: pool saturated ({}; {} in use, {} waiting, lane {} of limit {}), likely pool"
+      + " exhaustion or slow DB request_id={}", op.action(), op.key(), rejection.reason.label, admission.held(),
+      admission.waiting(), lane.inFlightNow(), lane.limitNow(), requestId);
     return Failures.saturated(rejection.reason, poolSettings, retryAfter);
   }
 

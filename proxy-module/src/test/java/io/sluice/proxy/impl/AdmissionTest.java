@@ -1,6 +1,9 @@
 package io.sluice.proxy.impl;
 
+import io.sluice.config.JsonSection;
+import io.sluice.proxy.config.LaneSettings;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -46,6 +49,11 @@ class AdmissionTest {
     }
 
     @Override
+    public java.util.concurrent.Executor callerExecutor() {
+      return Runnable::run;
+    }
+
+    @Override
     public void cancelTimer(long id) {
       timers.removeIf(t -> t.id() == id);
     }
@@ -73,8 +81,24 @@ class AdmissionTest {
   }
 
   private Admission admission(int permits, int maxQueue, long acquireTimeoutMs, long queueDelayTargetMs) {
-    return new Admission(clock, new AdmissionPolicy(permits, TimeUnit.MILLISECONDS.toNanos(acquireTimeoutMs),
-      TimeUnit.MILLISECONDS.toNanos(queueDelayTargetMs)), permits, maxQueue, acquireTimeoutMs, counters.rejections);
+    return new Admission(clock, permits, maxQueue, acquireTimeoutMs, queueDelayTargetMs, counters.rejections,
+      ONE_LANE);
+  }
+
+  /** Lanes off: every request in one lane, the admission's FIFO mechanism alone (lanes: {@code LanesTest}). */
+  static final LaneSettings ONE_LANE = LaneSettings.from(JsonSection.root(new JsonObject()
+    .put("enabled", false)));
+
+  private static Future<Void> acquire(Admission admission, long deadlineNanos) {
+    return admission.acquire(admission.lane(Admission.ONE_LANE), deadlineNanos);
+  }
+
+  private static void release(Admission admission, long holdNanos) {
+    admission.release(admission.lane(Admission.ONE_LANE), holdNanos, -1, false);
+  }
+
+  private static boolean queueStanding(Admission admission) {
+    return admission.lane(Admission.ONE_LANE).policy.standing();
   }
 
   private long inMs(long millis) {
@@ -91,34 +115,34 @@ class AdmissionTest {
     + " order")
   void handsOverInArrivalOrder() {
     Admission admission = admission(2, 10, 10_000);
-    assertTrue(admission.acquire(inMs(5_000)).succeeded());
-    assertTrue(admission.acquire(inMs(5_000)).succeeded());
+    assertTrue(acquire(admission, inMs(5_000)).succeeded());
+    assertTrue(acquire(admission, inMs(5_000)).succeeded());
     List<Future<Void>> waiters = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      waiters.add(admission.acquire(inMs(5_000)));
+      waiters.add(acquire(admission, inMs(5_000)));
     }
     assertEquals(2, admission.held());
     assertEquals(3, admission.waiting());
     assertFalse(waiters.stream().anyMatch(Future::isComplete));
 
-    admission.release(0);
+    release(admission, 0);
     assertTrue(waiters.get(0).succeeded());
     assertFalse(waiters.get(1).isComplete());
     // A newcomer does not overtake the ones in line, though a permit just changed hands.
-    Future<Void> newcomer = admission.acquire(inMs(5_000));
+    Future<Void> newcomer = acquire(admission, inMs(5_000));
     assertFalse(newcomer.isComplete());
 
-    admission.release(0);
+    release(admission, 0);
     assertTrue(waiters.get(1).succeeded());
     assertFalse(waiters.get(2).isComplete());
-    admission.release(0);
+    release(admission, 0);
     assertTrue(waiters.get(2).succeeded());
-    admission.release(0);
+    release(admission, 0);
     assertTrue(newcomer.succeeded());
     assertEquals(0, admission.waiting());
     assertEquals(0, clock.pendingTimers(), "the timers of waiters that were served are cancelled");
 
-    admission.release(0);
+    release(admission, 0);
     assertEquals(1, admission.held(), "with nobody waiting, a release frees a permit");
   }
 
@@ -126,10 +150,10 @@ class AdmissionTest {
   @DisplayName("with the queue full, a request is refused at once (queue_full) and counted")
   void queueFullIsRefusedAtOnce() {
     Admission admission = admission(1, 2, 10_000);
-    admission.acquire(inMs(5_000));
-    Future<Void> first = admission.acquire(inMs(5_000));
-    Future<Void> second = admission.acquire(inMs(5_000));
-    Future<Void> third = admission.acquire(inMs(5_000));
+    acquire(admission, inMs(5_000));
+    Future<Void> first = acquire(admission, inMs(5_000));
+    Future<Void> second = acquire(admission, inMs(5_000));
+    Future<Void> third = acquire(admission, inMs(5_000));
     assertEquals(Admission.Rejection.QUEUE_FULL, rejection(third));
     assertEquals(1, admission.rejected(Admission.Rejection.QUEUE_FULL));
     assertEquals(2, admission.waiting());
@@ -141,9 +165,9 @@ class AdmissionTest {
     + " live waiter")
   void waiterLeavesAtItsDeadline() {
     Admission admission = admission(1, 10, 10_000);
-    admission.acquire(inMs(5_000));
-    Future<Void> hasty = admission.acquire(inMs(100));
-    Future<Void> patient = admission.acquire(inMs(500));
+    acquire(admission, inMs(5_000));
+    Future<Void> hasty = acquire(admission, inMs(100));
+    Future<Void> patient = acquire(admission, inMs(500));
 
     clock.advance(99);
     assertFalse(hasty.isComplete());
@@ -152,7 +176,7 @@ class AdmissionTest {
     assertEquals(1, admission.waiting());
     assertEquals(1, admission.rejected(Admission.Rejection.DEADLINE_EXPIRED));
 
-    admission.release(TimeUnit.MILLISECONDS.toNanos(100));
+    release(admission, TimeUnit.MILLISECONDS.toNanos(100));
     assertTrue(patient.succeeded());
     assertEquals(1, admission.held());
   }
@@ -161,8 +185,8 @@ class AdmissionTest {
   @DisplayName("a waiter whose acquire timeout comes before its deadline fails with acquire_timeout")
   void acquireTimeoutBeforeDeadline() {
     Admission admission = admission(1, 10, 200);
-    admission.acquire(inMs(5_000));
-    Future<Void> waiter = admission.acquire(inMs(1_000));
+    acquire(admission, inMs(5_000));
+    Future<Void> waiter = acquire(admission, inMs(1_000));
     clock.advance(199);
     assertFalse(waiter.isComplete());
     clock.advance(1);
@@ -174,8 +198,8 @@ class AdmissionTest {
   @DisplayName("a request whose deadline has already passed is not queued")
   void deadlinePassedIsNotQueued() {
     Admission admission = admission(1, 10, 10_000);
-    admission.acquire(inMs(5_000));
-    assertEquals(Admission.Rejection.DEADLINE_EXPIRED, rejection(admission.acquire(clock.nanoTime())));
+    acquire(admission, inMs(5_000));
+    assertEquals(Admission.Rejection.DEADLINE_EXPIRED, rejection(acquire(admission, clock.nanoTime())));
     assertEquals(0, admission.waiting());
     assertEquals(0, clock.pendingTimers());
   }
@@ -185,12 +209,12 @@ class AdmissionTest {
     + " permit goes to the next one; the refused one's timer does not fire later")
   void handOverSkipsWaitersTooCloseToTheirDeadline() {
     Admission admission = admission(1, 10, 10_000);
-    admission.acquire(inMs(5_000));
-    Future<Void> close = admission.acquire(inMs(150));
-    Future<Void> far = admission.acquire(inMs(2_000));
+    acquire(admission, inMs(5_000));
+    Future<Void> close = acquire(admission, inMs(150));
+    Future<Void> far = acquire(admission, inMs(2_000));
 
     clock.advance(100);
-    admission.release(TimeUnit.MILLISECONDS.toNanos(100));
+    release(admission, TimeUnit.MILLISECONDS.toNanos(100));
     assertEquals(Admission.Rejection.PREDICTED_WAIT, rejection(close), "50 ms left, a hold takes 100 ms");
     assertTrue(far.succeeded());
 
@@ -203,14 +227,14 @@ class AdmissionTest {
   @DisplayName("once hold times are known, a request that cannot wait its turn plus a hold is refused at once")
   void predictedWaitIsRefusedAtAcquire() {
     Admission admission = admission(1, 10, 10_000);
-    admission.acquire(inMs(5_000));
-    admission.release(TimeUnit.MILLISECONDS.toNanos(100));
-    admission.acquire(inMs(5_000));
+    acquire(admission, inMs(5_000));
+    release(admission, TimeUnit.MILLISECONDS.toNanos(100));
+    acquire(admission, inMs(5_000));
 
     // First in line: 100 ms wait for the holder, then its own 100 ms.
-    assertEquals(Admission.Rejection.PREDICTED_WAIT, rejection(admission.acquire(inMs(199))));
+    assertEquals(Admission.Rejection.PREDICTED_WAIT, rejection(acquire(admission, inMs(199))));
     assertEquals(0, admission.waiting());
-    Future<Void> fits = admission.acquire(inMs(200));
+    Future<Void> fits = acquire(admission, inMs(200));
     assertFalse(fits.isComplete());
     assertEquals(1, admission.waiting());
   }
@@ -219,12 +243,12 @@ class AdmissionTest {
   @DisplayName("Retry-After follows the line: longer with more waiters")
   void retryAfterFollowsTheQueue() {
     Admission admission = admission(1, 10, 10_000);
-    admission.acquire(inMs(60_000));
-    admission.release(TimeUnit.MILLISECONDS.toNanos(1_000));
-    admission.acquire(inMs(60_000));
+    acquire(admission, inMs(60_000));
+    release(admission, TimeUnit.MILLISECONDS.toNanos(1_000));
+    acquire(admission, inMs(60_000));
     assertEquals(1, admission.retryAfterSeconds());
     for (int i = 0; i < 4; i++) {
-      admission.acquire(inMs(60_000));
+      acquire(admission, inMs(60_000));
     }
     assertEquals(5, admission.retryAfterSeconds(), "4 waiting + the caller, 1 s each on one permit");
   }
@@ -232,10 +256,10 @@ class AdmissionTest {
   /** Fills {@code permits} permits and teaches the policy a hold time of {@code holdMs}; all permits stay held. */
   private void saturate(Admission admission, int permits, long holdMs) {
     for (int i = 0; i < permits; i++) {
-      assertTrue(admission.acquire(inMs(60_000)).succeeded());
+      assertTrue(acquire(admission, inMs(60_000)).succeeded());
     }
-    admission.release(TimeUnit.MILLISECONDS.toNanos(holdMs));
-    assertTrue(admission.acquire(inMs(60_000)).succeeded());
+    release(admission, TimeUnit.MILLISECONDS.toNanos(holdMs));
+    assertTrue(acquire(admission, inMs(60_000)).succeeded());
   }
 
   /**
@@ -245,13 +269,13 @@ class AdmissionTest {
   private List<Future<Void>> waitAboveTargetForAnInterval(Admission admission, int waiters, long holdMs) {
     List<Future<Void>> inLine = new ArrayList<>();
     for (int i = 0; i < waiters; i++) {
-      inLine.add(admission.acquire(inMs(60_000)));
+      inLine.add(acquire(admission, inMs(60_000)));
     }
     assertFalse(inLine.stream().anyMatch(Future::isComplete), "a burst queues: the queue does not stand yet");
     clock.advance(60);
-    admission.release(TimeUnit.MILLISECONDS.toNanos(holdMs));
+    release(admission, TimeUnit.MILLISECONDS.toNanos(holdMs));
     clock.advance(AdmissionPolicy.STANDING_INTERVAL_MS);
-    admission.release(TimeUnit.MILLISECONDS.toNanos(holdMs));
+    release(admission, TimeUnit.MILLISECONDS.toNanos(holdMs));
     assertTrue(inLine.get(0).succeeded() && inLine.get(1).succeeded());
     return inLine.subList(2, inLine.size());
   }
@@ -264,11 +288,11 @@ class AdmissionTest {
     Admission admission = admission(10, 100, 10_000, 30);
     saturate(admission, 10, 100);
     List<Future<Void>> inLine = waitAboveTargetForAnInterval(admission, 5, 100);
-    assertTrue(admission.queueStanding());
+    assertTrue(queueStanding(admission));
     assertEquals(3, admission.waiting());
     int timers = clock.pendingTimers();
 
-    Future<Void> fourth = admission.acquire(inMs(60_000));
+    Future<Void> fourth = acquire(admission, inMs(60_000));
     assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(fourth));
     assertEquals(3, admission.waiting());
     assertEquals(timers, clock.pendingTimers(), "a refused request sets no timer");
@@ -278,10 +302,10 @@ class AdmissionTest {
     assertFalse(inLine.stream().anyMatch(Future::isComplete), "those in line keep their place");
 
     // A freed permit goes to the head; the place it leaves is open again, and only it.
-    admission.release(TimeUnit.MILLISECONDS.toNanos(100));
+    release(admission, TimeUnit.MILLISECONDS.toNanos(100));
     assertTrue(inLine.get(0).succeeded());
-    assertFalse(admission.acquire(inMs(60_000)).isComplete());
-    assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(admission.acquire(inMs(60_000))));
+    assertFalse(acquire(admission, inMs(60_000)).isComplete());
+    assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(acquire(admission, inMs(60_000))));
   }
 
   @Test
@@ -291,18 +315,18 @@ class AdmissionTest {
     Admission admission = admission(10, 100, 10_000, 30);
     saturate(admission, 10, 100);
     List<Future<Void>> inLine = waitAboveTargetForAnInterval(admission, 50, 100);
-    assertTrue(admission.queueStanding());
+    assertTrue(queueStanding(admission));
     for (int i = 0; i < inLine.size(); i++) {
-      admission.release(TimeUnit.MILLISECONDS.toNanos(100));
+      release(admission, TimeUnit.MILLISECONDS.toNanos(100));
     }
     assertTrue(inLine.stream().allMatch(Future::succeeded), "the whole burst was served");
     assertEquals(0, admission.rejected(Admission.Rejection.QUEUE_DELAY));
 
-    admission.release(TimeUnit.MILLISECONDS.toNanos(100));
-    assertFalse(admission.queueStanding(), "a permit found nobody waiting");
-    assertTrue(admission.acquire(inMs(60_000)).succeeded());
+    release(admission, TimeUnit.MILLISECONDS.toNanos(100));
+    assertFalse(queueStanding(admission), "a permit found nobody waiting");
+    assertTrue(acquire(admission, inMs(60_000)).succeeded());
     for (int i = 0; i < 50; i++) {
-      assertFalse(admission.acquire(inMs(60_000)).isComplete());
+      assertFalse(acquire(admission, inMs(60_000)).isComplete());
     }
     assertEquals(50, admission.waiting());
   }
@@ -314,12 +338,12 @@ class AdmissionTest {
     Admission admission = admission(10, 100, 10_000, 0);
     saturate(admission, 10, 100);
     waitAboveTargetForAnInterval(admission, 5, 100);
-    assertFalse(admission.queueStanding());
+    assertFalse(queueStanding(admission));
     for (int i = 0; i < 97; i++) {
-      assertFalse(admission.acquire(inMs(60_000)).isComplete());
+      assertFalse(acquire(admission, inMs(60_000)).isComplete());
     }
     assertEquals(100, admission.waiting());
-    assertEquals(Admission.Rejection.QUEUE_FULL, rejection(admission.acquire(inMs(60_000))));
+    assertEquals(Admission.Rejection.QUEUE_FULL, rejection(acquire(admission, inMs(60_000))));
     assertEquals(0, admission.rejected(Admission.Rejection.QUEUE_DELAY));
   }
 
@@ -329,11 +353,11 @@ class AdmissionTest {
     Admission admission = admission(10, 100, 10_000, 30);
     saturate(admission, 10, 100);
     List<Future<Void>> inLine = waitAboveTargetForAnInterval(admission, 5, 100);
-    assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(admission.acquire(inMs(60_000))));
+    assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(acquire(admission, inMs(60_000))));
 
-    admission.queueDelayTargetMs(0);
+    admission.update(new io.sluice.proxy.config.PoolSettings(1, 100, 2_000, 0, 0, 0), ONE_LANE);
     for (int i = 0; i < 10; i++) {
-      assertFalse(admission.acquire(inMs(60_000)).isComplete());
+      assertFalse(acquire(admission, inMs(60_000)).isComplete());
     }
     assertEquals(13, admission.waiting());
     assertFalse(inLine.stream().anyMatch(Future::isComplete));
@@ -379,7 +403,7 @@ class AdmissionTest {
       clock.setTimer(t, () -> {
         long arrival = clock.nanoTime();
         accountIdle.run();
-        Future<Void> permit = admission.acquire(arrival + TimeUnit.MILLISECONDS.toNanos(2_000));
+        Future<Void> permit = acquire(admission, arrival + TimeUnit.MILLISECONDS.toNanos(2_000));
         if (permit.failed()) {
           refused[0]++;
           if (admission.held() < permits) {
@@ -402,7 +426,7 @@ class AdmissionTest {
           long holdMs = 400 + random.nextInt(601);
           clock.setTimer(holdMs, () -> {
             accountIdle.run();
-            admission.release(TimeUnit.MILLISECONDS.toNanos(holdMs));
+            release(admission, TimeUnit.MILLISECONDS.toNanos(holdMs));
           });
         });
       });
@@ -411,7 +435,7 @@ class AdmissionTest {
     accountIdle.run();
     otherRefusals[0] += admissionRejections(others);
     return new Overload(granted[0], refused[0], refused[1], refused[2], otherRefusals[0], idle[0], waits[0] / waitCount[0], waits[1],
-      clock.nanoTime() - measuredFrom, admission.queueStanding());
+      clock.nanoTime() - measuredFrom, queueStanding(admission));
   }
 
   @Test
@@ -444,41 +468,5 @@ class AdmissionTest {
       sum += counters.rejections[reason.ordinal()].sum();
     }
     return sum;
-  }
-
-  @Test
-  @DisplayName("shards share the node's queue places: a shard behind the others may queue beyond an even slice,"
-    + " the node never holds more waiters than its places, and every place comes back when its waiter leaves")
-  void shardsShareTheNodesQueuePlaces() {
-    QueuePlaces places = new QueuePlaces(4);
-    Admission slow = new Admission(clock, new AdmissionPolicy(1, TimeUnit.SECONDS.toNanos(10), 0), 1,
-      places, 10_000, counters.rejections);
-    Admission fast = new Admission(clock, new AdmissionPolicy(1, TimeUnit.SECONDS.toNanos(10), 0), 1,
-      places, 10_000, counters.rejections);
-    assertTrue(slow.acquire(inMs(5_000)).succeeded());
-    assertTrue(fast.acquire(inMs(5_000)).succeeded());
-    // Three waiters on one shard: more than an even half of the four places.
-    List<Future<Void>> onSlow = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      onSlow.add(slow.acquire(inMs(5_000)));
-    }
-    assertFalse(onSlow.stream().anyMatch(Future::isComplete));
-    Future<Void> lastPlace = fast.acquire(inMs(5_000));
-    assertFalse(lastPlace.isComplete());
-    assertEquals(4, places.taken());
-    // The node is full: neither shard queues one more.
-    assertEquals(Admission.Rejection.QUEUE_FULL, rejection(slow.acquire(inMs(5_000))));
-    assertEquals(Admission.Rejection.QUEUE_FULL, rejection(fast.acquire(inMs(5_000))));
-
-    // A hand-over and a waiter failed by its timer each give their place back.
-    slow.release(0);
-    assertTrue(onSlow.get(0).succeeded());
-    assertEquals(3, places.taken());
-    clock.advance(10_000);
-    assertTrue(onSlow.get(1).failed());
-    assertTrue(onSlow.get(2).failed());
-    assertTrue(lastPlace.failed());
-    assertEquals(0, places.taken());
-    assertEquals(0, slow.waiting() + fast.waiting());
   }
 }

@@ -37,10 +37,11 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A proxy node with several shards ({@code proxy.instances} ≥ 2), against the real test database: the server-side
- * bound, one answer per request, read-after-write across shards, the node's share and the local admin address.
+ * A proxy node served by several event loops ({@code proxy.instances} ≥ 2), against the real test database: one pool
+ * and one admission for all of them, the server-side bound, one answer per request, read-after-write, the node's
+ * share and the local admin address.
  */
-class ShardsTest {
+class EventLoopsTest {
 
   private static final Duration WITHIN = Duration.ofSeconds(30);
 
@@ -69,8 +70,8 @@ class ShardsTest {
     node = ProxyNode.deploy(vertx, config, Ticker.systemTicker()).await();
   }
 
-  private static JsonObject config(int shards, int maxSize, int maxWaitQueueSize) {
-    JsonObject config = TestConfigs.shards(TestConfigs.proxyConfig(), shards);
+  private static JsonObject config(int eventLoops, int maxSize, int maxWaitQueueSize) {
+    JsonObject config = TestConfigs.shards(TestConfigs.proxyConfig(), eventLoops);
     config.getJsonObject("db").getJsonObject("pool").put("maxSize", maxSize).put("maxWaitQueueSize", maxWaitQueueSize);
     return config;
   }
@@ -98,16 +99,16 @@ class ShardsTest {
   }
 
   @Test
-  @DisplayName("saturated from many event loops, 2 shards never hold more than db.pool.maxSize connections or"
-    + " statements on the server, every request gets one answer, and every permit comes back")
-  void saturatedShardsKeepTheServerSideBound() {
+  @DisplayName("saturated from many event loops, a node on 2 event loops never holds more than db.pool.maxSize"
+    + " connections or statements on the server, every request gets one answer, and every permit comes back")
+  void saturatedNodeKeepsTheServerSideBound() {
     int maxSize = 4;
     JsonObject config = config(2, maxSize, 6);
     config.getJsonObject("db").put("statementTimeoutMs", 30_000).getJsonObject("pool").put("acquireTimeoutMs", 30_000);
     config.getJsonObject("faults").put("dbLatency",
       new JsonObject().put("enabled", true).put("minMs", 150).put("maxMs", 150));
     deploy(config);
-    assertEquals(2, node.shards());
+    assertEquals(2, node.eventLoops());
 
     int senders = 8;
     int perSender = 25;
@@ -166,23 +167,18 @@ class ShardsTest {
     });
     JsonObject pool = pool();
     assertEquals(maxSize, pool.getInteger("maxSize"));
-    assertEquals(2, pool.getInteger("shards"));
-    for (Object shard : pool.getJsonArray("perShard")) {
-      assertEquals(maxSize / 2, ((JsonObject) shard).getInteger("maxSize"));
-      assertEquals(0, ((JsonObject) shard).getInteger("inUse"));
-      assertEquals(0, ((JsonObject) shard).getInteger("waiting"));
-    }
+    assertEquals(2, pool.getInteger("eventLoops"));
   }
 
   @Test
-  @DisplayName("with 2 shards, every read after a write sees the new value, whichever shard serves it")
-  void readAfterWriteAcrossShards() {
+  @DisplayName("with 2 event loops, every read after a write sees the new value, whichever loop serves it")
+  void readAfterWriteAcrossEventLoops() {
     deploy(config(2, 4, 10));
     long id = proxy.call(Action.CREATE_USER, new JsonObject().put(Fields.NAME, "R")
       .put(Fields.EMAIL, "raw-" + UUID.randomUUID() + "@example.com")).getLong(Fields.ID);
     JsonObject user = new JsonObject().put(Fields.USER_ID, id);
     for (int i = 0; i < 4; i++) {
-      // Every shard caches the value before the first write.
+      // The node caches the value before the first write.
       assertEquals(new JsonObject(), proxy.call(Action.GET_SETTINGS, user).getJsonObject(Fields.SETTINGS));
     }
     for (int round = 0; round < 10; round++) {
@@ -202,38 +198,32 @@ class ShardsTest {
   }
 
   @Test
-  @DisplayName("setShare shrinks and grows the node's pool; a shard left with no connection answers 503 at once")
+  @DisplayName("setShare shrinks and grows the node's one pool; a share of 0 answers 503 at once, and every event"
+    + " loop serves requests while the share is 1")
   void shareShrinksAndGrowsThePool() {
     deploy(config(2, 4, 10));
-    assertEquals(new JsonArray().add(2).add(2), shardSizes());
+    assertEquals(4, pool().getInteger("maxSize"));
 
     share(n -> 1);
     assertEquals(1, pool().getInteger("maxSize"));
-    assertEquals(new JsonArray().add(1).add(0), shardSizes());
-    Poll.until(WITHIN, "the old pools closed on the server", () -> serverConnections() <= 1 + 1);
-    List<Future<JsonObject>> pings = new ArrayList<>();
+    Poll.until(WITHIN, "the old pool closed on the server", () -> serverConnections() <= 1 + 1);
     for (int i = 0; i < 6; i++) {
-      Future<JsonObject> ping = proxy.send(Action.PING, new JsonObject());
-      ping.otherwiseEmpty().await();
-      pings.add(ping);
+      // One connection for the node, whichever event loop the request comes in on: no slice is left without one.
+      proxy.call(Action.PING, new JsonObject());
     }
-    long refused = 0;
-    for (Future<JsonObject> ping : pings) {
-      if (ping.failed()) {
-        refused++;
-        ReplyException failure = assertInstanceOf(ReplyException.class, ping.cause());
-        assertEquals(FailureCode.POOL_SATURATED, failure.failureCode());
-        assertTrue(failure.getMessage().contains("no connections"), failure.getMessage());
-        assertTrue(FailureCode.retryAfterOf(failure.getMessage()) >= 1, failure.getMessage());
-      }
-    }
-    assertTrue(refused > 0 && refused < pings.size(), "refused by the empty shard only: " + refused);
+
+    share(n -> 0);
+    assertEquals(0, pool().getInteger("maxSize"));
+    Future<JsonObject> ping = proxy.send(Action.PING, new JsonObject());
+    ping.otherwiseEmpty().await();
+    ReplyException failure = assertInstanceOf(ReplyException.class, ping.cause());
+    assertEquals(FailureCode.POOL_SATURATED, failure.failureCode());
+    assertTrue(failure.getMessage().contains("no connections"), failure.getMessage());
+    assertTrue(FailureCode.retryAfterOf(failure.getMessage()) >= 1, failure.getMessage());
     assertEquals(0, pool().getInteger("waiting"), "refused at once, never queued");
 
-    share(n -> n / 2);
-    assertEquals(new JsonArray().add(1).add(1), shardSizes());
     share(IntUnaryOperator.identity());
-    assertEquals(new JsonArray().add(2).add(2), shardSizes());
+    assertEquals(4, pool().getInteger("maxSize"));
     for (int i = 0; i < 6; i++) {
       proxy.call(Action.PING, new JsonObject());
     }
@@ -252,11 +242,10 @@ class ShardsTest {
 
     assertTrue(proxy.call(Action.APPLY_CONFIG, change).getBoolean("poolSwapped"));
     assertEquals(6, pool().getInteger("maxSize"));
-    assertEquals(new JsonArray().add(3).add(3), shardSizes());
   }
 
   @Test
-  @DisplayName("a write published by another proxy node drops the matching entries of every shard here")
+  @DisplayName("a write published by another proxy node drops the matching entries here")
   void remoteWriteDropsEntries() {
     deploy(config(2, 4, 10));
     long id = proxy.call(Action.CREATE_USER, new JsonObject().put(Fields.NAME, "X")
@@ -265,7 +254,7 @@ class ShardsTest {
     for (int i = 0; i < 4; i++) {
       proxy.call(Action.GET_SETTINGS, user);
     }
-    assertTrue(settingsCacheSize() >= 2, "both shards hold the entry");
+    assertEquals(1, settingsCacheSize(), "one entry for the node, whichever loop read it");
     JsonObject written = user.copy().put(Fields.SETTINGS, new JsonObject().put("from", "elsewhere"));
     vertx.eventBus().publish(ProxyContract.CACHE_INVALIDATE_ADDRESS, new JsonObject().put("node", "another-node")
       .put("action", Action.PUT_SETTINGS).put("body", written).put("reply", written));
@@ -274,11 +263,5 @@ class ShardsTest {
 
   private long settingsCacheSize() {
     return proxy.stats().getJsonObject("caches").getJsonObject("settings").getLong("size");
-  }
-
-  private JsonArray shardSizes() {
-    JsonArray sizes = new JsonArray();
-    pool().getJsonArray("perShard").forEach(shard -> sizes.add(((JsonObject) shard).getInteger("maxSize")));
-    return sizes;
   }
 }

@@ -4,7 +4,7 @@ import io.sluice.contract.FailureCode;
 import io.sluice.contract.ProxyContract;
 import io.sluice.proxy.impl.Node;
 import io.sluice.proxy.impl.ProxyFailure;
-import io.sluice.proxy.impl.ProxyShard;
+import io.sluice.proxy.impl.Reply;
 import io.sluice.proxy.impl.Requests;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -16,36 +16,29 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One proxy shard as a verticle instance: its own event loop, its own {@link ProxyShard} (pool, admission,
- * executor, caches), and one consumer on {@link ProxyContract#ADDRESS}; the event bus round-robins among the
- * shards. Deployed {@code K} times by {@link ProxyNode}.
+ * One event loop of the proxy node: a consumer on {@link ProxyContract#ADDRESS} that hands each request to the
+ * node ({@link Node#handle}: one pool, one admission, one set of caches for every event loop). Deployed
+ * {@code proxy.instances} times by {@link ProxyNode}; the event bus round-robins among them.
  *
  * <p>Invariant: every message gets a reply or a {@code fail(code, text)} with a code of {@link FailureCode}, never
  * silence.
  */
-final class ShardVerticle extends VerticleBase {
+final class ProxyVerticle extends VerticleBase {
 
-  private static final Logger log = LoggerFactory.getLogger(ShardVerticle.class);
+  private static final Logger log = LoggerFactory.getLogger(ProxyVerticle.class);
 
   private final Node node;
-  private final int index;
-  private ProxyShard shard;
   private MessageConsumer<JsonObject> consumer;
 
-  ShardVerticle(Node node, int index) {
+  ProxyVerticle(Node node) {
     this.node = node;
-    this.index = index;
   }
 
   @Override
   public Future<?> start() {
-    return ProxyShard.start(node, index, vertx)
-      .onFailure(err -> log.error("Database proxy shard {} not started: {}", index, err.getMessage()))
-      .compose(started -> {
-        shard = started;
-        consumer = vertx.eventBus().consumer(ProxyContract.ADDRESS, this::handle);
-        return consumer.completion();
-      });
+    consumer = vertx.eventBus().consumer(ProxyContract.ADDRESS, this::handle);
+    return consumer.completion()
+      .onFailure(err -> log.error("Database proxy consumer not registered: {}", err.getMessage()));
   }
 
   private void handle(Message<JsonObject> message) {
@@ -68,9 +61,9 @@ final class ShardVerticle extends VerticleBase {
       message.fail(e.code(), e.getMessage());
       return;
     }
-    shard.handle(action, body, requestId, budgetMs, deadlineEpochMs, idempotencyKey).onComplete(ar -> {
+    node.handle(action, body, requestId, budgetMs, deadlineEpochMs, idempotencyKey).onComplete(ar -> {
       if (ar.succeeded()) {
-        ProxyShard.Reply reply = ar.result();
+        Reply reply = ar.result();
         DeliveryOptions options = new DeliveryOptions();
         if (reply.replayed()) {
           options.addHeader(ProxyContract.IDEMPOTENT_REPLAYED_HEADER, "true");
@@ -90,11 +83,7 @@ final class ShardVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    // Stop taking requests, let those in flight finish (bounded by their own timeouts), then close the pool
-    // (bounded by db.killGraceMs, then closed at the socket).
-    Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
-    return unregistered
-      .eventually(() -> shard == null ? Future.succeededFuture() : shard.drain())
-      .eventually(() -> shard == null ? Future.succeededFuture() : shard.close());
+    // Stop taking requests; the node drains those in flight once every event loop stopped (ProxyNode.undeploy).
+    return consumer == null ? Future.succeededFuture() : consumer.unregister();
   }
 }
