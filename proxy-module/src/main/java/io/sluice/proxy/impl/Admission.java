@@ -2,7 +2,6 @@ package io.sluice.proxy.impl;
 
 import io.sluice.proxy.config.LaneSettings;
 import io.sluice.proxy.config.PoolSettings;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
@@ -12,7 +11,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -52,96 +50,6 @@ final class Admission {
 
   /** The lane of every request when lanes are off ({@code db.lanes.enabled: false}). */
   static final String ONE_LANE = "all";
-
-  /**
-   * Why a request was refused a connection. The labels are stable: they appear in logs, metrics and stats. The
-   * ordinals index the shared counters: add new reasons at the end.
-   */
-  enum Rejection {
-    QUEUE_FULL("queue_full", false),
-    PREDICTED_WAIT("predicted_wait", true),
-    DEADLINE_EXPIRED("deadline_expired", true),
-    ACQUIRE_TIMEOUT("acquire_timeout", false),
-    /** Its predicted wait exceeds {@code db.pool.queueDelayTargetMs} (see {@link AdmissionPolicy}). */
-    QUEUE_DELAY("queue_delay", false),
-    /** Its lane's recent executions (p90) take longer than the request has left. */
-    LANE_DEADLINE("lane_deadline", true);
-
-    final String label;
-    private final boolean ownDeadline;
-
-    Rejection(String label, boolean ownDeadline) {
-      this.label = label;
-      this.ownDeadline = ownDeadline;
-    }
-
-    /**
-     * Whether the refusal came from the request's own remaining time rather than from the pool being full: the same
-     * work with a later deadline may still be admitted.
-     */
-    boolean ownDeadline() {
-      return ownDeadline;
-    }
-  }
-
-  /** A failed admission. */
-  static final class Rejected extends RuntimeException {
-    final Rejection reason;
-    final Lane lane;
-
-    Rejected(Rejection reason, Lane lane) {
-      super(reason.label, null, false, false);
-      this.reason = reason;
-      this.lane = lane;
-    }
-  }
-
-  /**
-   * The time admission runs on, and where a waiter's future completes. In production {@link System#nanoTime()}, the
-   * Vert.x timers of the caller's context, and that context ({@link #of(Vertx)}); tests hand in a clock they move.
-   */
-  interface Clock {
-    long nanoTime();
-
-    /** Runs {@code action} once, {@code delayMs} from now, on the caller's context; returns an id to cancel it. */
-    long setTimer(long delayMs, Runnable action);
-
-    void cancelTimer(long id);
-
-    /** Where the caller's future is to be completed: its own context. */
-    Executor callerExecutor();
-
-    static Clock of(Vertx vertx) {
-      return new Clock() {
-        @Override
-        public long nanoTime() {
-          return System.nanoTime();
-        }
-
-        @Override
-        public long setTimer(long delayMs, Runnable action) {
-          return vertx.setTimer(delayMs, id -> action.run());
-        }
-
-        @Override
-        public void cancelTimer(long id) {
-          vertx.cancelTimer(id);
-        }
-
-        @Override
-        public Executor callerExecutor() {
-          Context context = vertx.getOrCreateContext();
-          return task -> {
-            if (Vertx.currentContext() == context) {
-              task.run();
-            } else {
-              context.runOnContext(v -> task.run());
-            }
-          };
-        }
-      };
-    }
-  }
 
   private final Clock clock;
   private final int permits;

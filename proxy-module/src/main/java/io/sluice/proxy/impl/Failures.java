@@ -17,7 +17,7 @@ final class Failures {
   }
 
   /** Refused at admission: 503 with the drain-based retry hint. Nothing was executed. */
-  static ProxyFailure saturated(Admission.Rejection reason, PoolSettings pool, long retryAfterSeconds) {
+  static ProxyFailure saturated(Rejection reason, PoolSettings pool, long retryAfterSeconds) {
     String why = switch (reason) {
       case QUEUE_FULL -> pool.maxSize() + " connections busy and " + pool.maxWaitQueueSize()
         + " requests already waiting";
@@ -39,7 +39,7 @@ final class Failures {
     return new ProxyFailure(FailureCode.POOL_SATURATED, FailureCode.withRetryAfter("database busy for " + action
       + ": its statements take " + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(p90Nanos) + " ms now (p90),"
       + " longer than the request's remaining time (lane_deadline)", retryAfterSeconds),
-      Admission.Rejection.LANE_DEADLINE);
+      Rejection.LANE_DEADLINE);
   }
 
   static ProxyFailure statementTimeout() {

@@ -64,7 +64,7 @@ final class Lane {
     this.policy = policy;
     this.name = name;
     this.limit = limit;
-    this.rejections = new LongAdder[Admission.Rejection.values().length];
+    this.rejections = new LongAdder[Rejection.values().length];
     for (int i = 0; i < rejections.length; i++) {
       rejections[i] = new LongAdder();
     }

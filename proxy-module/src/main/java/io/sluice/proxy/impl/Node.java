@@ -4,8 +4,6 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.JsonSection;
 import io.sluice.contract.Action;
-import io.sluice.contract.FailureCode;
-import io.sluice.contract.Fields;
 import io.sluice.contract.ProxyContract;
 import io.sluice.proxy.config.DbSettings;
 import io.sluice.proxy.config.IdempotencySettings;
@@ -13,7 +11,6 @@ import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mysqlclient.MySQLBuilder;
@@ -64,12 +61,13 @@ public final class Node {
   private final ProxyMetrics metrics;
   private final ProxyCounters counters = new ProxyCounters();
   private final ReadinessProbe readiness;
-  private final Idempotency idempotency;
+  final Idempotency idempotency;
   private final IdempotencySettings idempotencySettings;
   final CacheRegistry caches;
   private final int eventLoops;
   private final long purgeTimer;
   private final Reconfiguration reconfiguration;
+  private final RequestHandler requests;
   private boolean purging;
   volatile ProxyConfig config;
   /** This node's connections: {@code share(db.pool.maxSize)}. */
@@ -105,6 +103,7 @@ public final class Node {
     this.idempotencySettings = idempotencySettings;
     this.current = Generation.build(vertx, this, config, budget);
     this.reconfiguration = new Reconfiguration(this);
+    this.requests = new RequestHandler(this);
     this.purgeTimer = vertx.setPeriodic(idempotencySettings.purgeIntervalMs(), t -> purgeExpiredKeys());
     NodeStats.bindMetrics(this);
   }
@@ -179,91 +178,12 @@ public final class Node {
   }
 
   /**
-   * The request's spine: validate → cache (hit, or join a load in flight) → admission and lane → connection →
-   * statements under the statement guard → release. Fails only with a {@link ProxyFailure}.
-   *
-   * @param budgetMs        the caller's remaining time, or null for the default (acquire timeout + statement
-   *                        timeout)
-   * @param deadlineEpochMs the caller's absolute deadline (ms since the epoch), or null; the earlier of the two wins
-   * @param idempotencyKey  the caller's idempotency key (validated), or null; used by the actions that honour one
+   * Answers one request of the proxy's contract (see {@link RequestHandler}). Fails only with a
+   * {@link ProxyFailure}.
    */
   public Future<Reply> handle(String action, JsonObject body, String requestId, Long budgetMs, Long deadlineEpochMs,
                               String idempotencyKey) {
-    if (Action.STATS.equals(action)) {
-      return Future.succeededFuture(new Reply(stats(), null, -1));
-    }
-    if (Action.READY.equals(action)) {
-      return ready().map(v -> new Reply(new JsonObject().put(Fields.DATABASE, "up"), null, -1));
-    }
-    if (Action.APPLY_CONFIG.equals(action)) {
-      // Administrative, and local only: a peer on a clustered event bus must not reconfigure this node.
-      return Future.failedFuture(new ProxyFailure(FailureCode.BAD_REQUEST, Action.APPLY_CONFIG
-        + " is served only on the process-local address " + ProxyContract.ADMIN_ADDRESS));
-    }
-    JsonObject request = body == null ? new JsonObject() : body;
-    Operation op;
-    try {
-      op = Operations.prepare(action, request);
-    } catch (ProxyFailure failure) {
-      return Future.failedFuture(failure);
-    }
-    Generation gen = current;
-    long deadline = deadline(gen, budgetMs, deadlineEpochMs);
-    if (!op.write()) {
-      // Concurrent misses of the node share the first caller's load, and so its deadline; if that load runs out of
-      // time, a caller with time left loads again under its own deadline (see ReadCache).
-      return caches.read(op.cacheRead(), () -> run(gen, op, deadline, requestId))
-        .map(r -> new Reply(r.value(), r.status(), r.ageSeconds()));
-    }
-    Operation write = idempotencyKey != null && Idempotency.applies(action)
-      ? idempotency.wrap(op, request, idempotencyKey) : op;
-    // The caches are brought up to date after the write committed and before it is acknowledged. A write whose
-    // outcome is unknown may have committed: what it would invalidate is invalidated all the same.
-    return run(gen, write, deadline, requestId)
-      .map(result -> {
-        afterWrite(action, request, op.cacheWrites(), result);
-        return new Reply(result, null, -1);
-      })
-      .recover(err -> {
-        if (err instanceof ProxyFailure failure && failure.replayed() != null) {
-          return Future.succeededFuture(new Reply(failure.replayed(), null, -1, true));
-        }
-        if (err instanceof ProxyFailure failure && failure.code() == FailureCode.OUTCOME_UNKNOWN) {
-          invalidateFor(action, request, op.cacheWrites());
-        }
-        return Future.failedFuture(err);
-      });
-  }
-
-  /**
-   * The request's deadline ({@link System#nanoTime()} scale), fixed on arrival: whoever runs the work later (a
-   * retried cache load) spends the same budget. The absolute deadline counts the time the message spent queued
-   * before this point; the relative budget bounds what a clock running behind the caller's could add.
-   */
-  private static long deadline(Generation gen, Long budgetMs, Long deadlineEpochMs) {
-    long arrival = System.nanoTime();
-    long budget = budgetMs != null ? budgetMs : gen.executor() != null ? gen.executor().defaultBudgetMs()
-      : gen.config().db().pool().acquireTimeoutMs() + gen.config().db().statementTimeoutMs();
-    if (deadlineEpochMs != null) {
-      budget = Math.min(budget, Math.max(0, deadlineEpochMs - System.currentTimeMillis()));
-    }
-    return arrival + TimeUnit.MILLISECONDS.toNanos(budget);
-  }
-
-  private Future<JsonObject> run(Generation gen, Operation op, long deadline, String requestId) {
-    return gen.executor() == null ? Future.failedFuture(noConnections(op, requestId))
-      : gen.executor().run(op, deadline, requestId);
-  }
-
-  /**
-   * This node's share of the budget is 0 (more proxy nodes than connections): 503 at once, nothing executed,
-   * counted as a full queue, with a Retry-After.
-   */
-  private ProxyFailure noConnections(Operation op, String requestId) {
-    counters.rejections[Admission.Rejection.QUEUE_FULL.ordinal()].increment();
-    log.debug("{} {} rejected: this proxy node has no connections request_id={}", op.action(), op.key(), requestId);
-    return new ProxyFailure(FailureCode.POOL_SATURATED, FailureCode.withRetryAfter("database pool saturated: this"
-      + " proxy node has no connections (its share of db.pool.maxSize is 0)", 1), Admission.Rejection.QUEUE_FULL);
+    return requests.handle(action, body, requestId, budgetMs, deadlineEpochMs, idempotencyKey);
   }
 
   public Context context() {
@@ -293,24 +213,7 @@ public final class Node {
 
   /** Runs {@code work} on {@code target} and completes on the caller's context (or thread, off Vert.x). */
   public static <T> Future<T> call(Context target, Supplier<Future<T>> work) {
-    Context caller = Vertx.currentContext();
-    Promise<T> result = Promise.promise();
-    target.runOnContext(v -> {
-      Future<T> done;
-      try {
-        done = work.get();
-      } catch (RuntimeException e) {
-        done = Future.failedFuture(e);
-      }
-      done.onComplete(ar -> {
-        if (caller == null || caller == target) {
-          result.handle(ar);
-        } else {
-          caller.runOnContext(x -> result.handle(ar));
-        }
-      });
-    });
-    return result.future();
+    return Contexts.call(target, work);
   }
 
   /** Readiness, probed on the node's context whoever asks. */

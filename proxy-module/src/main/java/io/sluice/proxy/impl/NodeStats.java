@@ -72,7 +72,7 @@ final class NodeStats {
 
   private static JsonObject rejected(LongAdder[] adders) {
     JsonObject json = new JsonObject();
-    for (Admission.Rejection reason : Admission.Rejection.values()) {
+    for (Rejection reason : Rejection.values()) {
       json.put(reason.label, adders[reason.ordinal()].sum());
     }
     return json;
@@ -80,7 +80,7 @@ final class NodeStats {
 
   private static JsonObject stops(ProxyCounters counters) {
     JsonObject json = new JsonObject();
-    for (PoolExecutor.StopReason reason : PoolExecutor.StopReason.values()) {
+    for (StatementGuard.StopReason reason : StatementGuard.StopReason.values()) {
       json.put(reason.name().toLowerCase(Locale.ROOT), counters.stops[reason.ordinal()].sum());
     }
     return json;
@@ -89,11 +89,11 @@ final class NodeStats {
   static void bindMetrics(Node node) {
     ProxyMetrics metrics = node.metrics();
     ProxyCounters counters = node.counters();
-    for (Admission.Rejection reason : Admission.Rejection.values()) {
+    for (Rejection reason : Rejection.values()) {
       metrics.counter("sluice.pool.rejections", "Requests refused a connection (nothing was executed)",
         counters.rejections[reason.ordinal()], LongAdder::sum, "reason", reason.label);
     }
-    for (PoolExecutor.StopReason reason : PoolExecutor.StopReason.values()) {
+    for (StatementGuard.StopReason reason : StatementGuard.StopReason.values()) {
       metrics.counter("sluice.statement.timeouts", "Requests stopped at their deadline",
         counters.stops[reason.ordinal()], LongAdder::sum, "reason", reason.name().toLowerCase(Locale.ROOT));
     }
@@ -127,7 +127,7 @@ final class NodeStats {
         n -> lane(n, action, Lane::waitingNow), "lane", action);
       metrics.gauge("sluice.lane.p90.seconds", "p90 of the lane's recent execution times", node,
         n -> lane(n, action, l -> l.p90Now() / 1e9), "lane", action);
-      for (Admission.Rejection reason : Admission.Rejection.values()) {
+      for (Rejection reason : Rejection.values()) {
         metrics.counter("sluice.lane.rejections", "The lane's requests refused a connection, by reason", node,
           n -> lane(n, action, l -> l.rejections[reason.ordinal()].sum()), "lane", action, "reason",
           reason.label);

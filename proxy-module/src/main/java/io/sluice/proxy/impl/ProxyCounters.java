@@ -8,8 +8,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class ProxyCounters {
 
-  final LongAdder[] rejections = adders(Admission.Rejection.values().length);
-  final LongAdder[] stops = adders(PoolExecutor.StopReason.values().length);
+  final LongAdder[] rejections = adders(Rejection.values().length);
+  final LongAdder[] stops = adders(StatementGuard.StopReason.values().length);
   final LongAdder executed = new LongAdder();
   final LongAdder spentOnArrival = new LongAdder();
   final LongAdder connectionFailures = new LongAdder();

@@ -10,7 +10,7 @@ import io.vertx.core.json.JsonObject;
 public final class ProxyFailure extends RuntimeException {
 
   private final int code;
-  private final Admission.Rejection rejection;
+  private final Rejection rejection;
   private final JsonObject replay;
 
   public ProxyFailure(int code, String message) {
@@ -18,11 +18,11 @@ public final class ProxyFailure extends RuntimeException {
   }
 
   /** @param rejection why admission refused the request, or null if it was not refused at admission */
-  ProxyFailure(int code, String message, Admission.Rejection rejection) {
+  ProxyFailure(int code, String message, Rejection rejection) {
     this(code, message, rejection, null);
   }
 
-  private ProxyFailure(int code, String message, Admission.Rejection rejection, JsonObject replay) {
+  private ProxyFailure(int code, String message, Rejection rejection, JsonObject replay) {
     super(message, null, false, false);
     this.code = code;
     this.rejection = rejection;
@@ -48,7 +48,7 @@ public final class ProxyFailure extends RuntimeException {
   }
 
   /** Why admission refused the request ({@link FailureCode#POOL_SATURATED}), or null for any other failure. */
-  Admission.Rejection rejection() {
+  Rejection rejection() {
     return rejection;
   }
 

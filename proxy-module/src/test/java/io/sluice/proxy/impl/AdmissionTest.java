@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class AdmissionTest {
 
   /** A clock and timers that move only in {@link #advance}; timers fire in due order, ties in the order set. */
-  static final class FakeClock implements Admission.Clock {
+  static final class FakeClock implements Clock {
     private record Timer(long id, long dueNanos, Runnable action) {
     }
 
@@ -105,9 +105,9 @@ class AdmissionTest {
     return clock.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
   }
 
-  private static Admission.Rejection rejection(Future<Void> future) {
+  private static Rejection rejection(Future<Void> future) {
     assertTrue(future.failed(), "expected a refusal, was " + (future.succeeded() ? "granted" : "still waiting"));
-    return assertInstanceOf(Admission.Rejected.class, future.cause()).reason;
+    return assertInstanceOf(Rejected.class, future.cause()).reason;
   }
 
   @Test
@@ -154,8 +154,8 @@ class AdmissionTest {
     Future<Void> first = acquire(admission, inMs(5_000));
     Future<Void> second = acquire(admission, inMs(5_000));
     Future<Void> third = acquire(admission, inMs(5_000));
-    assertEquals(Admission.Rejection.QUEUE_FULL, rejection(third));
-    assertEquals(1, admission.rejected(Admission.Rejection.QUEUE_FULL));
+    assertEquals(Rejection.QUEUE_FULL, rejection(third));
+    assertEquals(1, admission.rejected(Rejection.QUEUE_FULL));
     assertEquals(2, admission.waiting());
     assertFalse(first.isComplete() || second.isComplete());
   }
@@ -172,9 +172,9 @@ class AdmissionTest {
     clock.advance(99);
     assertFalse(hasty.isComplete());
     clock.advance(1);
-    assertEquals(Admission.Rejection.DEADLINE_EXPIRED, rejection(hasty));
+    assertEquals(Rejection.DEADLINE_EXPIRED, rejection(hasty));
     assertEquals(1, admission.waiting());
-    assertEquals(1, admission.rejected(Admission.Rejection.DEADLINE_EXPIRED));
+    assertEquals(1, admission.rejected(Rejection.DEADLINE_EXPIRED));
 
     release(admission, TimeUnit.MILLISECONDS.toNanos(100));
     assertTrue(patient.succeeded());
@@ -190,8 +190,8 @@ class AdmissionTest {
     clock.advance(199);
     assertFalse(waiter.isComplete());
     clock.advance(1);
-    assertEquals(Admission.Rejection.ACQUIRE_TIMEOUT, rejection(waiter));
-    assertEquals(0, admission.rejected(Admission.Rejection.DEADLINE_EXPIRED));
+    assertEquals(Rejection.ACQUIRE_TIMEOUT, rejection(waiter));
+    assertEquals(0, admission.rejected(Rejection.DEADLINE_EXPIRED));
   }
 
   @Test
@@ -199,7 +199,7 @@ class AdmissionTest {
   void deadlinePassedIsNotQueued() {
     Admission admission = admission(1, 10, 10_000);
     acquire(admission, inMs(5_000));
-    assertEquals(Admission.Rejection.DEADLINE_EXPIRED, rejection(acquire(admission, clock.nanoTime())));
+    assertEquals(Rejection.DEADLINE_EXPIRED, rejection(acquire(admission, clock.nanoTime())));
     assertEquals(0, admission.waiting());
     assertEquals(0, clock.pendingTimers());
   }
@@ -215,12 +215,12 @@ class AdmissionTest {
 
     clock.advance(100);
     release(admission, TimeUnit.MILLISECONDS.toNanos(100));
-    assertEquals(Admission.Rejection.PREDICTED_WAIT, rejection(close), "50 ms left, a hold takes 100 ms");
+    assertEquals(Rejection.PREDICTED_WAIT, rejection(close), "50 ms left, a hold takes 100 ms");
     assertTrue(far.succeeded());
 
     clock.advance(5_000);
-    assertEquals(1, admission.rejected(Admission.Rejection.PREDICTED_WAIT));
-    assertEquals(0, admission.rejected(Admission.Rejection.DEADLINE_EXPIRED));
+    assertEquals(1, admission.rejected(Rejection.PREDICTED_WAIT));
+    assertEquals(0, admission.rejected(Rejection.DEADLINE_EXPIRED));
   }
 
   @Test
@@ -232,7 +232,7 @@ class AdmissionTest {
     acquire(admission, inMs(5_000));
 
     // First in line: 100 ms wait for the holder, then its own 100 ms.
-    assertEquals(Admission.Rejection.PREDICTED_WAIT, rejection(acquire(admission, inMs(199))));
+    assertEquals(Rejection.PREDICTED_WAIT, rejection(acquire(admission, inMs(199))));
     assertEquals(0, admission.waiting());
     Future<Void> fits = acquire(admission, inMs(200));
     assertFalse(fits.isComplete());
@@ -293,19 +293,19 @@ class AdmissionTest {
     int timers = clock.pendingTimers();
 
     Future<Void> fourth = acquire(admission, inMs(60_000));
-    assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(fourth));
+    assertEquals(Rejection.QUEUE_DELAY, rejection(fourth));
     assertEquals(3, admission.waiting());
     assertEquals(timers, clock.pendingTimers(), "a refused request sets no timer");
-    assertEquals(1, admission.rejected(Admission.Rejection.QUEUE_DELAY));
+    assertEquals(1, admission.rejected(Rejection.QUEUE_DELAY));
     assertEquals(1, admission.retryAfterSeconds());
-    assertFalse(Admission.Rejection.QUEUE_DELAY.ownDeadline(), "a later deadline would be refused the same");
+    assertFalse(Rejection.QUEUE_DELAY.ownDeadline(), "a later deadline would be refused the same");
     assertFalse(inLine.stream().anyMatch(Future::isComplete), "those in line keep their place");
 
     // A freed permit goes to the head; the place it leaves is open again, and only it.
     release(admission, TimeUnit.MILLISECONDS.toNanos(100));
     assertTrue(inLine.get(0).succeeded());
     assertFalse(acquire(admission, inMs(60_000)).isComplete());
-    assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(acquire(admission, inMs(60_000))));
+    assertEquals(Rejection.QUEUE_DELAY, rejection(acquire(admission, inMs(60_000))));
   }
 
   @Test
@@ -320,7 +320,7 @@ class AdmissionTest {
       release(admission, TimeUnit.MILLISECONDS.toNanos(100));
     }
     assertTrue(inLine.stream().allMatch(Future::succeeded), "the whole burst was served");
-    assertEquals(0, admission.rejected(Admission.Rejection.QUEUE_DELAY));
+    assertEquals(0, admission.rejected(Rejection.QUEUE_DELAY));
 
     release(admission, TimeUnit.MILLISECONDS.toNanos(100));
     assertFalse(queueStanding(admission), "a permit found nobody waiting");
@@ -343,8 +343,8 @@ class AdmissionTest {
       assertFalse(acquire(admission, inMs(60_000)).isComplete());
     }
     assertEquals(100, admission.waiting());
-    assertEquals(Admission.Rejection.QUEUE_FULL, rejection(acquire(admission, inMs(60_000))));
-    assertEquals(0, admission.rejected(Admission.Rejection.QUEUE_DELAY));
+    assertEquals(Rejection.QUEUE_FULL, rejection(acquire(admission, inMs(60_000))));
+    assertEquals(0, admission.rejected(Rejection.QUEUE_DELAY));
   }
 
   @Test
@@ -353,7 +353,7 @@ class AdmissionTest {
     Admission admission = admission(10, 100, 10_000, 30);
     saturate(admission, 10, 100);
     List<Future<Void>> inLine = waitAboveTargetForAnInterval(admission, 5, 100);
-    assertEquals(Admission.Rejection.QUEUE_DELAY, rejection(acquire(admission, inMs(60_000))));
+    assertEquals(Rejection.QUEUE_DELAY, rejection(acquire(admission, inMs(60_000))));
 
     admission.update(new io.sluice.proxy.config.PoolSettings(1, 100, 2_000, 0, 0, 0), ONE_LANE);
     for (int i = 0; i < 10; i++) {
@@ -396,8 +396,8 @@ class AdmissionTest {
       }
     };
     long[] otherRefusals = new long[1];
-    Admission.Rejection[] others = {Admission.Rejection.QUEUE_FULL, Admission.Rejection.DEADLINE_EXPIRED,
-      Admission.Rejection.ACQUIRE_TIMEOUT};
+    Rejection[] others = {Rejection.QUEUE_FULL, Rejection.DEADLINE_EXPIRED,
+      Rejection.ACQUIRE_TIMEOUT};
     clock.setTimer(warmupMs, () -> otherRefusals[0] = -admissionRejections(others));
     for (long t = 0; t < durationMs; t += 3) {
       clock.setTimer(t, () -> {
@@ -462,9 +462,9 @@ class AdmissionTest {
     assertEquals(off.granted(), target.granted(), off.granted() / 100.0);
   }
 
-  private long admissionRejections(Admission.Rejection... reasons) {
+  private long admissionRejections(Rejection... reasons) {
     long sum = 0;
-    for (Admission.Rejection reason : reasons) {
+    for (Rejection reason : reasons) {
       sum += counters.rejections[reason.ordinal()].sum();
     }
     return sum;

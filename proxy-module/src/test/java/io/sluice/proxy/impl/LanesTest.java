@@ -41,9 +41,9 @@ class LanesTest {
     return clock.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
   }
 
-  private static Admission.Rejection rejection(Future<Void> future) {
+  private static Rejection rejection(Future<Void> future) {
     assertTrue(future.failed(), "expected a refusal, was " + (future.succeeded() ? "granted" : "still waiting"));
-    return assertInstanceOf(Admission.Rejected.class, future.cause()).reason;
+    return assertInstanceOf(Rejected.class, future.cause()).reason;
   }
 
   /** Runs {@code n} statements of {@code lane} one after the other, each taking {@code nanos}. */
@@ -123,8 +123,8 @@ class LanesTest {
     Lane slow = admission.lane(SLOW);
     samples(admission, slow, Lane.WINDOW, DEADLINE_NANOS, true);
     assertTrue(admission.acquire(slow, inMs(2_000)).succeeded(), "nothing in flight: the probe runs");
-    assertEquals(Admission.Rejection.LANE_DEADLINE, rejection(admission.acquire(slow, inMs(1_500))));
-    assertEquals(1, slow.rejections[Admission.Rejection.LANE_DEADLINE.ordinal()].sum());
+    assertEquals(Rejection.LANE_DEADLINE, rejection(admission.acquire(slow, inMs(1_500))));
+    assertEquals(1, slow.rejections[Rejection.LANE_DEADLINE.ordinal()].sum());
     assertTrue(admission.retryAfterSeconds(slow) >= 2, "Retry-After of about the lane's p90");
     Lane fast = admission.lane(FAST);
     assertTrue(admission.acquire(fast, inMs(1_500)).succeeded(), "other lanes are not affected");
