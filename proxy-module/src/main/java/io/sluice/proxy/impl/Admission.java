@@ -37,8 +37,8 @@ import java.util.concurrent.atomic.LongAdder;
  *   served again ({@link #dispatch}): a free permit never idles while an eligible waiter waits.</li>
  * </ul>
  *
- * <p>What is refused at once, before queueing: a spent deadline; a request whose lane's recent execution p90
- * exceeds its remaining time (it would only time out holding a connection) unless the lane has nothing in flight
+ * <p>What is refused at once, before queueing: a spent deadline; a request whose lane's recent median execution
+ * time exceeds its remaining time (it would only time out holding a connection) unless the lane has nothing in flight
  * (then it is the lane's probe); a full queue; and, per lane, the {@link AdmissionPolicy}'s queueing-delay target
  * and predicted wait.
  *

@@ -32,12 +32,12 @@ final class Failures {
   }
 
   /**
-   * Refused at admission because statements of its class (its lane) take longer, recently, than the request has
-   * left: 503 with a Retry-After of about that time. Nothing was executed; other classes are not affected.
+   * Refused at admission because statements of its class (its lane) take longer, recently (median), than the
+   * request has left: 503 with a Retry-After of about that time. Nothing was executed; other classes are not affected.
    */
-  static ProxyFailure laneTooSlow(String action, long p90Nanos, long retryAfterSeconds) {
+  static ProxyFailure laneTooSlow(String action, long medianNanos, long retryAfterSeconds) {
     return new ProxyFailure(FailureCode.POOL_SATURATED, FailureCode.withRetryAfter("database busy for " + action
-      + ": its statements take " + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(p90Nanos) + " ms now (p90),"
+      + ": its statements take " + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(medianNanos) + " ms now (median),"
       + " longer than the request's remaining time (lane_deadline)", retryAfterSeconds),
       Rejection.LANE_DEADLINE);
   }

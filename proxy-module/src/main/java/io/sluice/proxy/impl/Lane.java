@@ -9,14 +9,14 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One statement class's share of the node's admission: its adaptive limit ({@link LaneLimit}), its statements in
- * flight, its FIFO of waiters, and its recent execution times (for the deadline feasibility check).
+ * flight, its FIFO of waiters, and its recent execution times (median for the deadline feasibility check, p90 for stats and Retry-After).
  *
  * <p>Guarded by the {@link Admission}'s lock: every field is read and written under it, except the volatile
  * snapshots and the counters that stats and meters read from any thread.
  */
 final class Lane {
 
-  /** Execution samples kept for the p90: enough for a stable tail, few enough to forget a lock within a second. */
+  /** Execution samples kept (median, p90): enough to be stable, few enough to forget a lock within a second. */
   static final int WINDOW = 20;
   /** A lane with statements in flight and no completion for this long (at least) is stalled: it may not borrow. */
   static final long STALL_FLOOR_NANOS = 10_000_000;
@@ -52,11 +52,13 @@ final class Lane {
   private final long[] window = new long[WINDOW];
   private int samples;
   private long p90Nanos;
+  private long medianNanos;
   private long lastCompletionNanos;
   private volatile int inFlightSnapshot;
   private volatile int waitingSnapshot;
   private volatile int limitSnapshot;
   private volatile long p90Snapshot;
+  private volatile long medianSnapshot;
 
   final AdmissionPolicy policy;
 
@@ -78,7 +80,8 @@ final class Lane {
   void onSample(long executionNanos, boolean dropped, long nowNanos) {
     lastCompletionNanos = nowNanos;
     limit.onSample(executionNanos, inFlight + 1, dropped);
-    policy.permits(limit.limit());
+    // The lane's line drains at the rate of the connections it holds: its limit, or more while it borrows.
+    policy.permits(Math.max(limit.limit(), inFlight + 1));
     executed.increment();
     if (dropped) {
       this.dropped.increment();
@@ -89,14 +92,22 @@ final class Lane {
     long[] sorted = Arrays.copyOf(window, n);
     Arrays.sort(sorted);
     p90Nanos = sorted[Math.min(n - 1, (int) Math.ceil(n * 0.9) - 1)];
+    medianNanos = sorted[(n - 1) / 2];
   }
 
   /**
    * Whether a request with {@code remainingNanos} left could finish, judged by the lane's recent executions: their
-   * p90 must fit. Before {@value #WINDOW}/4 samples the lane has no tail to judge by, and every request may try.
+   * median must fit. When it does not, most of the lane's statements would run into the request's deadline and be
+   * killed, having held a connection for nothing (a row lock, a bad plan). The median and not the p90: a class whose
+   * tail only grazes the deadline (most statements finish, a few are killed) keeps being served. Before
+   * {@value #WINDOW}/4 samples the lane has nothing to judge by, and every request may try.
    */
   boolean feasible(long remainingNanos) {
-    return samples < WINDOW / 4 || p90Nanos <= remainingNanos;
+    return samples < WINDOW / 4 || medianNanos <= remainingNanos;
+  }
+
+  long medianNanos() {
+    return medianNanos;
   }
 
   /** Whether the lane is under its limit: it may take a permit whoever else waits. */
@@ -127,6 +138,7 @@ final class Lane {
     waitingSnapshot = queue.size();
     limitSnapshot = limit.limit();
     p90Snapshot = p90Nanos;
+    medianSnapshot = medianNanos;
   }
 
   int inFlightNow() {
@@ -143,6 +155,10 @@ final class Lane {
 
   long p90Now() {
     return p90Snapshot;
+  }
+
+  long medianNow() {
+    return medianSnapshot;
   }
 
   long rejected() {

@@ -161,10 +161,11 @@ public final class PoolExecutor {
     }
     long retryAfter = admission.retryAfterSeconds(lane);
     if (rejection.reason == Rejection.LANE_DEADLINE) {
-      saturationLog.warn("{} {} rejected: its statements take {} ms (p90 of the last {}), longer than the request has"
-        + " left; {} of them in flight (lane limit {}) request_id={}", op.action(), op.key(),
-        TimeUnit.NANOSECONDS.toMillis(lane.p90Now()), Lane.WINDOW, lane.inFlightNow(), lane.limitNow(), requestId);
-      return Failures.laneTooSlow(op.action(), lane.p90Now(), retryAfter);
+      saturationLog.warn("{} {} rejected: its statements take {} ms (median of the last {}), longer than the request"
+        + " has left; {} of them in flight (lane limit {}) request_id={}", op.action(), op.key(),
+        TimeUnit.NANOSECONDS.toMillis(lane.medianNow()), Lane.WINDOW, lane.inFlightNow(), lane.limitNow(),
+        requestId);
+      return Failures.laneTooSlow(op.action(), lane.medianNow(), retryAfter);
     }
     saturationLog.warn("{} {} rejected: pool saturated ({}; {} in use, {} waiting, lane {} of limit {}), likely pool"
       + " exhaustion or slow DB request_id={}", op.action(), op.key(), rejection.reason.label, admission.held(),

@@ -11,7 +11,7 @@ enum Rejection {
   ACQUIRE_TIMEOUT("acquire_timeout", false),
   /** Its predicted wait exceeds {@code db.pool.queueDelayTargetMs} (see {@link AdmissionPolicy}). */
   QUEUE_DELAY("queue_delay", false),
-  /** Its lane's recent executions (p90) take longer than the request has left. */
+  /** Its lane's recent executions (median) take longer than the request has left. */
   LANE_DEADLINE("lane_deadline", true);
 
   final String label;
