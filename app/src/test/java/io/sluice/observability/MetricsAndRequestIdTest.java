@@ -49,7 +49,7 @@ class MetricsAndRequestIdTest {
         proxyLog.add(event.getFormattedMessage());
       }
     };
-    Logger logger = (Logger) LoggerFactory.getLogger("io.sluice.proxy.impl.PoolExecutor");
+    Logger logger = (Logger) LoggerFactory.getLogger("io.sluice.proxy.impl");
     capture.setContext(logger.getLoggerContext());
     capture.start();
     logger.addAppender(capture);
@@ -59,7 +59,7 @@ class MetricsAndRequestIdTest {
 
   @AfterAll
   static void stop() {
-    ((Logger) LoggerFactory.getLogger("io.sluice.proxy.impl.PoolExecutor")).detachAppender(capture);
+    ((Logger) LoggerFactory.getLogger("io.sluice.proxy.impl")).detachAppender(capture);
     sluice.close();
   }
 
