@@ -34,6 +34,9 @@ public record LaneSettings(boolean enabled, Map<String, Integer> maxPercent) {
     Action.PUT_SETTINGS, Action.LIST_NOTIFICATIONS, Action.CREATE_NOTIFICATION, Action.MARK_NOTIFICATION_READ,
     Action.PING);
 
+  /** The keys of one lane's section. */
+  private static final Schema LANE = Schema.of().live("maxPercent");
+
   public static final Schema SCHEMA = schema();
 
   public LaneSettings {
@@ -43,7 +46,7 @@ public record LaneSettings(boolean enabled, Map<String, Integer> maxPercent) {
   private static Schema schema() {
     Schema schema = Schema.of().live("enabled");
     for (String action : ACTIONS) {
-      schema = schema.section(key(action), Schema.of().live("maxPercent"));
+      schema = schema.section(key(action), LANE);
     }
     return schema;
   }
@@ -59,7 +62,7 @@ public record LaneSettings(boolean enabled, Map<String, Integer> maxPercent) {
     s.onlyKeys(SCHEMA);
     Map<String, Integer> percent = new LinkedHashMap<>();
     for (String action : ACTIONS) {
-      percent.put(action, s.section(key(action)).integer("maxPercent", DEFAULT_MAX_PERCENT, 1, 100));
+      percent.put(action, s.section(key(action)).onlyKeys(LANE).integer("maxPercent", DEFAULT_MAX_PERCENT, 1, 100));
     }
     return new LaneSettings(s.bool("enabled", DEFAULT_ENABLED), percent);
   }
