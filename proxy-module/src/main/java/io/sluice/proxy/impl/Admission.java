@@ -274,11 +274,14 @@ final class Admission {
     return next.enabled() == lanesOn;
   }
 
-  /** When a request of {@code lane} refused now should come back. Any thread. */
+  /**
+   * When a request of {@code lane} refused now should come back: when its lane's line will have drained at the rate
+   * it holds connections (at least 1 s). Also for a lane too slow for the request's deadline: in a second the lane's
+   * probe will have found out whether it recovered, and a writer told to wait longer would only come back late.
+   * Any thread.
+   */
   long retryAfterSeconds(Lane lane) {
-    long lanePart = lane.policy.retryAfterSeconds(lane.waitingNow());
-    long p90 = (TimeUnit.NANOSECONDS.toMillis(lane.p90Now()) + 999) / 1000;
-    return Math.max(lanePart, Math.min(AdmissionPolicy.MAX_RETRY_AFTER_SECONDS, p90));
+    return lane.policy.retryAfterSeconds(lane.waitingNow());
   }
 
   /** The longest Retry-After of any lane (at least 1). Any thread. */
