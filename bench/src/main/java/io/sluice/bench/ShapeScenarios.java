@@ -196,6 +196,7 @@ final class ShapeScenarios {
           + " up on it. The figures are those beside the slow client, measured after " + BenchOptions.text(SETTLE)
           + " of it; fastLaneKept = their throughput / the fast lane's alone (target ≥ 0.8).",
         FAST_LANE_CONNECTIONS, running).mergeIn(beside.json());
+      json.getJsonObject("config").put("ids", fast.toString());
       return json.put("fastLaneAlone", alone.json())
         .put("slowLane", new JsonObject().put("lockedRows", lockedRows).put("slowClient", slow)
           .put("fastLaneKept", Bench.ratio(beside.load().throughput(), alone.load().throughput())))
