@@ -76,6 +76,5 @@ class OpenLoopTest {
     assertEquals(ok, result.requests().successes());
     assertTrue(result.requests().ok().p50() >= HOLD_MS, "timed from the intended send: " + result.requests().ok());
     assertNotNull(result.sendLag());
-    System.out.println("send lag: " + result.sendLag() + ", max in flight " + result.maxInFlight());
   }
 }
