@@ -39,9 +39,9 @@ import java.util.function.Supplier;
  *
  * <p>Order: the {@code fast-uncached} service starts (and with it the embedded database) and is measured; then, on
  * its database while it stays up and idle, {@code clustered} (1 API + 2 proxy processes, {@link SluiceCluster}),
- * {@code ceiling}, the direct peer ({@code fast-uncached}) and the blocking
+ * {@code cluster-idle} (1 API + 3), {@code ceiling}, the direct peer ({@code fast-uncached}) and the blocking
  * peer ({@code fast-uncached}, {@code cached}, {@code overload}); then the {@code cached} and {@code overload}
- * services. All peers run on the first service's database, whose pool is the default 20: the overload service's 70
+ * services, and those of the other shape scenarios ({@link ShapeScenarios}). All peers run on the first service's database, whose pool is the default 20: the overload service's 70
  * idle connections beside the blocking peer's 70 would come close to MariaDB's default {@code max_connections} of
  * 151. See bench/README.md for what each scenario measures.
  */
@@ -620,7 +620,7 @@ public final class Bench {
    * meanwhile. {@code generator} names the load generator.
    */
   Measured measure(String scenario, Running host, ServiceProcess target, String generator,
-                           Supplier<ClosedLoop.Result> load) {
+                   Supplier<ClosedLoop.Result> load) {
     return measure(scenario, host, Map.of("service", target.pid()), generator, load);
   }
 
@@ -629,7 +629,7 @@ public final class Bench {
    * whose pool runs in the bench's JVM).
    */
   Measured measure(String scenario, Running host, Map<String, Long> program, String generator,
-                           Supplier<ClosedLoop.Result> load) {
+                   Supplier<ClosedLoop.Result> load) {
     progress.printf("[bench] %s: measuring %s%n", scenario, BenchOptions.text(options.duration()));
     ConnectionSampler sampler = ConnectionSampler.start(host.db());
     ProcStat.CpuMeter cpu = ProcStat.CpuMeter.start(program, host.databasePid());
