@@ -39,9 +39,9 @@ import java.util.function.Supplier;
  *
  * <p>Order: the {@code fast-uncached} service starts (and with it the embedded database) and is measured; then, on
  * its database while it stays up and idle, {@code clustered} (1 API + 2 proxy processes, {@link SluiceCluster}),
- * {@code ceiling}, the direct peer ({@code fast-uncached}) and the blocking
+ * {@code cluster-idle} (1 API + 3), {@code ceiling}, the direct peer ({@code fast-uncached}) and the blocking
  * peer ({@code fast-uncached}, {@code cached}, {@code overload}); then the {@code cached} and {@code overload}
- * services. All peers run on the first service's database, whose pool is the default 20: the overload service's 70
+ * services, and those of the other shape scenarios ({@link ShapeScenarios}). All peers run on the first service's database, whose pool is the default 20: the overload service's 70
  * idle connections beside the blocking peer's 70 would come close to MariaDB's default {@code max_connections} of
  * 151. See bench/README.md for what each scenario measures.
  */
@@ -95,7 +95,7 @@ public final class Bench {
   /** The peer running now beside {@link #current}, for the shutdown hook, which stops it first. */
   private volatile ServiceProcess currentPeer;
   /** The cluster running now beside {@link #current}, for the shutdown hook, which stops it first too. */
-  private volatile SluiceCluster currentCluster;
+  volatile SluiceCluster currentCluster;
   private String serverVersion;
   /** {@code wrk} when it is used for the HTTP scenarios but overload; null: the built-in closed loop. */
   private final Path wrk;
@@ -150,6 +150,8 @@ public final class Bench {
       JsonObject fast;
       JsonObject ceiling = null;
       JsonObject clustered = null;
+      JsonObject clusterIdle = null;
+      ShapeScenarios shapes = new ShapeScenarios(this, options, progress, wrk, serviceJar, STAMP.format(date));
       Map<String, JsonObject> direct = new LinkedHashMap<>();
       Map<String, JsonObject> blocking = new LinkedHashMap<>();
       try (Running running = startService(FAST_UNCACHED, Map.of("SLUICE_CACHE_USERS_ENABLED", "false"))) {
@@ -158,6 +160,9 @@ public final class Bench {
         // Right after the single process it is compared with, on its database, while it stays up and idle.
         if (options.runs(CLUSTERED)) {
           clustered = clustered(running);
+        }
+        if (options.runs(ShapeScenarios.CLUSTER_IDLE)) {
+          clusterIdle = shapes.clusterIdle(running);
         }
         if (options.runs(CEILING)) {
           ceiling = ceiling(running);
@@ -193,6 +198,10 @@ public final class Bench {
       if (clustered != null) {
         scenarios.add(clustered);
       }
+      if (clusterIdle != null) {
+        scenarios.add(clusterIdle);
+      }
+      shapes.singleProcess().forEach(scenarios::add);
       return write(report(scenarios));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -289,7 +298,7 @@ public final class Bench {
    * A cluster's {@code process}: each node's, the highest peak RSS as {@code peakRssMiB} (what the other scenarios
    * report for their one process) and the sum of the nodes' as {@code totalPeakRssMiB}.
    */
-  private JsonObject clusterProcess(JsonObject nodes) {
+  JsonObject clusterProcess(JsonObject nodes) {
     long highest = -1;
     long total = 0;
     for (String node : nodes.fieldNames()) {
@@ -306,7 +315,7 @@ public final class Bench {
       .put("nodes", nodes);
   }
 
-  private static JsonObject json(Map<String, String> map) {
+  static JsonObject json(Map<String, String> map) {
     JsonObject json = new JsonObject();
     map.forEach(json::put);
     return json;
@@ -457,7 +466,7 @@ public final class Bench {
   }
 
   /** What the report says about a process: its pid, {@code -Xmx}, and peak RSS so far. */
-  private JsonObject process(ServiceProcess process) {
+  JsonObject process(ServiceProcess process) {
     long rss = process.peakRssBytes();
     return new JsonObject().put("pid", process.pid()).put("xmx", options.heap())
       .put("peakRssBytes", rss < 0 ? null : rss).put("peakRssMiB", rss < 0 ? null : round(rss / 1048576.0));
@@ -492,7 +501,7 @@ public final class Bench {
   }
 
   /** The HTTP scenarios' load generator, as the report names it (overload always uses the closed loop). */
-  private String httpGenerator() {
+  String httpGenerator() {
     return wrk == null ? CLOSED_LOOP_GENERATOR : "wrk (" + wrk + ")";
   }
 
@@ -502,7 +511,7 @@ public final class Bench {
   }
 
   /** The diagnose command's HTTP load, unchanged; blocks until the requests in flight at its end have finished. */
-  private ClosedLoop.Result load(LoadRun.Plan plan) {
+  ClosedLoop.Result load(LoadRun.Plan plan) {
     try (LoadRun run = LoadRun.start(plan, progress)) {
       return run.result().await().requests();
     }
@@ -511,7 +520,7 @@ public final class Bench {
   // ---- running the service and measuring ----
 
   /** A service process and the database it uses. */
-  private record Running(ServiceProcess service, DbTarget db) implements AutoCloseable {
+  record Running(ServiceProcess service, DbTarget db) implements AutoCloseable {
 
     /** The embedded MariaDB server this service started, if any: its CPU is reported beside the service's. */
     Long databasePid() {
@@ -524,7 +533,7 @@ public final class Bench {
     }
   }
 
-  private Running startService(String scenario, Map<String, String> scenarioEnv) {
+  Running startService(String scenario, Map<String, String> scenarioEnv) {
     Map<String, String> env = new LinkedHashMap<>();
     DbTarget db = options.externalDb();
     int embeddedPort = ServiceProcess.freePort();
@@ -580,7 +589,7 @@ public final class Bench {
     }
   }
 
-  private void warmUp(String scenario, Supplier<ClosedLoop.Result> load) {
+  void warmUp(String scenario, Supplier<ClosedLoop.Result> load) {
     if (options.warmup().isZero()) {
       return;
     }
@@ -593,7 +602,7 @@ public final class Bench {
    * The load's outcome with the server's side sampled while it ran, and the CPU used meanwhile by the load generator,
    * the process under test and the database.
    */
-  private record Measured(ClosedLoop.Result load, JsonObject server, String generator, JsonObject cpu) {
+  record Measured(ClosedLoop.Result load, JsonObject server, String generator, JsonObject cpu) {
 
     JsonObject json() {
       return new JsonObject().put("requests", load.total()).put("elapsedSeconds", round(load.seconds()))
@@ -610,8 +619,8 @@ public final class Bench {
    * Runs {@code load} against {@code target} on {@code host}'s database, sampling the server and metering CPU
    * meanwhile. {@code generator} names the load generator.
    */
-  private Measured measure(String scenario, Running host, ServiceProcess target, String generator,
-                           Supplier<ClosedLoop.Result> load) {
+  Measured measure(String scenario, Running host, ServiceProcess target, String generator,
+                   Supplier<ClosedLoop.Result> load) {
     return measure(scenario, host, Map.of("service", target.pid()), generator, load);
   }
 
@@ -619,8 +628,8 @@ public final class Bench {
    * {@link #measure} of a program of several processes ({@code name → pid}: a cluster's nodes; none for the ceiling,
    * whose pool runs in the bench's JVM).
    */
-  private Measured measure(String scenario, Running host, Map<String, Long> program, String generator,
-                           Supplier<ClosedLoop.Result> load) {
+  Measured measure(String scenario, Running host, Map<String, Long> program, String generator,
+                   Supplier<ClosedLoop.Result> load) {
     progress.printf("[bench] %s: measuring %s%n", scenario, BenchOptions.text(options.duration()));
     ConnectionSampler sampler = ConnectionSampler.start(host.db());
     ProcStat.CpuMeter cpu = ProcStat.CpuMeter.start(program, host.databasePid());
@@ -641,7 +650,7 @@ public final class Bench {
     return new Measured(l, server, generator, used);
   }
 
-  private JsonObject scenario(String name, String measures, int concurrency, Running running) {
+  JsonObject scenario(String name, String measures, int concurrency, Running running) {
     JsonObject environment = new JsonObject();
     running.service().environment().forEach(environment::put);
     JsonObject config = config(concurrency).put("serviceEnvironment", environment);
@@ -649,7 +658,7 @@ public final class Bench {
       .put("serviceConfig", running.service().effectiveConfig());
   }
 
-  private JsonObject config(int concurrency) {
+  JsonObject config(int concurrency) {
     return new JsonObject().put("concurrency", concurrency).put("ids", "1-" + options.users())
       .put("warmupSeconds", round(options.warmup().toMillis() / 1000.0))
       .put("durationSeconds", round(options.duration().toMillis() / 1000.0))
@@ -689,15 +698,18 @@ public final class Bench {
         scenario.put("ratios", Comparison.scenarioRatios(scenario));
       }
     }
-    JsonObject ratios = Comparison.ratios(scenarios);
+    JsonObject ratios = Comparison.ratios(scenarios).mergeIn(ShapeFigures.ratios(scenarios));
     JsonObject clustered = Comparison.find(scenarios, CLUSTERED);
     if (!clustered.isEmpty()) {
       clustered.put("vsSingle", new JsonObject().put("throughput", ratios.getDouble("clusteredVsSingle"))
         .put("p50", ratios.getDouble("clusteredP50VsSingle")).put("p99", ratios.getDouble("clusteredP99VsSingle")));
     }
     JsonObject overload = Comparison.overloadComparison(scenarios);
+    JsonArray targets = Comparison.targets(ratios, overload).addAll(ShapeFigures.targets(scenarios));
+    ShapeFigures.addOpenLoop(overload, scenarios);
     report.put("ratios", ratios).put("overloadComparison", overload)
-      .put("peakRssMiB", Comparison.peakRssMiB(scenarios)).put("targets", Comparison.targets(ratios, overload));
+      .put("cluster", ShapeFigures.cluster(scenarios)).put("cache", ShapeFigures.cache(scenarios))
+      .put("peakRssMiB", Comparison.peakRssMiB(scenarios)).put("targets", targets);
     return report.put("summary", BenchReport.summary(scenarios)).put("caveats", BenchReport.caveats(report));
   }
 

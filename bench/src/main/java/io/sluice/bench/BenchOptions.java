@@ -38,7 +38,8 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
 
   /** Every scenario, in the order the report lists them. */
   static final List<String> ALL_SCENARIOS = List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING,
-    Bench.CLUSTERED);
+    Bench.CLUSTERED, ShapeScenarios.CLUSTER_IDLE, ShapeScenarios.CLUSTER_SLOW, ShapeScenarios.CACHE_REPEAT,
+    ShapeScenarios.OVERLOAD_OPEN);
 
   static final int DEFAULT_USERS = 10_000;
   static final int DEFAULT_CONCURRENCY = 64;
@@ -66,7 +67,8 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
                         env SLUICE_BENCH_XMX)
       --load-generator G  auto: wrk when it is on the PATH, else the built-in closed loop (default;
                         env SLUICE_BENCH_LOAD_GENERATOR); overload always uses the closed loop
-      --scenarios LIST  comma-separated, of fast-uncached,cached,overload,ceiling,clustered (default all;
+      --scenarios LIST  comma-separated, of fast-uncached,cached,overload,ceiling,clustered,cluster-idle,
+                        cluster-slow,cache-repeat,overload-open (default all;
                         env SLUICE_BENCH_SCENARIOS); fast-uncached itself always runs (it hosts the
                         database and is the ratios' baseline), its peers only when it is listed
       --repo DIR        project root (default: the current directory)

@@ -64,7 +64,7 @@ final class BenchReport {
       }
       case Bench.CEILING -> "the database's ceiling: pool of "
         + s.getJsonObject("config").getJsonObject("pool").getInteger("maxSize") + ", no HTTP";
-      default -> "";
+      default -> ShapeFigures.keyFigure(s);
     };
   }
 
@@ -114,6 +114,7 @@ final class BenchReport {
         + " (serialisation, TCP on loopback, a second process on the path) AND of 3 JVMs crowding the same cores,"
         + " not of the hop alone; on machines of their own the nodes would add capacity instead.");
     }
+    caveats.addAll(ShapeFigures.caveats(report.getJsonArray("scenarios")));
     caveats.add("Peak RSS is the kernel's high-water mark (VmHWM) of each JVM process, read before it stops: the"
       + " service's embedded MariaDB is a process of its own and not counted.");
     caveats.add("Server connections are sampled every " + ConnectionSampler.PERIOD.toMillis() + " ms from "
@@ -158,7 +159,8 @@ final class BenchReport {
       + " | Server connections (max) | Key figure |\n");
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n");
     for (JsonObject s : objects(r.getJsonArray("summary"))) {
-      out.append("| ").append(s.getString("scenario")).append(" | ").append(s.getInteger("concurrency"))
+      out.append("| ").append(s.getString("scenario")).append(" | ")
+        .append(s.getInteger("concurrency") == null ? "open loop" : s.getInteger("concurrency"))
         .append(" | ").append(s.getLong("requests")).append(" | ").append(number(s.getDouble("throughputPerSecond"), 1))
         .append(" | ").append(number(s.getDouble("p50Ms"), 2)).append(" | ").append(number(s.getDouble("p90Ms"), 2))
         .append(" | ").append(number(s.getDouble("p99Ms"), 2)).append(" | ").append(number(s.getDouble("maxMs"), 2))
@@ -269,11 +271,13 @@ final class BenchReport {
     JsonObject server = s.getJsonObject("server");
     out.append("\n## ").append(s.getString("name")).append("\n\n").append(s.getString("measures")).append("\n\n");
     out.append("| Metric | Value |\n|---|---|\n");
-    row(out, "Concurrency", config.getInteger("concurrency") + " closed-loop workers, ids uniform in "
-      + config.getString("ids"));
-    row(out, "Warm-up, measured", number(config.getDouble("warmupSeconds"), 1) + " s unmeasured, then "
-      + number(s.getDouble("elapsedSeconds"), 2) + " s measured (" + number(config.getDouble("durationSeconds"), 1)
-      + " s of sending, plus the requests in flight at its end)");
+    String shape = ShapeFigures.concurrency(s);
+    row(out, "Concurrency", shape != null ? shape : config.getInteger("concurrency") + " closed-loop workers, ids"
+      + " uniform in " + config.getString("ids"));
+    String measured = ShapeFigures.measured(s);
+    row(out, "Warm-up, measured", measured != null ? measured : number(config.getDouble("warmupSeconds"), 1)
+      + " s unmeasured, then " + number(s.getDouble("elapsedSeconds"), 2) + " s measured ("
+      + number(config.getDouble("durationSeconds"), 1) + " s of sending, plus the requests in flight at its end)");
     if (config.containsKey("prime")) {
       JsonObject prime = config.getJsonObject("prime");
       row(out, "Cache fill (before warm-up)", prime.getLong("requests") + " requests, one per id, in "
@@ -305,6 +309,7 @@ final class BenchReport {
           + counts(k.getJsonObject("attemptsByAnswer")));
       }
     }
+    ShapeFigures.rows(s).forEach(r -> row(out, r.getKey(), r.getValue()));
     if (s.containsKey("ratios")) {
       row(out, "Against the peers (Sluice / peer)", s.getJsonObject("ratios").stream()
         .map(e -> e.getKey() + " " + number(e.getValue() == null ? null : ((Number) e.getValue()).doubleValue(), 3))
@@ -381,7 +386,10 @@ final class BenchReport {
         + n.getLong("statementsExecuted") + " statements executed" : "") + "; exit status " + exit
         + (exit != null && exit == 0 ? " (clean)" : " (NOT a clean shutdown)"));
     }
-    JsonObject vs = s.getJsonObject("vsSingle", new JsonObject());
+    if (!s.containsKey("vsSingle")) {
+      return;
+    }
+    JsonObject vs = s.getJsonObject("vsSingle");
     row(out, "Against the single process (fast-uncached)", "throughput " + number(vs.getDouble("throughput"), 3)
       + " ×, p50 " + number(vs.getDouble("p50"), 3) + " ×, p99 " + number(vs.getDouble("p99"), 3) + " ×: the cost of"
       + " the hop and of the crowding together (3 JVMs, the database and the generator on the same cores)");

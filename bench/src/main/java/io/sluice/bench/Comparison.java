@@ -92,8 +92,8 @@ final class Comparison {
 
   /**
    * The highest peak RSS (VmHWM) of each program's processes over the run, in MiB; null when none was read. Sluice's
-   * is that of its single processes, which the RSS target is about; {@code clustered} is the highest of the cluster's
-   * nodes.
+   * is that of its single processes, which the RSS target is about (a cluster's nodes are left out: {@code clustered},
+   * {@code cluster-idle}); {@code clustered} is the highest of that cluster's nodes.
    */
   static JsonObject peakRssMiB(JsonArray scenarios) {
     Double sluice = null;
@@ -101,7 +101,8 @@ final class Comparison {
     Double blocking = null;
     for (int i = 0; i < scenarios.size(); i++) {
       JsonObject s = scenarios.getJsonObject(i);
-      if (!Bench.CLUSTERED.equals(s.getString("name"))) {
+      if (!Bench.CLUSTERED.equals(s.getString("name"))
+        && !s.getJsonObject("process", new JsonObject()).containsKey("nodes")) {
         sluice = max(sluice, rss(s));
       }
       direct = max(direct, rss(peer(s, Bench.DIRECT)));
@@ -140,7 +141,7 @@ final class Comparison {
     return rows;
   }
 
-  private static JsonObject atLeast(String target, String goalText, Double measured, double goal, String unit) {
+  static JsonObject atLeast(String target, String goalText, Double measured, double goal, String unit) {
     JsonObject row = row(target, goalText, measured, unit);
     if (measured != null) {
       double percent = (measured / goal - 1) * 100;
@@ -151,7 +152,7 @@ final class Comparison {
     return row;
   }
 
-  private static JsonObject atMost(String target, String goalText, Double measured, double limit, String unit) {
+  static JsonObject atMost(String target, String goalText, Double measured, double limit, String unit) {
     JsonObject row = row(target, goalText, measured, unit);
     if (measured != null) {
       double percent = (measured / limit - 1) * 100;

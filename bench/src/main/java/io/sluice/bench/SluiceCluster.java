@@ -15,7 +15,8 @@ import java.util.UUID;
 import java.util.function.Function;
 
 /**
- * The service jar as a cluster on loopback, for the {@code clustered} scenario: one API node and two proxy nodes,
+ * The service jar as a cluster on loopback, for the {@code clustered} scenario (one API node and two proxy nodes)
+ * and {@code cluster-idle} (one API node and three),
  * each a process of its own run as {@link ServiceProcess} runs the service ({@code java -Xmx<heap> -jar sluice.jar},
  * {@code SLUICE_*} variables only), joined on Hazelcast under a cluster name unique to this run, with member ports
  * that were free a moment before (the event-bus ports are picked by the nodes themselves).
@@ -25,9 +26,10 @@ import java.util.function.Function;
  *
  * <p>Start: the three nodes side by side; each proxy node is ready once its own proxy answers (readiness is local on
  * a proxy node), the API node once a proxy has registered (503 until then); then, with a deadline, until the API node
- * lists the three members and both proxies' shares (a node that formed a cluster of its own would otherwise go
- * unnoticed).
- * Stop: SIGTERM to the API node first (it drains), then to both proxy nodes at once (each drains and leaves); the
+ * lists every member and every proxy's share (a node that formed a cluster of its own would otherwise go
+ * unnoticed); then until the proxy nodes' own pools ({@code /admin/pool} {@code maxSize}, each node's share) are all
+ * above 0 and add up to the budget: the shares have settled, on the nodes themselves.
+ * Stop: SIGTERM to the API node first (it drains), then to every proxy node at once (each drains and leaves); the
  * exit statuses are kept for the report, where anything but 0 is a shutdown that was not clean.
  */
 final class SluiceCluster implements AutoCloseable {
@@ -38,8 +40,8 @@ final class SluiceCluster implements AutoCloseable {
   static final String API = "api";
   static final String PROXY_A = "proxyA";
   static final String PROXY_B = "proxyB";
-  /** The order the report lists them in. */
-  private static final List<String> NODES = List.of(API, PROXY_A, PROXY_B);
+  static final String PROXY_C = "proxyC";
+  private static final List<String> PROXY_NAMES = List.of(PROXY_A, PROXY_B, PROXY_C);
   /** Until the API node lists every member: Hazelcast's join is quick (no join wait), but the machine is busy. */
   static final Duration MEMBERSHIP_TIMEOUT = Duration.ofSeconds(60);
   private static final Duration POLL = Duration.ofMillis(250);
@@ -50,12 +52,24 @@ final class SluiceCluster implements AutoCloseable {
   private final Map<String, Integer> memberPorts = new LinkedHashMap<>();
   private final Map<String, ServiceProcess> nodes = new LinkedHashMap<>();
   private final Map<String, Integer> exitStatuses = new LinkedHashMap<>();
+  /** The API node first, then the proxy nodes: the order the report lists them in. */
+  private final List<String> names;
+  private final List<String> proxies;
   private JsonObject membership;
+  /** Each proxy node's pool {@code maxSize} once they added up to the budget (see {@link #awaitShares}). */
+  private JsonObject settledShares;
   /** Set by the first {@link #close()} (the scenario's, or the bench's shutdown hook): the nodes stop once. */
   private boolean closed;
 
-  private SluiceCluster() {
-    for (String node : NODES) {
+  private SluiceCluster(int proxyNodes) {
+    if (proxyNodes < 1 || proxyNodes > PROXY_NAMES.size()) {
+      throw new IllegalArgumentException("1 to " + PROXY_NAMES.size() + " proxy nodes, not " + proxyNodes);
+    }
+    proxies = PROXY_NAMES.subList(0, proxyNodes);
+    List<String> all = new ArrayList<>(List.of(API));
+    all.addAll(proxies);
+    names = List.copyOf(all);
+    for (String node : names) {
       memberPorts.put(node, ServiceProcess.freePort());
     }
   }
@@ -69,19 +83,29 @@ final class SluiceCluster implements AutoCloseable {
    */
   static SluiceCluster start(Path jar, String heap, Path workDir, Function<String, Path> logFile, DbTarget db,
                              int budget, Map<String, String> scenarioEnv) {
-    SluiceCluster cluster = new SluiceCluster();
+    return start(2, jar, heap, workDir, logFile, db, budget, scenarioEnv);
+  }
+
+  /** {@link #start} with {@code proxyNodes} proxy nodes (1 to 3: proxyA, proxyB, proxyC). */
+  static SluiceCluster start(int proxyNodes, Path jar, String heap, Path workDir, Function<String, Path> logFile,
+                             DbTarget db, int budget, Map<String, String> scenarioEnv) {
+    SluiceCluster cluster = new SluiceCluster(proxyNodes);
     try {
       Map<String, String> database = Map.of("SLUICE_DB_HOST", db.host(), "SLUICE_DB_PORT", String.valueOf(db.port()),
         "SLUICE_DB_DATABASE", db.database(), "SLUICE_DB_USER", db.user(), "SLUICE_DB_PASSWORD", db.password());
       // All at once: a member that is not up yet when another joins costs that one a connect timeout (about 8 s)
       // before it gives the missing member up and forms the cluster without it.
-      cluster.startNode(PROXY_A, "proxy", jar, heap, workDir, logFile, budget, scenarioEnv, database);
-      cluster.startNode(PROXY_B, "proxy", jar, heap, workDir, logFile, budget, scenarioEnv, database);
-      cluster.startNode(API, "api", jar, heap, workDir, logFile, budget, scenarioEnv, Map.of());
-      for (String node : List.of(PROXY_A, PROXY_B, API)) {
-        cluster.nodes.get(node).awaitReady();
+      for (String proxy : cluster.proxies) {
+        cluster.startNode(proxy, "proxy", jar, heap, workDir, logFile, budget, scenarioEnv, database);
       }
-      cluster.awaitWhole();
+      cluster.startNode(API, "api", jar, heap, workDir, logFile, budget, scenarioEnv, Map.of());
+      for (String proxy : cluster.proxies) {
+        cluster.nodes.get(proxy).awaitReady();
+      }
+      cluster.api().awaitReady();
+      long deadline = System.nanoTime() + MEMBERSHIP_TIMEOUT.toNanos();
+      cluster.awaitWhole(deadline);
+      cluster.awaitShares(budget, deadline);
       return cluster;
     } catch (RuntimeException e) {
       cluster.close();
@@ -105,9 +129,8 @@ final class SluiceCluster implements AutoCloseable {
     nodes.put(node, ServiceProcess.startNode(role + " node " + node, jar, heap, workDir, logFile.apply(node), env));
   }
 
-  /** Polls the API node's {@code /admin/cluster} until it lists three members, two of them proxies with a share. */
-  private void awaitWhole() {
-    long deadline = System.nanoTime() + MEMBERSHIP_TIMEOUT.toNanos();
+  /** Polls the API node's {@code /admin/cluster} until it lists every member, each proxy node with a share. */
+  private void awaitWhole(long deadline) {
     JsonObject seen = null;
     String failure = null;
     while (System.nanoTime() < deadline) {
@@ -121,20 +144,64 @@ final class SluiceCluster implements AutoCloseable {
       JsonArray members = seen.getJsonArray("members", new JsonArray());
       long proxies = members.stream().map(JsonObject.class::cast)
         .filter(m -> "proxy".equals(m.getString("role")) && m.getInteger("share") != null).count();
-      if (members.size() == nodes.size() && proxies == 2) {
+      if (members.size() == nodes.size() && proxies == this.proxies.size()) {
         membership = seen;
         return;
       }
-      try {
-        Thread.sleep(POLL.toMillis());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for the cluster " + name);
-      }
+      pause();
     }
-    throw new IllegalStateException("the API node did not list 3 members with 2 proxy nodes within "
-      + MEMBERSHIP_TIMEOUT.toSeconds() + " s; last seen: " + seen + (failure == null ? "" : "; last failure: "
-      + failure));
+    throw new IllegalStateException("the API node did not list " + nodes.size() + " members with "
+      + this.proxies.size() + " proxy nodes within " + MEMBERSHIP_TIMEOUT.toSeconds() + " s; last seen: " + seen
+      + (failure == null ? "" : "; last failure: " + failure));
+  }
+
+  /**
+   * Polls every proxy node's {@code /admin/pool} until each {@code maxSize} (the node's share, as the node itself
+   * applies it) is above 0 and they add up to {@code budget}: a share is applied on a node after the membership
+   * change that set it, so the API node's list alone does not say the pools are sized yet.
+   */
+  private void awaitShares(int budget, long deadline) {
+    JsonObject seen = new JsonObject();
+    while (System.nanoTime() < deadline) {
+      seen = new JsonObject();
+      for (String proxy : proxies) {
+        try {
+          seen.put(proxy, nodes.get(proxy).get("/admin/pool", adminToken).getInteger("maxSize"));
+        } catch (IllegalStateException e) {
+          seen.putNull(proxy);
+        }
+      }
+      if (settled(seen, budget)) {
+        settledShares = seen;
+        return;
+      }
+      pause();
+    }
+    throw new IllegalStateException("the proxy nodes' pools did not settle on shares above 0 adding up to the budget "
+      + budget + " within " + MEMBERSHIP_TIMEOUT.toSeconds() + " s; last seen (maxSize of /admin/pool): " + seen);
+  }
+
+  /** Every node's share known and above 0, and their sum the budget. */
+  static boolean settled(JsonObject shares, int budget) {
+    int sum = 0;
+    for (String node : shares.fieldNames()) {
+      Integer share = shares.getInteger(node);
+      if (share == null || share <= 0) {
+        return false;
+      }
+      sum += share;
+    }
+    return !shares.isEmpty() && sum == budget;
+  }
+
+  /** The pause between two polls of a deadline-bounded wait for the cluster (polling, not synchronisation). */
+  private void pause() {
+    try {
+      Thread.sleep(POLL.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the cluster " + name);
+    }
   }
 
   ServiceProcess api() {
@@ -144,7 +211,7 @@ final class SluiceCluster implements AutoCloseable {
   /** Every node's pid, by name, the API node first: the program whose CPU the scenario meters. */
   Map<String, Long> pids() {
     Map<String, Long> pids = new LinkedHashMap<>();
-    for (String node : NODES) {
+    for (String node : names) {
       pids.put(node, nodes.get(node).pid());
     }
     return pids;
@@ -175,7 +242,13 @@ final class SluiceCluster implements AutoCloseable {
         }
       }
     });
-    return new JsonObject().put("name", name).put("budget", membership.getInteger("budget")).put("shares", shares);
+    return new JsonObject().put("name", name).put("budget", membership.getInteger("budget")).put("shares", shares)
+      .put("settledPoolMaxSizes", settledShares);
+  }
+
+  /** The proxy nodes' names, in start order. */
+  List<String> proxies() {
+    return proxies;
   }
 
   /**
@@ -185,7 +258,7 @@ final class SluiceCluster implements AutoCloseable {
    */
   JsonObject describeNodes(String heap) {
     JsonObject json = new JsonObject();
-    for (String node : NODES) {
+    for (String node : names) {
       ServiceProcess process = nodes.get(node);
       long rss = process.peakRssBytes();
       JsonObject described = new JsonObject().put("role", node.equals(API) ? "api" : "proxy")
@@ -205,7 +278,7 @@ final class SluiceCluster implements AutoCloseable {
     return exitStatuses;
   }
 
-  /** SIGTERM to the API node, then to both proxy nodes at once; waits for each (see {@link ServiceProcess#close}). */
+  /** SIGTERM to the API node, then to every proxy node at once; waits for each (see {@link ServiceProcess#close}). */
   @Override
   public synchronized void close() {
     if (closed) {
@@ -216,14 +289,14 @@ final class SluiceCluster implements AutoCloseable {
     if (api != null) {
       api.close();
     }
-    List<ServiceProcess> proxies = new ArrayList<>();
-    for (String proxy : List.of(PROXY_A, PROXY_B)) {
+    List<ServiceProcess> running = new ArrayList<>();
+    for (String proxy : proxies) {
       if (nodes.containsKey(proxy)) {
-        proxies.add(nodes.get(proxy));
+        running.add(nodes.get(proxy));
       }
     }
-    proxies.forEach(ServiceProcess::terminate);
-    proxies.forEach(ServiceProcess::close);
+    running.forEach(ServiceProcess::terminate);
+    running.forEach(ServiceProcess::close);
     nodes.forEach((node, process) -> {
       exitStatuses.put(node, process.exitStatus());
       if (!Integer.valueOf(0).equals(process.exitStatus())) {

@@ -20,8 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The whole bench, very short: the service jar (built by app earlier in the reactor) started per scenario on
- * its embedded database, 500 users, about 1.5 s per scenario, the two peers (four short runs, about 40 s in all) and
- * the clustered scenario (1 API + 2 proxy processes; about 20 s with their starts and stops on an idle machine). It
+ * its embedded database, 500 users, about 1.5 s per scenario, the two peers (four short runs, about 40 s in all),
+ * the clustered scenario (1 API + 2 proxy processes; about 20 s with their starts and stops on an idle machine) and
+ * the shape scenarios (cluster-idle's 1 API + 3 proxy processes, three more single services; about a minute). It
  * works with wrk on the PATH and without it (the closed loop). It checks that the run completes and that its report
  * parses and covers every scenario and peer, with the ratios under their stable names, and that the cluster formed,
  * both proxy nodes served and every node stopped cleanly; it asserts no duration, rate or ratio value, which would
@@ -30,11 +31,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BenchSmokeTest {
 
   private static final List<String> SCENARIOS =
-    List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING, Bench.CLUSTERED);
+    List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING, Bench.CLUSTERED,
+      ShapeScenarios.CLUSTER_IDLE, ShapeScenarios.CLUSTER_SLOW, ShapeScenarios.CACHE_REPEAT,
+      ShapeScenarios.OVERLOAD_OPEN);
 
   @Test
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
-  @DisplayName("bench --smoke writes a Markdown and a JSON report with the five scenarios and the peers, each with"
+  @DisplayName("bench --smoke writes a Markdown and a JSON report with every scenario and the peers, each with"
     + " requests, and the ratios under their stable names")
   void smokeRunWritesAParseableReportWithEveryScenario() throws IOException {
     Path repo = Path.of(System.getProperty("sluice.repo", "..")).toAbsolutePath().normalize();
@@ -94,7 +97,42 @@ class BenchSmokeTest {
       assertNotNull(o.getLong("count504"), program + " 504 count in " + o);
       assertNotNull(o.getDouble("successP99Ms"), program + " success p99 in " + o);
     }
-    assertEquals(8, report.getJsonArray("targets").size());
+    assertEquals(14, report.getJsonArray("targets").size());
+    assertShapes(report, scenarios);
+  }
+
+  /**
+   * The shape scenarios ran and reported their checks: cluster-idle on 1 API + 3 proxy nodes that stopped cleanly,
+   * cluster-slow's two phases and its slow client, cache-repeat's second reads, overload-open's cohort. Their values
+   * are the proxy's to improve, not this test's to assert.
+   */
+  private static void assertShapes(JsonObject report, JsonArray scenarios) {
+    JsonObject idle = scenarios.getJsonObject(5);
+    assertEquals(300L, idle.getJsonObject("clusterIdle").getLong("reads"));
+    JsonObject nodes = idle.getJsonObject("process").getJsonObject("nodes");
+    assertEquals(List.of(SluiceCluster.API, SluiceCluster.PROXY_A, SluiceCluster.PROXY_B, SluiceCluster.PROXY_C),
+      List.copyOf(nodes.fieldNames()));
+    for (String node : nodes.fieldNames()) {
+      assertEquals(0, nodes.getJsonObject(node).getInteger("exitStatus"), node + " stopped cleanly: " + nodes);
+    }
+    JsonObject slow = scenarios.getJsonObject(6);
+    assertTrue(slow.getJsonObject("fastLaneAlone").getLong("requests") > 0, "the fast lane ran alone");
+    assertTrue(slow.getJsonObject("slowLane").getJsonObject("slowClient").getLong("requests") > 0,
+      "the slow client sent: " + slow.getJsonObject("slowLane"));
+    assertEquals(200, slow.getJsonObject("slowLane").getInteger("lockedRows"));
+    JsonObject repeat = scenarios.getJsonObject(7).getJsonObject("cacheRepeat");
+    assertEquals(50L, repeat.getJsonObject("secondReadXCache").stream()
+      .mapToLong(e -> ((Number) e.getValue()).longValue()).sum(), "every second read was tallied: " + repeat);
+    JsonObject open = scenarios.getJsonObject(8).getJsonObject("openLoop");
+    assertTrue(open.getLong("scheduled") > 0, "the open loop sent its cohort: " + open);
+    assertNotNull(open.getJsonObject("sendLagMs"), "the generator's lag is reported: " + open);
+
+    JsonObject ratios = report.getJsonObject("ratios");
+    assertNotNull(ratios.getDouble("eightLoopsSlowClientFastKept"), "ratios: " + ratios);
+    assertNotNull(ratios.getDouble("overloadOpenGoodputVsCapacity"), "ratios: " + ratios);
+    assertNotNull(report.getJsonObject("cluster").getLong("idle503"), "cluster.idle503");
+    assertNotNull(report.getJsonObject("cache").getLong("repeatHits"), "cache.repeatHits");
+    assertNotNull(report.getJsonObject("overloadComparison").getJsonObject("sluiceOpenLoop"));
   }
 
   /**
