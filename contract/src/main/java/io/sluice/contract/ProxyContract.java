@@ -10,8 +10,8 @@ package io.sluice.contract;
 public final class ProxyContract {
 
   /**
-   * The address of the proxy's requests. Every proxy shard consumes it (the event bus round-robins among them, and
-   * among the nodes of a clustered event bus). {@link Action#APPLY_CONFIG} is refused here with
+   * The address of the proxy's requests. Every event loop of every proxy node consumes it (the event bus round-robins
+   * among them, and among the nodes of a clustered event bus). {@link Action#APPLY_CONFIG} is refused here with
    * {@link FailureCode#BAD_REQUEST}: it is served only on {@link #ADMIN_ADDRESS}.
    */
   public static final String ADDRESS = "sluice.db.proxy";

@@ -67,8 +67,8 @@ public final class ProxyNode {
   }
 
   /**
-   * Starts the coordinator on a context of its own (the caller's, when called on a Vert.x context), then the
-   * shards, then the node's consumers. Fails with one descriptive log line, having closed what it opened.
+   * Starts the node on a context of its own (the caller's, when called on a Vert.x context), then its event loops'
+   * consumers, then the node's own consumers. Fails with one descriptive log line, having closed what it opened.
    *
    * @param config      the deployment config: the {@code db}, {@code cache}, {@code faults}, {@code idempotency}
    *                    and {@code proxy} sections
@@ -84,8 +84,8 @@ public final class ProxyNode {
    */
   public static Future<ProxyNode> deploy(Vertx vertx, JsonObject config, Ticker cacheTicker,
                                          IntUnaryOperator share) {
-    // Invariant of a failed start: what it opened is closed again (the admin pool by Node.start, the shards and the
-    // node's pools by undeploy), so a start that fails leaves no connection behind.
+    // Invariant of a failed start: what it opened is closed again (the admin pool by Node.start, the consumers and
+    // the node's pool by undeploy), so a start that fails leaves no connection behind.
     Context context = vertx.getOrCreateContext();
     int eventLoops;
     try {

@@ -90,7 +90,7 @@ final class Admission {
       int cap = lanesOn ? lanes.cap(name, permits) : permits;
       AdmissionPolicy policy = new AdmissionPolicy(initial, acquireTimeoutNanos,
         TimeUnit.MILLISECONDS.toNanos(queueDelayTargetMs));
-      byName.put(name, new Lane(name, new LaneLimit(permits, initial, cap), policy));
+      byName.put(name, new Lane(name, new LaneLimit(permits, initial, cap, lanesOn), policy));
     }
     this.lanes = Collections.unmodifiableMap(byName);
     this.laneArray = byName.values().toArray(new Lane[0]);
@@ -121,7 +121,7 @@ final class Admission {
       if (remaining <= 0) {
         return reject(lane, Rejection.DEADLINE_EXPIRED);
       }
-      if (lane.inFlight > 0 && !lane.feasible(remaining)) {
+      if (lanesOn && lane.inFlight > 0 && !lane.feasible(remaining)) {
         return reject(lane, Rejection.LANE_DEADLINE);
       }
       // With a permit free, no waiter of a lane under its limit is in line (dispatch would have served it): a lane

@@ -18,8 +18,7 @@ import java.util.function.Supplier;
  *
  * <p>Invariant: the set of caches is fixed at construction, since every {@link CachesConfig} holds every declared
  * cache; a reload changes their settings in place, never which caches exist. Thread-safe as {@link ReadCache} is:
- * each proxy shard owns one registry (its reads and loads run on the shard's event loop), and the writes of every
- * shard of the node update all of them.
+ * one registry per node, used by every event loop of the node.
  */
 final class CacheRegistry {
 
@@ -108,59 +107,10 @@ final class CacheRegistry {
     caches.values().forEach(cache -> cache.bind(metrics));
   }
 
-  /**
-   * One set of cache meters for the caches of every shard of a node, summed over the shards (a meter registered
-   * once per shard would be dropped by the registry as a duplicate, counting one shard only).
-   */
-  static void bindAll(List<CacheRegistry> shards, ProxyMetrics metrics) {
-    for (String name : shards.get(0).caches.keySet()) {
-      metrics.counter("sluice.cache.hits", "Reads answered by a fresh entry", shards,
-        s -> sum(s, name, ReadCache::hits), "cache", name);
-      metrics.counter("sluice.cache.misses", "Reads that went to the database", shards,
-        s -> sum(s, name, ReadCache::misses), "cache", name);
-      metrics.counter("sluice.cache.stale.serves",
-        "Reads answered by an expired entry because the pool was saturated", shards,
-        s -> sum(s, name, ReadCache::staleServes), "cache", name);
-      metrics.counter("sluice.cache.evictions", "Entries evicted (size or age)", shards,
-        s -> sum(s, name, ReadCache::evictions), "cache", name);
-      metrics.counter("sluice.cache.coalesced.waits", "Misses that joined a load in flight for the same key", shards,
-        s -> sum(s, name, ReadCache::coalesced), "cache", name);
-      metrics.gauge("sluice.cache.size", "Entries held (all shards)", shards, s -> sum(s, name, ReadCache::size),
-        "cache", name);
-    }
-  }
-
-  private static double sum(List<CacheRegistry> shards, String name,
-                            java.util.function.ToLongFunction<ReadCache<Object>> value) {
-    long total = 0;
-    for (CacheRegistry shard : shards) {
-      total += value.applyAsLong(shard.caches.get(name));
-    }
-    return total;
-  }
-
   /** {@code {<name>: {enabled, size, hits, ...}}} in declaration order. */
   JsonObject stats() {
     JsonObject json = new JsonObject();
     caches.forEach((name, cache) -> json.put(name, cache.stats()));
     return json;
-  }
-
-  /** {@link #stats()} of every shard of a node, numbers summed. */
-  static JsonObject statsAll(List<CacheRegistry> shards) {
-    JsonObject total = shards.get(0).stats();
-    for (int i = 1; i < shards.size(); i++) {
-      JsonObject other = shards.get(i).stats();
-      for (String name : total.fieldNames()) {
-        JsonObject sum = total.getJsonObject(name);
-        JsonObject add = other.getJsonObject(name);
-        for (String field : add.fieldNames()) {
-          if (add.getValue(field) instanceof Number n) {
-            sum.put(field, sum.getLong(field) + n.longValue());
-          }
-        }
-      }
-    }
-    return total;
   }
 }

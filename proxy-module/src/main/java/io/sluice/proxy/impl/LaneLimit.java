@@ -39,6 +39,7 @@ final class LaneLimit {
   static final double SMOOTHING = 0.2;
 
   private final Gradient2Limit gradient;
+  private final boolean adaptive;
   private final int permits;
   private int cap;
   private int ceiling;
@@ -49,6 +50,15 @@ final class LaneLimit {
    * @param cap     the ops cap ({@code maxPercent} of the pool), at least 1
    */
   LaneLimit(int permits, int initial, int cap) {
+    this(permits, initial, cap, true);
+  }
+
+  /**
+   * @param adaptive false: a fixed limit of {@code cap} (lanes off: one lane for every action, limited by the pool
+   *                 alone, as before lanes existed)
+   */
+  LaneLimit(int permits, int initial, int cap, boolean adaptive) {
+    this.adaptive = adaptive;
     this.permits = permits;
     this.gradient = Gradient2Limit.newBuilder()
       .initialLimit(Math.max(1, Math.min(initial, permits)))
@@ -63,6 +73,9 @@ final class LaneLimit {
 
   /** One statement of the lane ended after {@code executionNanos}, with {@code inFlight} of the lane running. */
   void onSample(long executionNanos, int inFlight, boolean dropped) {
+    if (!adaptive) {
+      return;
+    }
     gradient.onSample(0, Math.max(1, executionNanos), inFlight, dropped);
     if (dropped) {
       ceiling = Math.max(1, Math.min(ceiling, limit()) / 2);
@@ -73,6 +86,9 @@ final class LaneLimit {
 
   /** The lane's limit now: at least 1, at most the ops cap. */
   int limit() {
+    if (!adaptive) {
+      return cap;
+    }
     return Math.max(1, Math.min(Math.min(gradient.getLimit(), ceiling), cap));
   }
 

@@ -32,7 +32,7 @@ public final class ProxyFailure extends RuntimeException {
   /**
    * Not a failure on the wire: the stored reply of an earlier request with the same idempotency key. It travels as
    * a failure so that the transaction that found it rolls back (it wrote nothing) and the caches are not touched;
-   * {@link ProxyShard} turns it into a replayed reply. Code 200: below 500, like the work's own answers.
+   * {@link RequestHandler} turns it into a replayed reply. Code 200: below 500, like the work's own answers.
    */
   static ProxyFailure replay(JsonObject storedReply) {
     return new ProxyFailure(200, "replayed", null, storedReply);

@@ -6,7 +6,10 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.proxy.config.CacheSettings;
 import io.sluice.contract.FailureCode;
 import io.sluice.contract.ProxyContract;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
@@ -33,9 +36,11 @@ import java.util.function.Supplier;
  * </ul>
  * Caffeine bounds the size and drops entries after TTL + grace; its maintenance runs on the calling thread.
  *
- * <p>Threads: reads and loads run on the owning shard's event loop; {@link #put} and {@link #invalidate} also come
- * from the other shards of the node (a write through any shard reaches every shard's caches before it is
- * acknowledged) and from the node's cache-invalidation consumer. Invariant: <em>once {@link #put} or
+ * <p>Threads: one cache serves every event loop of the node. Reads, loads, {@link #put} and {@link #invalidate} come
+ * from any of them, and from the node's cache-invalidation consumer. A miss publishes its load with
+ * {@code putIfAbsent} before starting it, its future already made, so concurrent misses on any event loops share one
+ * load (a hot key loads once per node), and a caller that joins from another event loop continues on its own
+ * ({@link #onCallerContext}). Invariant: <em>once {@link #put} or
  * {@link #invalidate} returned, no load that was in flight when it started can store its (older) result</em>. Kept by
  * the order of both sides: a load stores its entry inside {@code entries.asMap().compute(key, ...)} only if it is
  * not detached, and leaves {@link #loads} only after that; a write marks the loads it finds detached first, then
@@ -53,9 +58,12 @@ final class ReadCache<K> {
   private record Entry(JsonObject value, long loadedAtNanos) {
   }
 
-  /** A load in flight; {@code detached} once a write made its result outdated. */
+  /**
+   * A load in flight; {@code detached} once a write made its result outdated. Its future exists before the load is
+   * published in {@link #loads}, so a caller on another event loop that finds it can always join it.
+   */
   private static final class Load {
-    Future<JsonObject> future;
+    final Promise<JsonObject> promise = Promise.promise();
     volatile boolean detached;
   }
 
@@ -97,15 +105,16 @@ final class ReadCache<K> {
       hits.increment();
       return Future.succeededFuture(new Result(entry.value, ProxyContract.CACHE_HIT, ageSeconds(entry, now)));
     }
-    Load load = loads.get(key);
+    Load fresh = new Load();
+    Load load = loads.putIfAbsent(key, fresh);
     boolean joined = load != null;
     if (joined) {
       coalesced.increment();
     } else {
       misses.increment();
-      load = startLoad(key, loader);
+      load = start(key, fresh, loader);
     }
-    return load.future
+    return onCallerContext(load.promise.future())
       .map(value -> new Result(value, ProxyContract.CACHE_MISS, 0))
       .recover(err -> joined && ranOutOfTime(err)
         // The shared load ran out of *its starter's* time: this caller has its own deadline, so load again (once;
@@ -116,14 +125,35 @@ final class ReadCache<K> {
 
   /** A load for {@code key}: the one in flight, or a new one. */
   private Future<Result> load(K key, Supplier<Future<JsonObject>> loader) {
-    Load load = loads.get(key);
+    Load fresh = new Load();
+    Load load = loads.putIfAbsent(key, fresh);
     if (load != null) {
       coalesced.increment();
     } else {
       misses.increment();
-      load = startLoad(key, loader);
+      load = start(key, fresh, loader);
     }
-    return load.future.map(value -> new Result(value, ProxyContract.CACHE_MISS, 0));
+    return onCallerContext(load.promise.future()).map(value -> new Result(value, ProxyContract.CACHE_MISS, 0));
+  }
+
+  /**
+   * A load's outcome on the caller's own context: the load completes on its starter's event loop, and a caller that
+   * joined it from another event loop carries on on its own.
+   */
+  private static Future<JsonObject> onCallerContext(Future<JsonObject> shared) {
+    Context caller = Vertx.currentContext();
+    if (caller == null || shared.isComplete()) {
+      return shared;
+    }
+    Promise<JsonObject> mine = Promise.promise();
+    shared.onComplete(ar -> {
+      if (Vertx.currentContext() == caller) {
+        mine.handle(ar);
+      } else {
+        caller.runOnContext(v -> mine.handle(ar));
+      }
+    });
+    return mine.future();
   }
 
   /** A 504, or a 503 that came from the starter's deadline rather than from the pool being full. */
@@ -132,15 +162,21 @@ final class ReadCache<K> {
       || failure.rejection() != null && failure.rejection().ownDeadline());
   }
 
-  private Load startLoad(K key, Supplier<Future<JsonObject>> loader) {
-    Load load = new Load();
-    loads.put(key, load);
-    load.future = loader.get().andThen(ar -> {
+  /** Runs the load that {@code load} (already published in {@link #loads}) stands for. */
+  private Load start(K key, Load load, Supplier<Future<JsonObject>> loader) {
+    Future<JsonObject> loaded;
+    try {
+      loaded = loader.get();
+    } catch (RuntimeException e) {
+      loaded = Future.failedFuture(e);
+    }
+    loaded.onComplete(ar -> {
       if (ar.succeeded()) {
         store(key, load, ar.result());
       }
       // Only now: a write that no longer finds this load in `loads` must find its entry in `entries` (class comment).
       loads.remove(key, load);
+      load.promise.handle(ar);
     });
     return load;
   }

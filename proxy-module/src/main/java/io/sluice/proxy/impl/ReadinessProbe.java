@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * and a later probe opens a fresh one instead of queueing behind it forever. The pool closes its idle connection
  * first ({@link #IDLE_MS}), so a healthy quiet connection ends with a proper goodbye rather than that cut.
  *
- * <p>One per proxy node, confined to the node's context: every shard's readiness check hops there
+ * <p>One per proxy node, confined to the node's context: every event loop's readiness check hops there
  * ({@link Node#ready()}), so the probe, its cache and its one connection are shared by the whole node.
  */
 final class ReadinessProbe {
