@@ -34,6 +34,9 @@ public record LaneSettings(boolean enabled, Map<String, Integer> maxPercent) {
     Action.PUT_SETTINGS, Action.LIST_NOTIFICATIONS, Action.CREATE_NOTIFICATION, Action.MARK_NOTIFICATION_READ,
     Action.PING);
 
+  /** One lane's section ({@code db.lanes.<lane>}). */
+  private static final Schema LANE_SCHEMA = Schema.of().live("maxPercent");
+
   public static final Schema SCHEMA = schema();
 
   public LaneSettings {
@@ -43,7 +46,7 @@ public record LaneSettings(boolean enabled, Map<String, Integer> maxPercent) {
   private static Schema schema() {
     Schema schema = Schema.of().live("enabled");
     for (String action : ACTIONS) {
-      schema = schema.section(key(action), Schema.of().live("maxPercent"));
+      schema = schema.section(key(action), LANE_SCHEMA);
     }
     return schema;
   }
@@ -59,7 +62,9 @@ public record LaneSettings(boolean enabled, Map<String, Integer> maxPercent) {
     s.onlyKeys(SCHEMA);
     Map<String, Integer> percent = new LinkedHashMap<>();
     for (String action : ACTIONS) {
-      percent.put(action, s.section(key(action)).integer("maxPercent", DEFAULT_MAX_PERCENT, 1, 100));
+      // Each lane's section is checked too: a typo there (maxPercnt) must fail, not leave the lane at its default.
+      JsonSection lane = s.section(key(action)).onlyKeys(LANE_SCHEMA);
+      percent.put(action, lane.integer("maxPercent", DEFAULT_MAX_PERCENT, 1, 100));
     }
     return new LaneSettings(s.bool("enabled", DEFAULT_ENABLED), percent);
   }
