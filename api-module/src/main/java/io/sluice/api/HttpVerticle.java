@@ -338,13 +338,19 @@ public class HttpVerticle extends VerticleBase {
     }
   }
 
-  /** The proxy's pool as ops need it: settings, occupancy, totals, rejections by reason, server capacity. */
+  /**
+   * The proxy's pool as ops need it: settings, occupancy, totals, rejections by reason, server capacity, and its
+   * lanes ({@code lanes}: per action, the adaptive limit, load, p90 and refusals). The pool's fields stay at the top
+   * level, as before lanes existed; a proxy that reports no lanes gives {@code lanes: {}}.
+   */
   private void adminPool(RoutingContext ctx) {
     request(ctx, Action.STATS, new JsonObject()).onComplete(ar -> {
       if (ar.failed()) {
         error(ctx, ApiError.of(ar.cause(), settings));
       } else {
-        json(ctx, 200, ar.result().body().getJsonObject("pool"));
+        JsonObject stats = ar.result().body();
+        JsonObject lanes = stats.getJsonObject("lanes", new JsonObject());
+        json(ctx, 200, stats.getJsonObject("pool").copy().put("lanes", lanes));
       }
     });
   }

@@ -8,6 +8,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * {@code GET /admin/pool} with a bearer token: the pool's own view, when the service has that endpoint. It is
@@ -23,6 +25,39 @@ record AdminPool(int status, JsonObject body, String note) {
 
   static final String PATH = "/admin/pool";
   static final String CLUSTER_PATH = "/admin/cluster";
+
+  /**
+   * One lane of the proxy's admission, as {@code /admin/pool} reports it ({@code lanes.<action>}).
+   *
+   * @param rejected its 503s, all reasons together
+   */
+  record Lane(String action, int limit, int inFlight, int waiting, long p90Ms, long executed, long dropped,
+              long rejected) {
+
+    /** Whether the lane saw any request since its pool was built: the others are left out of the report. */
+    boolean traffic() {
+      return executed > 0 || inFlight > 0 || waiting > 0 || rejected > 0 || dropped > 0;
+    }
+
+    /**
+     * A slow lane: shrunk to its probe (limit 1) by statements stopped at their deadline. In a pool of one connection
+     * every limit is 1, so that says nothing there.
+     */
+    boolean slow(int poolSize) {
+      return limit == 1 && dropped > 0 && poolSize > 1;
+    }
+
+    static Lane of(String action, JsonObject json) {
+      long rejected = 0;
+      JsonObject reasons = json.getJsonObject("rejected", new JsonObject());
+      for (String reason : reasons.fieldNames()) {
+        rejected += reasons.getLong(reason, 0L);
+      }
+      return new Lane(action, json.getInteger("limit", 0), json.getInteger("inFlight", 0),
+        json.getInteger("waiting", 0), json.getLong("p90Ms", 0L), json.getLong("executed", 0L),
+        json.getLong("dropped", 0L), rejected);
+    }
+  }
 
   static AdminPool fetch(BaseUrl target, String token, Duration timeout) {
     HttpRequest request = HttpRequest.newBuilder(target.uri(PATH)).timeout(timeout)
@@ -55,6 +90,25 @@ record AdminPool(int status, JsonObject body, String note) {
       Thread.currentThread().interrupt();
       return null;
     }
+  }
+
+  /** The lanes of the answer, in its order; empty without a body or from a service that reports no lanes. */
+  List<Lane> lanes() {
+    List<Lane> lanes = new ArrayList<>();
+    JsonObject json = body == null ? null : body.getValue("lanes") instanceof JsonObject o ? o : null;
+    if (json != null) {
+      for (String action : json.fieldNames()) {
+        if (json.getValue(action) instanceof JsonObject lane) {
+          lanes.add(Lane.of(action, lane));
+        }
+      }
+    }
+    return lanes;
+  }
+
+  /** The pool's size as the answer gives it ({@code maxSize}), 0 when unknown. */
+  int poolSize() {
+    return body == null || !(body.getValue("maxSize") instanceof Number n) ? 0 : n.intValue();
   }
 
   private static AdminPool interpret(HttpResponse<String> response) {

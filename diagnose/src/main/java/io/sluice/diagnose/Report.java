@@ -1,8 +1,10 @@
 package io.sluice.diagnose;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -70,8 +72,10 @@ record Report(LoadRun.Plan plan, LoadRun.Result load, Db db, AdminPool admin, do
       json.put("database", dbJson());
     }
     if (admin != null) {
+      JsonArray slow = new JsonArray();
+      slowLanes().forEach(lane -> slow.add(new JsonObject().put("action", lane.action()).put("p90Ms", lane.p90Ms())));
       json.put("adminPool", new JsonObject().put("status", admin.status()).put("body", admin.body())
-        .put("note", admin.note()));
+        .put("note", admin.note()).put("slowLanes", slow));
     }
     if (cluster != null) {
       json.put("adminCluster", cluster);
@@ -139,8 +143,7 @@ record Report(LoadRun.Plan plan, LoadRun.Result load, Db db, AdminPool admin, do
       dbText(out);
     }
     if (admin != null) {
-      out.append("Admin pool   ").append(admin.body() != null ? admin.body().encodePrettily() : admin.note())
-        .append('\n');
+      adminText(out);
     }
     if (cluster != null) {
       out.append("Cluster      ").append(cluster.encodePrettily()).append('\n');
@@ -182,6 +185,38 @@ record Report(LoadRun.Plan plan, LoadRun.Result load, Db db, AdminPool admin, do
     line(out, "longest", q == null ? "no statement running" : q.seconds() + " s  id " + q.id() + "  user " + q.user()
       + "  command " + q.command() + "  state " + q.state() + "  sql (first " + DbCheck.SQL_START_LENGTH
       + " chars, literals as ?) " + q.sqlStart());
+  }
+
+  /** The pool's figures, then its lanes (printed apart, one line each) and the slow lanes flagged. */
+  private void adminText(StringBuilder out) {
+    if (admin.body() == null) {
+      out.append("Admin pool   ").append(admin.note()).append('\n');
+      return;
+    }
+    JsonObject pool = admin.body().copy();
+    pool.remove("lanes");
+    out.append("Admin pool   ").append(pool.encodePrettily()).append('\n');
+    List<AdminPool.Lane> lanes = admin.lanes();
+    if (lanes.isEmpty()) {
+      return;
+    }
+    List<AdminPool.Lane> busy = lanes.stream().filter(AdminPool.Lane::traffic).toList();
+    out.append("Lanes        ").append(busy.isEmpty() ? "no traffic since the pool was built" : "with traffic")
+      .append('\n');
+    for (AdminPool.Lane lane : busy) {
+      out.append(String.format(Locale.ROOT,
+        "  %-21s limit %d  inFlight %d  waiting %d  p90 %d ms  rejected %d  dropped %d%n", lane.action(),
+        lane.limit(), lane.inFlight(), lane.waiting(), lane.p90Ms(), lane.rejected(), lane.dropped()));
+    }
+    for (AdminPool.Lane lane : slowLanes()) {
+      out.append("  slow lane: ").append(lane.action()).append(" (p90 ").append(lane.p90Ms()).append(" ms)\n");
+    }
+  }
+
+  /** Lanes shrunk to their probe by statements stopped at their deadline (see {@link AdminPool.Lane#slow}). */
+  List<AdminPool.Lane> slowLanes() {
+    return admin == null ? List.of()
+      : admin.lanes().stream().filter(lane -> lane.slow(admin.poolSize())).toList();
   }
 
   private static void line(StringBuilder out, String label, String value) {

@@ -151,6 +151,40 @@ class DiagnoseCommandTest {
   }
 
   @Test
+  @DisplayName("--admin-token prints one line per lane with traffic, and flags a lane shrunk to its probe by"
+    + " statements stopped at their deadline as a slow lane")
+  void lanesWithTrafficAndASlowLane() {
+    JsonObject config = TestSluice.config();
+    config.getJsonObject("admin").put("token", "lanes-token");
+    // Every user.get statement sleeps 400 ms and is stopped at 100 ms: each one drops, down to the lane's probe.
+    config.getJsonObject("db").put("statementTimeoutMs", 100);
+    config.getJsonObject("cache").getJsonObject("users").put("enabled", false);
+    config.getJsonObject("faults").put("dbLatency",
+      new JsonObject().put("enabled", true).put("minMs", 400).put("maxMs", 400));
+    try (TestSluice.Running slow = TestSluice.start(config)) {
+      List<String> args = load(slow.port(), existing.toString(), 30);
+      args.addAll(List.of("--admin-token", "lanes-token", "--max-503-rate", "100"));
+      Outcome json = diagnose(args);
+      assertEquals(0, json.exitCode(), json.err() + json.out());
+      JsonObject admin = json.json().getJsonObject("adminPool");
+      JsonObject lane = admin.getJsonObject("body").getJsonObject("lanes").getJsonObject("user.get");
+      assertTrue(lane.getLong("dropped") > 0, admin.encode());
+      assertEquals(1, admin.getJsonArray("slowLanes").size(), admin.encode());
+      assertEquals("user.get", admin.getJsonArray("slowLanes").getJsonObject(0).getString("action"));
+
+      Outcome text = diagnose(List.of("--url", "http://127.0.0.1:" + slow.port(), "--no-load", "--admin-token",
+        "lanes-token"));
+      assertEquals(0, text.exitCode(), text.err() + text.out());
+      assertTrue(text.out().contains("Lanes        with traffic"), text.out());
+      assertTrue(text.out().matches("(?s).*\\n  user\\.get +limit 1  inFlight \\d+  waiting \\d+  p90 \\d+ ms"
+        + "  rejected \\d+  dropped [1-9]\\d*\\n.*"), text.out());
+      assertTrue(text.out().contains("  slow lane: user.get (p90 "), text.out());
+      assertTrue(!text.out().contains("settings.put"), "a lane without traffic has no line: " + text.out());
+      assertTrue(!text.out().contains("\"lanes\""), "the lanes are not repeated in the pool's JSON: " + text.out());
+    }
+  }
+
+  @Test
   @DisplayName("bad usage exits 64 with a message on stderr and nothing on stdout")
   void badArgumentsExit64() {
     List<List<String>> badUsages = List.of(
