@@ -15,7 +15,6 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -121,10 +120,6 @@ class HotKeyTest {
   }
 
   @Test
-  @Disabled("Bug in ReadCache since one cache serves every event loop of the node: startLoad publishes the Load in"
-    + " `loads` before assigning load.future, so a miss on another event loop joins it and throws"
-    + " NullPointerException in the consumer (that request is never answered: event-bus TIMEOUT); and the get-then-put"
-    + " on `loads` is not atomic, so two misses can both load (misses +2). Fails within 2 rounds; enable once fixed.")
   @DisplayName("with 4 event loops, 20 concurrent reads of a key not in the cache load it once for the node, and"
     + " every one of them is answered with it")
   void concurrentMissesLoadOncePerNode() {
