@@ -38,7 +38,7 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
 
   /** Every scenario, in the order the report lists them. */
   static final List<String> ALL_SCENARIOS = List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING,
-    Bench.CLUSTERED);
+    Bench.CLUSTERED, Bench.SLOW_LANE);
 
   static final int DEFAULT_USERS = 10_000;
   static final int DEFAULT_CONCURRENCY = 64;
@@ -66,9 +66,10 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
                         env SLUICE_BENCH_XMX)
       --load-generator G  auto: wrk when it is on the PATH, else the built-in closed loop (default;
                         env SLUICE_BENCH_LOAD_GENERATOR); overload always uses the closed loop
-      --scenarios LIST  comma-separated, of fast-uncached,cached,overload,ceiling,clustered (default all;
-                        env SLUICE_BENCH_SCENARIOS); fast-uncached itself always runs (it hosts the
-                        database and is the ratios' baseline), its peers only when it is listed
+      --scenarios LIST  comma-separated, of fast-uncached,cached,overload,ceiling,clustered,slow-lane
+                        (default all; env SLUICE_BENCH_SCENARIOS); fast-uncached itself always runs (it
+                        hosts the database and is the ratios' baseline), its peers only when it is listed;
+                        slow-lane needs --users above 200 (users 1..200 are the locked ones)
       --repo DIR        project root (default: the current directory)
       --jar FILE        service jar (default: <repo>/app/target/sluice.jar)
       --work-dir DIR    embedded database data and service logs (default: <repo>/bench/work)
@@ -128,6 +129,11 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
       : repo.resolve("bench/results"));
     Path jar = path(given.get("--jar"), repo.resolve("app/target/sluice.jar"));
 
+    if (scenarios.contains(Bench.SLOW_LANE) && integer("--users", users, 1, 10_000_000) <= Bench.SLOW_LANE_LOCKED) {
+      throw new IllegalArgumentException("--scenarios " + Bench.SLOW_LANE + " needs --users above "
+        + Bench.SLOW_LANE_LOCKED + " (users 1.." + Bench.SLOW_LANE_LOCKED + " are locked, the fast lane reads the"
+        + " others), got " + users);
+    }
     BenchOptions options = new BenchOptions(integer("--users", users, 1, 10_000_000),
       integer("--concurrency", concurrency, 1, 10_000), duration("--warmup", warmup, true),
       duration("--duration", duration, false), smoke, repo, jar, workDir, resultsDir, DbTarget.fromEnv(env), heap,

@@ -259,10 +259,9 @@ final class SlowLane implements AutoCloseable {
         millis.add(a.millis());
       }
     }
-    JsonObject json = new JsonObject().put("requests", requests).put("byStatus", new JsonObject(new TreeMap<>(byStatus)))
+    return new JsonObject().put("requests", requests).put("byStatus", new JsonObject(new TreeMap<>(byStatus)))
       .put("byAnswer", new JsonObject(new TreeMap<>(byLabel))).put("late", late).put("lateAfterMs", lateAfterMs)
-      .put("rejectedWithoutRetryAfter", without);
-    return json.put("latencyMs", latency(millis));
+      .put("rejectedWithoutRetryAfter", without).put("latencyMs", latency(millis));
   }
 
   /** 200s answered in [{@code fromNanos}, {@code toNanos}), whatever phase they were sent in. */
@@ -272,10 +271,10 @@ final class SlowLane implements AutoCloseable {
   }
 
   /**
-   * After the release: 200s per bucket of {@code bucket} over {@code span} from {@code releaseNanos}, and the end of the
-   * first bucket whose rate reaches {@code fraction} of {@code normalPerSecond} ({@code recoveryMs}: the time by which
-   * the rate was seen back; one bucket is the resolution, so the best figure is one bucket). {@code recoveryMs} is
-   * null, and {@code recovered} false, when no bucket did or there is no normal rate to compare with.
+   * After the release: 200s per bucket of {@code bucket} over {@code span} from {@code releaseNanos}, and the end of
+   * the first bucket whose rate reaches {@code fraction} of {@code normalPerSecond}: {@code recoveryMs}, the time by
+   * which the rate was seen back. One bucket is the resolution, so the best figure is one bucket. When no bucket got
+   * there, or there is no normal rate to compare with, {@code recoveryMs} is null and {@code recovered} false.
    */
   static JsonObject recovery(List<Answer> answers, long releaseNanos, double normalPerSecond, double fraction,
                              Duration bucket, Duration span) {

@@ -40,6 +40,18 @@ class BenchOptionsTest {
     assertTrue(e.getMessage().contains("clusterd") && e.getMessage().contains("clustered"), e.getMessage());
   }
 
+  @Test
+  @DisplayName("slow-lane needs users beyond the 200 locked ones, and runs by default")
+  void slowLaneNeedsUsersBeyondTheLockedOnes() throws IOException {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+      () -> parse("--users", "200", "--scenarios", "slow-lane"));
+    assertTrue(e.getMessage().contains("--users above 200"), e.getMessage());
+
+    assertEquals(List.of(Bench.SLOW_LANE), parse("--users", "201", "--scenarios", "slow-lane").scenarios());
+    assertEquals(100, parse("--users", "100", "--scenarios", "fast-uncached").users(), "other scenarios lock nothing");
+    assertTrue(parse().runs(Bench.SLOW_LANE));
+  }
+
   private BenchOptions parse(String... extra) throws IOException {
     Files.createDirectories(repo.resolve("app/target"));
     Path jar = Files.writeString(repo.resolve("app/target/sluice.jar"), "");

@@ -20,8 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The whole bench, very short: the service jar (built by app earlier in the reactor) started per scenario on
- * its embedded database, 500 users, about 1.5 s per scenario, the two peers (four short runs, about 40 s in all) and
- * the clustered scenario (1 API + 2 proxy processes; about 20 s with their starts and stops on an idle machine). It
+ * its embedded database, 500 users, about 1.5 s per scenario, the two peers (four short runs, about 40 s in all),
+ * the clustered scenario (1 API + 2 proxy processes; about 20 s with their starts and stops on an idle machine) and the
+ * slow lane (its fixed phases of 5 + 3 + 5 s for Sluice and each peer: about a minute). It
  * works with wrk on the PATH and without it (the closed loop). It checks that the run completes and that its report
  * parses and covers every scenario and peer, with the ratios under their stable names, and that the cluster formed,
  * both proxy nodes served and every node stopped cleanly; it asserts no duration, rate or ratio value, which would
@@ -30,11 +31,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BenchSmokeTest {
 
   private static final List<String> SCENARIOS =
-    List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING, Bench.CLUSTERED);
+    List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING, Bench.CLUSTERED, Bench.SLOW_LANE);
 
   @Test
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
-  @DisplayName("bench --smoke writes a Markdown and a JSON report with the five scenarios and the peers, each with"
+  @DisplayName("bench --smoke writes a Markdown and a JSON report with the six scenarios and the peers, each with"
     + " requests, and the ratios under their stable names")
   void smokeRunWritesAParseableReportWithEveryScenario() throws IOException {
     Path repo = Path.of(System.getProperty("sluice.repo", "..")).toAbsolutePath().normalize();
@@ -76,6 +77,7 @@ class BenchSmokeTest {
     assertEquals(keyed.getLong("writes"), keyed.getLong("acknowledged") + keyed.getLong("unresolved"));
     assertEquals(SCENARIOS.size(), report.getJsonArray("summary").size());
     assertClustered(scenarios.getJsonObject(4));
+    assertSlowLane(scenarios.getJsonObject(5), report);
 
     assertPeers(scenarios.getJsonObject(0), Bench.DIRECT, Bench.BLOCKING);
     assertPeers(scenarios.getJsonObject(1), Bench.BLOCKING);
@@ -85,7 +87,7 @@ class BenchSmokeTest {
     JsonObject ratios = report.getJsonObject("ratios");
     for (String name : List.of("fastUncachedVsDirect", "fastUncachedVsBlocking", "cachedVsBlocking",
       "overloadGoodputVsCapacity", "overloadGoodputVsCapacityBlocking", "clusteredVsSingle", "clusteredP50VsSingle",
-      "clusteredP99VsSingle")) {
+      "clusteredP99VsSingle", "slowLaneFastKept", "slowLaneP99Ratio")) {
       assertNotNull(ratios.getDouble(name), "ratios." + name + " in " + ratios);
     }
     assertTrue(ratios.containsKey("rssVsBlocking"), "ratios.rssVsBlocking in " + ratios);
@@ -94,7 +96,38 @@ class BenchSmokeTest {
       assertNotNull(o.getLong("count504"), program + " 504 count in " + o);
       assertNotNull(o.getDouble("successP99Ms"), program + " success p99 in " + o);
     }
-    assertEquals(8, report.getJsonArray("targets").size());
+    assertEquals(12, report.getJsonArray("targets").size());
+  }
+
+  /**
+   * The slow lane ran its phases for Sluice and both peers: the rows were locked, the writers wrote in every phase
+   * (answers counted by status), the fast lane was measured alone and with the rows locked, and the recovery was
+   * looked for. A peer's fast lane may starve with the rows locked, so no 2xx is required of it there.
+   */
+  private static void assertSlowLane(JsonObject scenario, JsonObject report) {
+    assertEquals(List.of(Bench.DIRECT, Bench.BLOCKING), List.copyOf(scenario.getJsonObject("peers").fieldNames()));
+    assertTrue(report.getJsonObject("slowLaneComparison").containsKey(Bench.SLUICE));
+    List<JsonObject> programs = List.of(scenario, scenario.getJsonObject("peers").getJsonObject(Bench.DIRECT),
+      scenario.getJsonObject("peers").getJsonObject(Bench.BLOCKING));
+    for (JsonObject program : programs) {
+      JsonObject lane = program.getJsonObject("slowLane");
+      String what = Bench.SLOW_LANE + " · " + program.getString("name");
+      assertNotNull(lane, what + " has its phases");
+      assertEquals(Bench.SLOW_LANE_LOCKED, lane.getInteger("lockedRows"), what + " locked the rows");
+      assertTrue(lane.getJsonObject("putAlone").getLong("requests") > 0, what + " wrote alone");
+      assertTrue(lane.getJsonObject("withSlow").getJsonObject("writers").getLong("requests") > 0,
+        what + " wrote with the rows locked");
+      assertTrue(lane.getJsonObject("released").getJsonObject("writers").getLong("requests") > 0,
+        what + " wrote after the release");
+      assertTrue(lane.getJsonObject("alone").getJsonObject("fastLane").getLong("requests") > 0,
+        what + " read alone");
+      // With the rows locked, a design without lanes may fairly complete no read at all.
+      assertNotNull(program.getLong("requests"), what + " measured its reads with the rows locked");
+      assertNotNull(lane.getDouble("fastKept"), what + " kept a share of its fast lane: " + lane.getDouble("fastKept"));
+      assertNotNull(lane.getLong("late"), what + " counted late writes");
+      assertEquals(Set.of("200", "503", "504", "other"), lane.getJsonObject("writerAnswers").fieldNames());
+      assertTrue(lane.getJsonObject("released").getJsonObject("recovery").containsKey("recovered"));
+    }
   }
 
   /**
