@@ -3,6 +3,7 @@ package io.sluice.bench;
 import io.sluice.bench.peer.BlockingPeer;
 import io.sluice.bench.peer.DirectPeer;
 import io.sluice.bench.peer.PeerConfig;
+import io.sluice.contract.Action;
 import io.sluice.diagnose.BaseUrl;
 import io.sluice.diagnose.ClosedLoop;
 import io.sluice.diagnose.IdRange;
@@ -27,7 +28,9 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -41,9 +44,11 @@ import java.util.function.Supplier;
  * its database while it stays up and idle, {@code clustered} (1 API + 2 proxy processes, {@link SluiceCluster}),
  * {@code cluster-idle} (1 API + 3), {@code ceiling}, the direct peer ({@code fast-uncached}) and the blocking
  * peer ({@code fast-uncached}, {@code cached}, {@code overload}); then the {@code cached} and {@code overload}
- * services, and those of the other shape scenarios ({@link ShapeScenarios}). All peers run on the first service's database, whose pool is the default 20: the overload service's 70
- * idle connections beside the blocking peer's 70 would come close to MariaDB's default {@code max_connections} of
- * 151. See bench/README.md for what each scenario measures.
+ * services, and those of the other shape scenarios ({@link ShapeScenarios}); then the {@code slow-lane} service, and
+ * both peers through the same phases on its database while it stays up and idle. All peers run on the database of a
+ * service whose pool is the default 20: the overload service's 70 idle connections beside the blocking peer's 70 would
+ * come close to MariaDB's default {@code max_connections} of 151. See bench/README.md for what each scenario
+ * measures.
  */
 public final class Bench {
 
@@ -71,6 +76,39 @@ public final class Bench {
   static final int PROXY_NODES = 2;
   /** The built-in load generator: {@code diagnose}'s {@link ClosedLoop}, in the bench's JVM. */
   static final String CLOSED_LOOP_GENERATOR = "closed loop in the bench JVM";
+
+  /**
+   * The incident's shape: a transaction of the bench's holds the settings rows of users 1..{@link #SLOW_LANE_LOCKED}
+   * locked while {@link #SLOW_LANE_WRITERS} clients write those settings (the slow lane) and
+   * {@link #SLOW_LANE_FAST_CONNECTIONS} connections read the other users (the fast lane). See {@link #slowLane()}.
+   */
+  static final String SLOW_LANE = "slow-lane";
+  static final int SLOW_LANE_LOCKED = 200;
+  static final int SLOW_LANE_WRITERS = 40;
+  static final int SLOW_LANE_FAST_CONNECTIONS = 32;
+  /** With the rows locked, before the fast lane is measured: long enough for the writers to fill what they can. */
+  static final Duration SLOW_LANE_SETTLE = Duration.ofSeconds(3);
+  /** The writers alone, without a lock: their normal rate of successes, which "recovered" is measured against. */
+  static final Duration SLOW_LANE_PUT_ALONE = Duration.ofSeconds(5);
+  /** After the ROLLBACK, the writers alone: the recovery is looked for in this span. */
+  static final Duration SLOW_LANE_RELEASED = Duration.ofSeconds(5);
+  static final Duration SLOW_LANE_BUCKET = Duration.ofMillis(250);
+  /** Recovered: the first bucket after the release with at least this fraction of the normal rate. */
+  static final double SLOW_LANE_BACK_FRACTION = 0.8;
+  /** A write answered later than the deadline plus this is late. */
+  static final long SLOW_LANE_SLACK_MS = 250;
+  /**
+   * The request deadline when the service's logged config does not say: api-module's
+   * {@code HttpSettings.DEFAULT_REQUEST_TIMEOUT_MS} (the bench does not depend on api-module). The peers' writes have
+   * the same budget ({@code PeerConfig.WRITE_TIMEOUT_MS}).
+   */
+  static final long DEFAULT_REQUEST_DEADLINE_MS = 2000;
+  /** The slow lane's phases, as its writers record them. */
+  static final String PHASE_WARM_UP = "warm-up";
+  static final String PHASE_PUT_ALONE = "put-alone";
+  static final String PHASE_WITH_SLOW = "with-slow";
+  static final String PHASE_RELEASED = "released";
+  private static final String PHASE_OVER = "over";
 
   /** The peers, by the names the report uses. */
   static final String SLUICE = "sluice";
@@ -202,6 +240,9 @@ public final class Bench {
         scenarios.add(clusterIdle);
       }
       shapes.singleProcess().forEach(scenarios::add);
+      if (options.runs(SLOW_LANE)) {
+        scenarios.add(slowLane());
+      }
       return write(report(scenarios));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -394,6 +435,185 @@ public final class Bench {
       .put("rejectionLatencyMs", latency(load.rejected()));
   }
 
+  /**
+   * The slow lane: a service of its own (users cache off, default pool), driven through {@link #slowLanePhases}; then
+   * both peers through the same phases on its database, while it stays up and idle. Before its phases, each peer must
+   * answer {@code PUT /users/1/settings} with the JSON Sluice answered.
+   */
+  private JsonObject slowLane() {
+    try (Running running = startService(SLOW_LANE, Map.of("SLUICE_CACHE_USERS_ENABLED", "false"))) {
+      long deadlineMs = requestDeadlineMs(running.service());
+      JsonObject settings = SlowLane.body(0, 0);
+      JsonObject written = SlowLane.putOnce(running.service().baseUrl(), 1, settings);
+      JsonObject json = scenario(SLOW_LANE, "The incident's shape: a transaction of the bench's holds the settings"
+        + " rows of users 1.." + SLOW_LANE_LOCKED + " locked (SELECT … FOR UPDATE) while " + SLOW_LANE_WRITERS
+        + " closed-loop clients PUT /users/{id}/settings for those users (the slow lane, " + Action.PUT_SETTINGS
+        + ") and " + SLOW_LANE_FAST_CONNECTIONS + " connections GET /users/{random id} of the other users (the fast"
+        + " lane), users cache off. The figures at the top are the fast lane's with the rows locked; slowLane holds"
+        + " every phase.", SLOW_LANE_FAST_CONNECTIONS, running)
+        .mergeIn(slowLanePhases(SLOW_LANE, running, running.service(), deadlineMs));
+      slowLaneConfig(json.getJsonObject("config"));
+      JsonObject peers = new JsonObject();
+      for (String name : List.of(DIRECT, BLOCKING)) {
+        peers.put(name, withPeer(SLOW_LANE, name, running, 0, -1, SLOW_LANE_FAST_CONNECTIONS,
+          (peer, config, label, peerJson) -> {
+            JsonObject answer = SlowLane.putOnce(peer.baseUrl(), 1, settings);
+            if (!answer.equals(written)) {
+              throw new IllegalStateException(label + " answers PUT /users/1/settings with " + answer + ", Sluice"
+                + " with " + written);
+            }
+            peerJson.put("sameWriteAnswerAsSluice", "PUT /users/1/settings: " + answer.fieldNames())
+              .mergeIn(slowLanePhases(label, running, peer, deadlineMs));
+            slowLaneConfig(peerJson.getJsonObject("config"));
+          }));
+      }
+      return json.put("peers", peers).put("process", process(running.service()));
+    }
+  }
+
+  /**
+   * The slow lane's phases against {@code target} (the service or a peer) on {@code host}'s database:
+   * <ol>
+   *   <li>warm-up (both lanes, no lock, not measured), then put-alone: the writers alone for
+   *   {@link #SLOW_LANE_PUT_ALONE}, their normal rate of 200s;</li>
+   *   <li>alone: the fast lane alone, measured;</li>
+   *   <li>with-slow: the rows locked and the writers sending; the fast lane settles {@link #SLOW_LANE_SETTLE}, then is
+   *   measured;</li>
+   *   <li>released: ROLLBACK; the writers alone (the fast lane has stopped, as in put-alone) for
+   *   {@link #SLOW_LANE_RELEASED}, in which the recovery is looked for.</li>
+   * </ol>
+   * Returns the with-slow measurement at the top level, as the other scenarios return theirs, and every phase under
+   * {@code slowLane}. The writers honour Retry-After (see {@link SlowLane}).
+   */
+  private JsonObject slowLanePhases(String label, Running host, ServiceProcess target, long deadlineMs) {
+    return slowLaneFigures(runSlowLane(label, host, target), deadlineMs);
+  }
+
+  /**
+   * What the slow lane's phases leave: every write, the put-alone window and the moment of the release
+   * ({@link System#nanoTime()}), the fast lane's two measurements, and how many rows were locked.
+   */
+  private record LaneRun(List<SlowLane.Answer> answers, long putAloneFrom, long putAloneTo, long released,
+                         Measured alone, Measured withSlow, int lockedRows, IdRange fast, IdRange locked) {
+  }
+
+  /** Runs the phases {@link #slowLanePhases} describes; the lock is released and the writers stopped on return. */
+  private LaneRun runSlowLane(String label, Running host, ServiceProcess target) {
+    BaseUrl url = BaseUrl.parse(target.baseUrl());
+    IdRange fast = new IdRange(SLOW_LANE_LOCKED + 1, options.users());
+    IdRange locked = new IdRange(1, SLOW_LANE_LOCKED);
+    int c = SLOW_LANE_FAST_CONNECTIONS;
+    List<SlowLane.Answer> answers = new ArrayList<>();
+    long putAloneFrom;
+    long putAloneTo;
+    Measured alone;
+    Measured withSlow;
+    long released;
+    int lockedRows;
+    try (RowLocks locks = RowLocks.open(host.db(), locked)) {
+      try (SlowLane writers = SlowLane.start(target.baseUrl(), locked, SLOW_LANE_WRITERS, PHASE_WARM_UP)) {
+        warmUp(label, () -> httpLoad(url, fast, c, options.warmup()));
+        progress.printf("[bench] %s: %s, %s: %d writers, no lock, no fast lane%n", label, PHASE_PUT_ALONE,
+          BenchOptions.text(SLOW_LANE_PUT_ALONE), SLOW_LANE_WRITERS);
+        putAloneFrom = writers.endPhase(PHASE_PUT_ALONE);
+        pause(SLOW_LANE_PUT_ALONE);
+        putAloneTo = writers.endPhase(PHASE_OVER);
+        writers.stop();
+        answers.addAll(writers.answers());
+      }
+      alone = measure(label + " · alone", host, target, httpGenerator(),
+        () -> httpLoad(url, fast, c, options.duration()));
+      lockedRows = locks.hold();
+      try (SlowLane writers = SlowLane.start(target.baseUrl(), locked, SLOW_LANE_WRITERS, PHASE_WITH_SLOW)) {
+        progress.printf("[bench] %s: %s: %d settings rows locked, %d writers; the fast lane settles %s%n", label,
+          PHASE_WITH_SLOW, lockedRows, SLOW_LANE_WRITERS, BenchOptions.text(SLOW_LANE_SETTLE));
+        httpLoad(url, fast, c, SLOW_LANE_SETTLE);
+        withSlow = measureStarvable(label + " · with-slow", host, target, httpGenerator(),
+          () -> httpLoad(url, fast, c, options.duration()));
+        // The release is timed before the ROLLBACK is sent: its round trip counts in the recovery.
+        released = writers.endPhase(PHASE_RELEASED);
+        locks.release();
+        progress.printf("[bench] %s: %s: ROLLBACK; the writers alone for %s%n", label, PHASE_RELEASED,
+          BenchOptions.text(SLOW_LANE_RELEASED));
+        pause(SLOW_LANE_RELEASED);
+        writers.stop();
+        answers.addAll(writers.answers());
+      }
+    }
+    return new LaneRun(answers, putAloneFrom, putAloneTo, released, alone, withSlow, lockedRows, fast, locked);
+  }
+
+  /** The slow lane's figures from its run: the writers by phase, the recovery, the fast lane alone and locked. */
+  private JsonObject slowLaneFigures(LaneRun run, long deadlineMs) {
+    List<SlowLane.Answer> answers = run.answers();
+    double putAloneSeconds = (run.putAloneTo() - run.putAloneFrom()) / 1e9;
+    double normal = SlowLane.successesBetween(answers, run.putAloneFrom(), run.putAloneTo()) / putAloneSeconds;
+    long lateAfterMs = deadlineMs + SLOW_LANE_SLACK_MS;
+    JsonObject putAlone = SlowLane.figures(answers, PHASE_PUT_ALONE, lateAfterMs)
+      .put("seconds", round(putAloneSeconds)).put("successesPerSecond", round(normal));
+    JsonObject withSlowWriters = SlowLane.figures(answers, PHASE_WITH_SLOW, lateAfterMs);
+    JsonObject releasedWriters = SlowLane.figures(answers, PHASE_RELEASED, lateAfterMs);
+    JsonObject recovery = SlowLane.recovery(answers, run.released(), normal, SLOW_LANE_BACK_FRACTION,
+      SLOW_LANE_BUCKET, SLOW_LANE_RELEASED);
+    JsonObject aloneJson = run.alone().json();
+    JsonObject withSlowJson = run.withSlow().json();
+    Double p99Alone = p99(aloneJson);
+    Double p99WithSlow = p99(withSlowJson);
+    long late = putAlone.getLong("late") + withSlowWriters.getLong("late") + releasedWriters.getLong("late");
+    // Starved: no fast-lane answer at all with the rows locked, so no p99 to divide; the p99 target is then not met.
+    boolean starved = withSlowJson.getJsonObject("latencyMs") == null;
+    JsonObject slowLane = new JsonObject()
+      .put("fastLane", new JsonObject().put("connections", SLOW_LANE_FAST_CONNECTIONS)
+        .put("ids", run.fast().toString()).put("generator", httpGenerator()))
+      .put("writers", new JsonObject().put("clients", SLOW_LANE_WRITERS).put("ids", run.locked().toString())
+        .put("honoursRetryAfter", true))
+      .put("lockedRows", run.lockedRows()).put("deadlineMs", deadlineMs).put("slackMs", SLOW_LANE_SLACK_MS)
+      .put("lateAfterMs", lateAfterMs).put("settleSeconds", round(SLOW_LANE_SETTLE.toMillis() / 1000.0))
+      .put("putAlone", putAlone)
+      .put("alone", new JsonObject().put("fastLane", aloneJson))
+      .put("withSlow", new JsonObject().put("fastLane", withSlowJson).put("writers", withSlowWriters))
+      .put("released", new JsonObject().put("seconds", round(SLOW_LANE_RELEASED.toMillis() / 1000.0))
+        .put("writers", releasedWriters).put("recovery", recovery))
+      .put("fastAlonePerSecond", aloneJson.getDouble("throughputPerSecond"))
+      .put("fastWithSlowPerSecond", withSlowJson.getDouble("throughputPerSecond"))
+      .put("fastKept", ratio(withSlowJson.getDouble("throughputPerSecond"), aloneJson.getDouble("throughputPerSecond")))
+      .put("p99AloneMs", p99Alone).put("p99WithSlowMs", p99WithSlow).put("p99Ratio", ratio(p99WithSlow, p99Alone))
+      .put("fastLaneStarved", starved)
+      .put("writerAnswers", withSlowWriters.getJsonObject("byStatus")).put("late", late)
+      .put("recovered", recovery.getBoolean("recovered")).put("recoveryMs", recovery.getLong("recoveryMs"));
+    return withSlowJson.copy().put("slowLane", slowLane);
+  }
+
+  /** A measurement's p99 in ms; null when it had no answer (its {@code latencyMs} is then null, not absent). */
+  private static Double p99(JsonObject measured) {
+    JsonObject latency = measured.getJsonObject("latencyMs");
+    return latency == null ? null : latency.getDouble("p99");
+  }
+
+  /** The fast lane's ids and the writers, in a slow-lane program's {@code config}. */
+  private void slowLaneConfig(JsonObject config) {
+    config.put("ids", (SLOW_LANE_LOCKED + 1) + "-" + options.users()).put("writers", SLOW_LANE_WRITERS)
+      .put("lockedIds", "1-" + SLOW_LANE_LOCKED);
+  }
+
+  /** The service's request deadline ({@code http.requestTimeoutMs}) from the config it logged, else the default. */
+  private static long requestDeadlineMs(ServiceProcess service) {
+    JsonObject config = service.effectiveConfig();
+    JsonObject http = config == null ? null : config.getJsonObject("http");
+    return http == null ? DEFAULT_REQUEST_DEADLINE_MS
+      : http.getLong("requestTimeoutMs", DEFAULT_REQUEST_DEADLINE_MS);
+  }
+
+  /** A phase's length: the bench's thread waits while the clients run. */
+  private static void pause(Duration phase) {
+    try {
+      Thread.sleep(phase.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted during a phase of " + SLOW_LANE);
+    }
+  }
+
   // ---- the peers ----
 
   /**
@@ -403,24 +623,10 @@ public final class Bench {
    * injected when {@code latencyMinMs} >= 0. Its JSON has the scenario's measured fields, plus its process.
    */
   private JsonObject peer(String scenario, String name, Running host, long cacheTtlSeconds, long latencyMinMs) {
-    // minimumIdle is HikariCP's: the direct peer's Vert.x pools open connections on demand.
-    PeerConfig config = new PeerConfig(ServiceProcess.freePort(), host.db().settings(), PEER_POOL_MAX_SIZE,
-      name.equals(BLOCKING) ? BLOCKING_MIN_IDLE : 0, cacheTtlSeconds,
-      Math.max(options.users(), CacheSettings.DEFAULT_MAX_ENTRIES), latencyMinMs,
-      latencyMinMs < 0 ? -1 : OVERLOAD_MAX_MS, 0);
-    String mainClass = (name.equals(DIRECT) ? DirectPeer.class : BlockingPeer.class).getName();
-    String label = scenario + " · " + name + " peer";
     boolean overload = scenario.equals(OVERLOAD);
     int c = overload ? OVERLOAD_FACTOR * OVERLOAD_POOL_MAX_SIZE : options.concurrency();
-    progress.printf("[bench] %s: starting%n", label);
-    Path logFile = options.workDir().resolve("logs").resolve(STAMP.format(date) + "-" + scenario + "-" + name
-      + ".log");
-    try (ServiceProcess peer = ServiceProcess.startPeer(name + " peer", mainClass, config.toArgs(), config.port(),
-      options.heap(), options.workDir(), logFile, Map.of(PeerConfig.PASSWORD_ENV, host.db().password()))) {
-      currentPeer = peer;
+    return withPeer(scenario, name, host, cacheTtlSeconds, latencyMinMs, c, (peer, config, label, json) -> {
       BaseUrl url = BaseUrl.parse(peer.baseUrl());
-      JsonObject json = describePeer(name, mainClass, config, c)
-        .put("sameAnswerAsSluice", sameAnswer(host.service(), peer, label));
       if (config.cacheEnabled()) {
         json.getJsonObject("config").put("prime", primed(prime(label, url, c)));
       }
@@ -431,6 +637,37 @@ public final class Bench {
       if (overload) {
         json.put("overload", overloadFigures(m.load()));
       }
+    });
+  }
+
+  /** What a scenario does with a peer once it answers: adds its figures to {@code json}, the peer's report. */
+  @FunctionalInterface
+  private interface PeerLoad {
+    void run(ServiceProcess peer, PeerConfig config, String label, JsonObject json);
+  }
+
+  /**
+   * Starts the peer {@code name} on {@code host}'s database, checks that it answers {@code GET /users/1} as Sluice
+   * does, hands it to {@code load}, and stops it. Returns its report: what it is, what {@code load} added, its process.
+   */
+  private JsonObject withPeer(String scenario, String name, Running host, long cacheTtlSeconds, long latencyMinMs,
+                              int concurrency, PeerLoad load) {
+    // minimumIdle is HikariCP's: the direct peer's Vert.x pools open connections on demand.
+    PeerConfig config = new PeerConfig(ServiceProcess.freePort(), host.db().settings(), PEER_POOL_MAX_SIZE,
+      name.equals(BLOCKING) ? BLOCKING_MIN_IDLE : 0, cacheTtlSeconds,
+      Math.max(options.users(), CacheSettings.DEFAULT_MAX_ENTRIES), latencyMinMs,
+      latencyMinMs < 0 ? -1 : OVERLOAD_MAX_MS, 0);
+    String mainClass = (name.equals(DIRECT) ? DirectPeer.class : BlockingPeer.class).getName();
+    String label = scenario + " · " + name + " peer";
+    progress.printf("[bench] %s: starting%n", label);
+    Path logFile = options.workDir().resolve("logs").resolve(STAMP.format(date) + "-" + scenario + "-" + name
+      + ".log");
+    try (ServiceProcess peer = ServiceProcess.startPeer(name + " peer", mainClass, config.toArgs(), config.port(),
+      options.heap(), options.workDir(), logFile, Map.of(PeerConfig.PASSWORD_ENV, host.db().password()))) {
+      currentPeer = peer;
+      JsonObject json = describePeer(name, mainClass, config, concurrency)
+        .put("sameAnswerAsSluice", sameAnswer(host.service(), peer, label));
+      load.run(peer, config, label, json);
       return json.put("process", process(peer));
     } finally {
       currentPeer = null;
@@ -484,8 +721,13 @@ public final class Bench {
    * used, else the closed loop.
    */
   private ClosedLoop.Result httpLoad(BaseUrl url, int concurrency, Duration duration) {
-    return wrk == null ? lookups(url, concurrency, duration)
-      : WrkLoad.run(wrk, options.workDir(), url, ids(), concurrency, duration, REQUEST_TIMEOUT, progress);
+    return httpLoad(url, ids(), concurrency, duration);
+  }
+
+  /** {@link #httpLoad(BaseUrl, int, Duration)} on the users of {@code ids} only. */
+  private ClosedLoop.Result httpLoad(BaseUrl url, IdRange ids, int concurrency, Duration duration) {
+    return wrk == null ? lookups(url, ids, concurrency, duration)
+      : WrkLoad.run(wrk, options.workDir(), url, ids, concurrency, duration, REQUEST_TIMEOUT, progress);
   }
 
   /** Every id once, in order: fills a cache before its warm-up. */
@@ -507,7 +749,11 @@ public final class Bench {
 
   /** {@code GET /users/{random id}} from {@code concurrency} closed-loop workers for {@code duration}. */
   private ClosedLoop.Result lookups(BaseUrl url, int concurrency, Duration duration) {
-    return load(new LoadRun.Plan(url, Scenario.USER, ids(), concurrency, null, duration, REQUEST_TIMEOUT));
+    return lookups(url, ids(), concurrency, duration);
+  }
+
+  private ClosedLoop.Result lookups(BaseUrl url, IdRange ids, int concurrency, Duration duration) {
+    return load(new LoadRun.Plan(url, Scenario.USER, ids, concurrency, null, duration, REQUEST_TIMEOUT));
   }
 
   /** The diagnose command's HTTP load, unchanged; blocks until the requests in flight at its end have finished. */
@@ -621,7 +867,17 @@ public final class Bench {
    */
   Measured measure(String scenario, Running host, ServiceProcess target, String generator,
                    Supplier<ClosedLoop.Result> load) {
-    return measure(scenario, host, Map.of("service", target.pid()), generator, load);
+    return measure(scenario, host, Map.of("service", target.pid()), generator, load, false);
+  }
+
+  /**
+   * {@link #measure} of a load that may fairly complete nothing: the slow lane's fast lane with the rows locked, which
+   * a design without lanes can starve for the whole measured time. Nothing completed is then its result (throughput 0,
+   * no latency), not a failed run.
+   */
+  private Measured measureStarvable(String scenario, Running host, ServiceProcess target, String generator,
+                                    Supplier<ClosedLoop.Result> load) {
+    return measure(scenario, host, Map.of("service", target.pid()), generator, load, true);
   }
 
   /**
@@ -630,6 +886,12 @@ public final class Bench {
    */
   Measured measure(String scenario, Running host, Map<String, Long> program, String generator,
                    Supplier<ClosedLoop.Result> load) {
+    return measure(scenario, host, program, generator, load, false);
+  }
+
+  /** The measurement itself; a {@code starvable} load may complete nothing (see {@link #measureStarvable}). */
+  private Measured measure(String scenario, Running host, Map<String, Long> program, String generator,
+                           Supplier<ClosedLoop.Result> load, boolean starvable) {
     progress.printf("[bench] %s: measuring %s%n", scenario, BenchOptions.text(options.duration()));
     ConnectionSampler sampler = ConnectionSampler.start(host.db());
     ProcStat.CpuMeter cpu = ProcStat.CpuMeter.start(program, host.databasePid());
@@ -643,7 +905,7 @@ public final class Bench {
     JsonObject used = cpu.stop();
     JsonObject server = sampler.stop(l.total());
     serverVersion = server.getString("serverVersion", serverVersion);
-    if (l.total() == 0) {
+    if (l.total() == 0 && !starvable) {
       throw new IllegalStateException(scenario + " completed no request" + (l.firstError() == null ? ""
         : ": " + l.firstError()));
     }
@@ -705,9 +967,10 @@ public final class Bench {
         .put("p50", ratios.getDouble("clusteredP50VsSingle")).put("p99", ratios.getDouble("clusteredP99VsSingle")));
     }
     JsonObject overload = Comparison.overloadComparison(scenarios);
-    JsonArray targets = Comparison.targets(ratios, overload).addAll(ShapeFigures.targets(scenarios));
+    JsonObject slowLane = Comparison.slowLaneComparison(scenarios);
+    JsonArray targets = Comparison.targets(ratios, overload, slowLane).addAll(ShapeFigures.targets(scenarios));
     ShapeFigures.addOpenLoop(overload, scenarios);
-    report.put("ratios", ratios).put("overloadComparison", overload)
+    report.put("ratios", ratios).put("overloadComparison", overload).put("slowLaneComparison", slowLane)
       .put("cluster", ShapeFigures.cluster(scenarios)).put("cache", ShapeFigures.cache(scenarios))
       .put("peakRssMiB", Comparison.peakRssMiB(scenarios)).put("targets", targets);
     return report.put("summary", BenchReport.summary(scenarios)).put("caveats", BenchReport.caveats(report));

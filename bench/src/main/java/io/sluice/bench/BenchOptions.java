@@ -39,7 +39,7 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
   /** Every scenario, in the order the report lists them. */
   static final List<String> ALL_SCENARIOS = List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING,
     Bench.CLUSTERED, ShapeScenarios.CLUSTER_IDLE, ShapeScenarios.CLUSTER_SLOW, ShapeScenarios.CACHE_REPEAT,
-    ShapeScenarios.OVERLOAD_OPEN);
+    ShapeScenarios.OVERLOAD_OPEN, Bench.SLOW_LANE);
 
   static final int DEFAULT_USERS = 10_000;
   static final int DEFAULT_CONCURRENCY = 64;
@@ -68,9 +68,10 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
       --load-generator G  auto: wrk when it is on the PATH, else the built-in closed loop (default;
                         env SLUICE_BENCH_LOAD_GENERATOR); overload always uses the closed loop
       --scenarios LIST  comma-separated, of fast-uncached,cached,overload,ceiling,clustered,cluster-idle,
-                        cluster-slow,cache-repeat,overload-open (default all;
+                        cluster-slow,cache-repeat,overload-open,slow-lane (default all;
                         env SLUICE_BENCH_SCENARIOS); fast-uncached itself always runs (it hosts the
-                        database and is the ratios' baseline), its peers only when it is listed
+                        database and is the ratios' baseline), its peers only when it is listed;
+                        cluster-slow and slow-lane need --users above 200 (users 1..200 are the locked ones)
       --repo DIR        project root (default: the current directory)
       --jar FILE        service jar (default: <repo>/app/target/sluice.jar)
       --work-dir DIR    embedded database data and service logs (default: <repo>/bench/work)
@@ -130,7 +131,10 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
       : repo.resolve("bench/results"));
     Path jar = path(given.get("--jar"), repo.resolve("app/target/sluice.jar"));
 
-    BenchOptions options = new BenchOptions(integer("--users", users, 1, 10_000_000),
+    int userCount = integer("--users", users, 1, 10_000_000);
+    usersBeyondLocked(scenarios, Bench.SLOW_LANE, Bench.SLOW_LANE_LOCKED, userCount);
+    usersBeyondLocked(scenarios, ShapeScenarios.CLUSTER_SLOW, ShapeScenarios.LOCKED_LAST, userCount);
+    BenchOptions options = new BenchOptions(userCount,
       integer("--concurrency", concurrency, 1, 10_000), duration("--warmup", warmup, true),
       duration("--duration", duration, false), smoke, repo, jar, workDir, resultsDir, DbTarget.fromEnv(env), heap,
       generator, scenarios);
@@ -139,6 +143,17 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
         + " `mvn -q -B -DskipTests package` (bench/run does)");
     }
     return options;
+  }
+
+  /**
+   * The scenarios that lock users 1..{@code locked} ({@link RowLocks}) read the others: with none left, they would
+   * fail after the scenarios before them had run.
+   */
+  private static void usersBeyondLocked(List<String> scenarios, String scenario, long locked, int users) {
+    if (scenarios.contains(scenario) && users <= locked) {
+      throw new IllegalArgumentException("--scenarios " + scenario + " needs --users above " + locked + " (users 1.."
+        + locked + " are locked, the fast lane reads the others), got " + users);
+    }
   }
 
   /** The command that repeats this run. */

@@ -22,7 +22,7 @@ final class BenchReport {
   static JsonArray summary(JsonArray scenarios) {
     JsonArray rows = new JsonArray();
     for (JsonObject s : objects(scenarios)) {
-      JsonObject latency = s.getJsonObject("latencyMs", new JsonObject());
+      JsonObject latency = latencyOf(s);
       rows.add(new JsonObject().put("scenario", s.getString("name"))
         .put("concurrency", s.getJsonObject("config").getInteger("concurrency"))
         .put("requests", s.getLong("requests"))
@@ -62,15 +62,34 @@ final class BenchReport {
           + " × the single process, p50 " + latencyRatio(s, fast, "p50") + " ×, p99 " + latencyRatio(s, fast, "p99")
           + " × (the hop and the crowding of 3 JVMs on the same cores)";
       }
+      case Bench.SLOW_LANE -> {
+        JsonObject lane = s.getJsonObject("slowLane");
+        yield "fast lane kept " + number(lane.getDouble("fastKept"), 2) + " × its throughput with the rows locked, p99 "
+          + number(lane.getDouble("p99Ratio"), 2) + " ×; writes with the rows locked " + counts(lane.getJsonObject(
+          "writerAnswers")) + ", " + lane.getLong("late") + " late; back " + recovery(lane) + " after the ROLLBACK";
+      }
       case Bench.CEILING -> "the database's ceiling: pool of "
         + s.getJsonObject("config").getJsonObject("pool").getInteger("maxSize") + ", no HTTP";
       default -> ShapeFigures.keyFigure(s);
     };
   }
 
+  /** {@code in 250 ms}, or {@code not within 5 s}. */
+  private static String recovery(JsonObject lane) {
+    Long ms = lane.getLong("recoveryMs");
+    return ms != null ? "in " + ms + " ms" : Boolean.FALSE.equals(lane.getBoolean("recovered"))
+      ? "not within " + Bench.SLOW_LANE_RELEASED.toSeconds() + " s" : "n/a";
+  }
+
+  /** A measurement's latencies; empty when it had no answer (its {@code latencyMs} is then null, not absent). */
+  private static JsonObject latencyOf(JsonObject measured) {
+    JsonObject latency = measured.getJsonObject("latencyMs");
+    return latency == null ? new JsonObject() : latency;
+  }
+
   private static String latencyRatio(JsonObject s, JsonObject single, String percentile) {
-    return number(Bench.ratio(s.getJsonObject("latencyMs", new JsonObject()).getDouble(percentile),
-      single.getJsonObject("latencyMs", new JsonObject()).getDouble(percentile)), 2);
+    return number(Bench.ratio(latencyOf(s).getDouble(percentile),
+      latencyOf(single).getDouble(percentile)), 2);
   }
 
   /** The scenario's throughput over its peer's, as {@code 1.23 ×}. */
@@ -107,6 +126,18 @@ final class BenchReport {
     caveats.add("wrk, when used, counts answers of status 400 and above apart without their status (shown as "
       + WrkLoad.ERROR_STATUS + "), and times all answers together; the overload scenario therefore always uses the"
       + " closed loop, which times successes and rejections apart.");
+    if (!find(report.getJsonArray("scenarios"), Bench.SLOW_LANE).isEmpty()) {
+      caveats.add("Slow lane: the " + Bench.SLOW_LANE_WRITERS + " writers are well-behaved clients: after a 503 with"
+        + " Retry-After each waits that many seconds (cut short when the phase ends) before its next write; after any"
+        + " other answer it writes again at once. Their answers are counted by the phase they were sent in, the"
+        + " settle included: a write sent with the rows locked and answered 200 after the ROLLBACK counts there. The fast lane is measured " + Bench.SLOW_LANE_SETTLE.toSeconds() + " s after the rows"
+        + " were locked and stops when they are released: the released phase, like put-alone (the normal rate), has"
+        + " the writers only. With wrk, the settle and the measurement are two runs of wrk, a few milliseconds apart."
+        + " The peers run with their usual pool of " + Bench.PEER_POOL_MAX_SIZE + ", more than the " 
+        + Bench.SLOW_LANE_WRITERS + " writers; Sluice with its default pool of 20, fewer. Recovery is read in "
+        + Bench.SLOW_LANE_BUCKET.toMillis() + " ms buckets, so " + Bench.SLOW_LANE_BUCKET.toMillis() + " ms is the"
+        + " best figure it can give.");
+    }
     if (!find(report.getJsonArray("scenarios"), Bench.CLUSTERED).isEmpty()) {
       caveats.add("Clustered: the API process, both proxy processes, the database and the load generator all run on"
         + " this machine's " + machine.getInteger("cores") + " cores, where the single process shares them with the"
@@ -150,7 +181,8 @@ final class BenchReport {
       + ", then " + opts.getString("duration") + " measured, per scenario");
     row(out, "Heap", "-Xmx" + opts.getString("xmx") + " for the service, for each peer and for each cluster node");
     JsonObject generator = r.getJsonObject("loadGenerator", new JsonObject());
-    row(out, "Load generator", generator.getString("http") + " for fast-uncached, cached and clustered; "
+    row(out, "Load generator", generator.getString("http") + " for fast-uncached, cached, clustered and the"
+      + " slow lane's reads (its writes: " + Bench.SLOW_LANE_WRITERS + " JDK HttpClient threads in the bench JVM); "
       + generator.getString("overload") + " for overload (it times successes and rejections apart)");
     row(out, "Rerun", "`" + r.getString("rerun") + "` (from the project root; see bench/README.md)");
 
@@ -228,10 +260,32 @@ final class BenchReport {
           .append(" | ").append(o.getLong("count504")).append(" |\n");
       }
     }
+    if (!find(r.getJsonArray("scenarios"), Bench.SLOW_LANE).isEmpty()) {
+      slowLaneTable(out, r.getJsonObject("slowLaneComparison"));
+    }
+  }
+
+  private static void slowLaneTable(StringBuilder out, JsonObject lanes) {
+    out.append("\nSlow lane (the settings rows of users 1..").append(Bench.SLOW_LANE_LOCKED).append(" locked, ")
+      .append(Bench.SLOW_LANE_WRITERS).append(" writers on them, ").append(Bench.SLOW_LANE_FAST_CONNECTIONS)
+      .append(" connections reading the other users):\n\n");
+    out.append("| Program | Fast lane alone (req/s) | With the rows locked (req/s) | Kept | p99 alone / locked ms"
+      + " | p99 × | Writes with the rows locked | Late | Back after ROLLBACK |\n"
+      + "|---|---:|---:|---:|---|---:|---|---:|---|\n");
+    for (String program : lanes.fieldNames()) {
+      JsonObject l = lanes.getJsonObject(program);
+      out.append("| ").append(program).append(" | ").append(number(l.getDouble("fastAlonePerSecond"), 1))
+        .append(" | ").append(number(l.getDouble("fastWithSlowPerSecond"), 1)).append(" | ")
+        .append(number(l.getDouble("fastKept"), 3)).append(" | ").append(number(l.getDouble("p99AloneMs"), 1))
+        .append(" / ").append(number(l.getDouble("p99WithSlowMs"), 1)).append(" | ")
+        .append(Boolean.TRUE.equals(l.getBoolean("fastLaneStarved")) ? "starved" : number(l.getDouble("p99Ratio"), 2))
+        .append(" | ").append(counts(l.getJsonObject("writerAnswers")))
+        .append(" | ").append(l.getLong("late")).append(" | ").append(recovery(l)).append(" |\n");
+    }
   }
 
   private static void sideRow(StringBuilder out, String scenario, String program, JsonObject s) {
-    JsonObject latency = s.getJsonObject("latencyMs", new JsonObject());
+    JsonObject latency = latencyOf(s);
     JsonObject process = s.getJsonObject("process", new JsonObject());
     out.append("| ").append(scenario).append(" | ").append(program).append(" | ")
       .append(number(s.getDouble("throughputPerSecond"), 1)).append(" | ").append(number(latency.getDouble("p50"), 2))
@@ -310,6 +364,10 @@ final class BenchReport {
       }
     }
     ShapeFigures.rows(s).forEach(r -> row(out, r.getKey(), r.getValue()));
+    // By name: cluster-slow has a slowLane section of its own, of another shape (ShapeFigures.rows reads it).
+    if (Bench.SLOW_LANE.equals(s.getString("name"))) {
+      slowLaneRows(out, s.getJsonObject("slowLane"));
+    }
     if (s.containsKey("ratios")) {
       row(out, "Against the peers (Sluice / peer)", s.getJsonObject("ratios").stream()
         .map(e -> e.getKey() + " " + number(e.getValue() == null ? null : ((Number) e.getValue()).doubleValue(), 3))
@@ -349,6 +407,42 @@ final class BenchReport {
     for (String name : peers.fieldNames()) {
       peer(out, s.getString("name"), peers.getJsonObject(name));
     }
+  }
+
+  /** The slow lane's phases: the fast lane alone and with the rows locked, the writers in each phase, the recovery. */
+  private static void slowLaneRows(StringBuilder out, JsonObject lane) {
+    JsonObject putAlone = lane.getJsonObject("putAlone");
+    JsonObject alone = lane.getJsonObject("alone").getJsonObject("fastLane");
+    JsonObject withSlow = lane.getJsonObject("withSlow");
+    JsonObject released = lane.getJsonObject("released");
+    JsonObject recovery = released.getJsonObject("recovery");
+    row(out, "Slow lane: set-up", lane.getInteger("lockedRows") + " settings rows locked (users "
+      + lane.getJsonObject("writers").getString("ids") + "); " + lane.getJsonObject("writers").getInteger("clients")
+      + " writers, honouring Retry-After; fast lane " + lane.getJsonObject("fastLane").getInteger("connections")
+      + " connections on users " + lane.getJsonObject("fastLane").getString("ids") + "; late: answered more than "
+      + lane.getLong("lateAfterMs") + " ms after the send (deadline " + lane.getLong("deadlineMs") + " ms + "
+      + lane.getLong("slackMs") + " ms)");
+    row(out, "Phase put-alone (writers only, no lock)", number(putAlone.getDouble("successesPerSecond"), 1)
+      + " 200s/s over " + number(putAlone.getDouble("seconds"), 2) + " s: the normal rate; " + writers(putAlone));
+    row(out, "Phase alone (fast lane only)", number(alone.getDouble("throughputPerSecond"), 1) + " req/s; "
+      + latency(alone.getJsonObject("latencyMs")) + "; " + counts(alone.getJsonObject("statusCounts")));
+    row(out, "Phase with-slow: fast lane (after " + number(lane.getDouble("settleSeconds"), 0) + " s to settle)",
+      number(lane.getDouble("fastWithSlowPerSecond"), 1) + " req/s = " + number(lane.getDouble("fastKept"), 3)
+      + " × alone; p99 " + number(lane.getDouble("p99WithSlowMs"), 2) + " ms = " + number(lane.getDouble("p99Ratio"), 2)
+      + " × alone (the figures above)");
+    row(out, "Phase with-slow: writers (settle included)", writers(withSlow.getJsonObject("writers")));
+    row(out, "Phase released (ROLLBACK, writers only)", writers(released.getJsonObject("writers")));
+    row(out, "Recovery", "back " + recovery(lane) + " (first " + recovery.getLong("bucketMs") + " ms bucket with ≥ "
+      + number(recovery.getDouble("thresholdPerSecond"), 1) + " 200s/s, " + Math.round(Bench.SLOW_LANE_BACK_FRACTION
+      * 100) + " % of the normal rate); 200s per bucket: " + recovery.getJsonArray("successesPerBucket").encode());
+  }
+
+  private static String writers(JsonObject w) {
+    JsonObject l = w.getJsonObject("latencyMs");
+    return w.getLong("requests") + " writes: " + counts(w.getJsonObject("byAnswer")) + "; " + w.getLong("late")
+      + " late; " + w.getLong("rejectedWithoutRetryAfter") + " × 503 without Retry-After; latency "
+      + (l == null ? "n/a" : "p50 " + l.getLong("p50") + " · p99 " + l.getLong("p99") + " · max " + l.getLong("max")
+      + " ms");
   }
 
   private static void loadRows(StringBuilder out, JsonObject s) {
@@ -421,6 +515,9 @@ final class BenchReport {
       row(out, "Latency of successes (2xx)", latency(o.getJsonObject("successLatencyMs")));
       row(out, "Latency of rejections (503)", latency(o.getJsonObject("rejectionLatencyMs")) + " ("
         + o.getLong("rejections503") + " rejections, " + o.getLong("timeouts504") + " × 504)");
+    }
+    if (p.containsKey("slowLane")) {
+      slowLaneRows(out, p.getJsonObject("slowLane"));
     }
     loadRows(out, p);
     row(out, "Server connections", "max " + server.getInteger("maxConnections") + " in the processlist (the idle"

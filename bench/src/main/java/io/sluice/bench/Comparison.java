@@ -7,7 +7,8 @@ import java.util.Locale;
 
 /**
  * Sluice against its peers in the same run, and against issue 11's targets: the report's {@code ratios},
- * {@code overloadComparison}, {@code peakRssMiB} and {@code targets}, computed from its scenarios only. The names are
+ * {@code overloadComparison}, {@code slowLaneComparison}, {@code peakRssMiB} and {@code targets}, computed from its
+ * scenarios only. The names are
  * stable (bench/README.md lists them): scripts compare runs by them. A figure that could not be measured is null, and
  * its target "n/a", rather than a failed run.
  */
@@ -22,6 +23,12 @@ final class Comparison {
   static final double OVERLOAD_SUCCESS_P99_MS_LIMIT = 1100;
   static final double OVERLOAD_REJECTION_P99_MS_LIMIT = 50;
   static final double RSS_VS_BLOCKING_LIMIT = 1.5;
+  /** Slow lane: the fast lane keeps this share of its throughput with the rows locked … */
+  static final double SLOW_LANE_FAST_KEPT_GOAL = 0.9;
+  /** … its p99 grows by at most this factor … */
+  static final double SLOW_LANE_P99_RATIO_LIMIT = 2.0;
+  /** … and after the ROLLBACK the writes are back at their normal rate within this. */
+  static final double SLOW_LANE_RECOVERY_MS_LIMIT = 2000;
 
   private Comparison() {
   }
@@ -33,6 +40,7 @@ final class Comparison {
     JsonObject rss = peakRssMiB(scenarios);
     JsonObject overload = overloadComparison(scenarios);
     JsonObject clustered = find(scenarios, Bench.CLUSTERED);
+    JsonObject slowLane = find(scenarios, Bench.SLOW_LANE).getJsonObject("slowLane", new JsonObject());
     return new JsonObject()
       .put("fastUncachedVsDirect", Bench.ratio(throughput(fast), throughput(peer(fast, Bench.DIRECT))))
       .put("fastUncachedVsBlocking", Bench.ratio(throughput(fast), throughput(peer(fast, Bench.BLOCKING))))
@@ -43,7 +51,9 @@ final class Comparison {
       .put("rssVsBlocking", Bench.ratio(rss.getDouble(Bench.SLUICE), rss.getDouble(Bench.BLOCKING)))
       .put("clusteredVsSingle", Bench.ratio(throughput(clustered), throughput(fast)))
       .put("clusteredP50VsSingle", Bench.ratio(latency(clustered, "p50"), latency(fast, "p50")))
-      .put("clusteredP99VsSingle", Bench.ratio(latency(clustered, "p99"), latency(fast, "p99")));
+      .put("clusteredP99VsSingle", Bench.ratio(latency(clustered, "p99"), latency(fast, "p99")))
+      .put("slowLaneFastKept", slowLane.getDouble("fastKept"))
+      .put("slowLaneP99Ratio", slowLane.getDouble("p99Ratio"));
   }
 
   /**
@@ -86,6 +96,28 @@ final class Comparison {
       .put("count503", o.getLong("rejections503")).put("count504", o.getLong("timeouts504"));
   }
 
+  /**
+   * The slow lane, for Sluice and each peer: the fast lane's throughput and p99 alone and with the rows locked, their
+   * ratios, the writers' answers with the rows locked by status, the late answers of all phases, and the recovery.
+   */
+  static JsonObject slowLaneComparison(JsonArray scenarios) {
+    JsonObject slowLane = find(scenarios, Bench.SLOW_LANE);
+    return new JsonObject().put(Bench.SLUICE, slowLaneFigures(slowLane))
+      .put(Bench.BLOCKING, slowLaneFigures(peer(slowLane, Bench.BLOCKING)))
+      .put(Bench.DIRECT, slowLaneFigures(peer(slowLane, Bench.DIRECT)));
+  }
+
+  private static JsonObject slowLaneFigures(JsonObject scenario) {
+    JsonObject s = orEmpty(scenario.getJsonObject("slowLane"));
+    return new JsonObject().put("fastAlonePerSecond", s.getDouble("fastAlonePerSecond"))
+      .put("fastWithSlowPerSecond", s.getDouble("fastWithSlowPerSecond")).put("fastKept", s.getDouble("fastKept"))
+      .put("p99AloneMs", s.getDouble("p99AloneMs")).put("p99WithSlowMs", s.getDouble("p99WithSlowMs"))
+      .put("p99Ratio", s.getDouble("p99Ratio")).put("fastLaneStarved", s.getBoolean("fastLaneStarved"))
+      .put("writerAnswers", s.getJsonObject("writerAnswers"))
+      .put("late", s.getLong("late")).put("recovered", s.getBoolean("recovered"))
+      .put("recoveryMs", s.getLong("recoveryMs"));
+  }
+
   private static JsonObject orEmpty(JsonObject json) {
     return json == null ? new JsonObject() : json;
   }
@@ -113,7 +145,7 @@ final class Comparison {
   }
 
   /** One row per target of issue 11: goal, measured value, status ({@code met}, {@code not met} …) and margin. */
-  static JsonArray targets(JsonObject ratios, JsonObject overload) {
+  static JsonArray targets(JsonObject ratios, JsonObject overload, JsonObject slowLane) {
     JsonObject sluice = overload.getJsonObject(Bench.SLUICE);
     JsonArray rows = new JsonArray();
     Double vsDirect = ratios.getDouble("fastUncachedVsDirect");
@@ -138,7 +170,46 @@ final class Comparison {
       .put("margin", "a test's job: the bench sees only processlist samples"));
     rows.add(atMost("peak RSS vs blocking peer (same -Xmx)", "≤ 1.5×", ratios.getDouble("rssVsBlocking"),
       RSS_VS_BLOCKING_LIMIT, "×"));
+    JsonObject lane = slowLane.getJsonObject(Bench.SLUICE, new JsonObject());
+    rows.add(atLeast("slow lane: fast-lane throughput kept with the rows locked (with-slow / alone)", "≥ 0.9",
+      ratios.getDouble("slowLaneFastKept"), SLOW_LANE_FAST_KEPT_GOAL, ""));
+    JsonObject p99 = atMost("slow lane: fast-lane p99 with the rows locked / alone", "≤ 2.0×",
+      ratios.getDouble("slowLaneP99Ratio"), SLOW_LANE_P99_RATIO_LIMIT, "×");
+    if (Boolean.TRUE.equals(lane.getBoolean("fastLaneStarved"))) {
+      p99.put("measuredText", "no answer").put("status", "not met")
+        .put("margin", "the fast lane got no answer at all with the rows locked");
+    }
+    rows.add(p99);
+    rows.add(none("slow lane: writes answered after their deadline + " + Bench.SLOW_LANE_SLACK_MS + " ms (late)",
+      lane.getLong("late")));
+    rows.add(recovery(lane));
     return rows;
+  }
+
+  /** A count whose goal is 0: met or not, and how many; no percentage of a zero goal. */
+  private static JsonObject none(String target, Long measured) {
+    JsonObject row = new JsonObject().put("target", target).put("goal", "0").put("measured", measured)
+      .put("measuredText", measured == null ? "n/a" : String.valueOf(measured)).put("status", "n/a")
+      .put("margin", "not measured in this run");
+    if (measured != null) {
+      row.put("status", measured == 0 ? "met" : "not met")
+        .put("margin", measured == 0 ? "none" : measured + " more than the goal");
+    }
+    return row;
+  }
+
+  /** Recovery within the limit; not back at all within the released phase is "not met", not "n/a". */
+  private static JsonObject recovery(JsonObject lane) {
+    String target = "slow lane: writes back at " + Math.round(Bench.SLOW_LANE_BACK_FRACTION * 100)
+      + " % of their normal rate after the ROLLBACK";
+    Long ms = lane.getLong("recoveryMs");
+    JsonObject row = atMost(target, "≤ 2000 ms", ms == null ? null : ms.doubleValue(), SLOW_LANE_RECOVERY_MS_LIMIT,
+      " ms");
+    if (ms == null && Boolean.FALSE.equals(lane.getBoolean("recovered"))) {
+      row.put("measuredText", "> " + Bench.SLOW_LANE_RELEASED.toMillis() + " ms").put("status", "not met")
+        .put("margin", "not back within the " + Bench.SLOW_LANE_RELEASED.toSeconds() + " s the phase ran");
+    }
+    return row;
   }
 
   static JsonObject atLeast(String target, String goalText, Double measured, double goal, String unit) {
@@ -178,7 +249,7 @@ final class Comparison {
   }
 
   private static Double latency(JsonObject scenario, String percentile) {
-    return scenario.getJsonObject("latencyMs", new JsonObject()).getDouble(percentile);
+    return orEmpty(scenario.getJsonObject("latencyMs")).getDouble(percentile);
   }
 
   private static Double rss(JsonObject scenario) {

@@ -1,84 +1,127 @@
 package io.sluice.bench;
 
+import io.sluice.bench.peer.PeerConfig;
+import io.sluice.diagnose.IdRange;
+import io.vertx.core.json.JsonObject;
+
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 
 /**
- * Row locks held by the bench on its own database connection, outside the service: {@code user_settings} of users
- * {@code first..last} locked {@code FOR UPDATE} in a transaction left open, so that any statement of the service that
- * writes those rows waits on the server, holding its pooled connection, until its own statement timeout (or the
- * lock's release). The rows are created first where missing (a settings row of {@code {}}), so that the lock is on
- * rows, not on a gap. {@link #close()} rolls the transaction back: nothing the bench did here is kept but those
- * created rows.
+ * A long transaction of the bench's own, outside the service under test: one database session that gives users
+ * {@code ids} a {@code user_settings} row (with the service's own upsert, committed, so that the lock is on rows,
+ * not on a gap), then holds those rows' locks in an open transaction ({@code SELECT … FOR UPDATE}) until
+ * {@link #release()}. Every {@code PUT /users/{id}/settings} for one of them waits on its lock meanwhile, holding its
+ * pooled connection, whoever serves it, until its own timeout or the release; reads of {@code users} do not wait
+ * (consistent reads take no lock). Used by {@code slow-lane} (the writers' phases, {@link Bench}) and by
+ * {@code cluster-slow} (one slow client, {@link ShapeScenarios}).
+ *
+ * <p>Invariant: the locks are held from {@link #hold()} until {@link #release()} or {@link #close()}, whichever
+ * first; closing the session rolls back, so a failed run never leaves the rows locked. Used by the bench's thread only.
  */
 final class RowLocks implements AutoCloseable {
 
-  private final Connection connection;
-  private final long first;
-  private final long last;
-  private final int rows;
+  static final String LOCK = "SELECT user_id FROM user_settings WHERE user_id BETWEEN ? AND ? FOR UPDATE";
+  private static final String SEED_SETTINGS = new JsonObject().put("theme", "light").put("seededBy", "bench")
+    .encode();
 
-  private RowLocks(Connection connection, long first, long last, int rows) {
+  private final DbTarget db;
+  private final IdRange ids;
+  private final Connection connection;
+
+  private RowLocks(DbTarget db, IdRange ids, Connection connection) {
+    this.db = db;
+    this.ids = ids;
     this.connection = connection;
-    this.first = first;
-    this.last = last;
-    this.rows = rows;
   }
 
-  /** Creates the missing rows, then locks the rows of users {@code first..last} until {@link #close()}. */
-  static RowLocks hold(DbTarget db, long first, long last) {
+  /** Opens the session and makes sure every user of {@code ids} has a settings row (upserted, in one transaction). */
+  static RowLocks open(DbTarget db, IdRange ids) {
     Connection connection = null;
     try {
       connection = DriverManager.getConnection(db.settings().jdbcUrl(), db.user(), db.password());
-      try (PreparedStatement upsert = connection.prepareStatement("INSERT INTO user_settings (user_id, settings,"
-        + " updated_at) SELECT id, '{}', UTC_TIMESTAMP(3) FROM users WHERE id BETWEEN ? AND ?"
-        + " ON DUPLICATE KEY UPDATE user_id = user_id")) {
-        upsert.setLong(1, first);
-        upsert.setLong(2, last);
-        upsert.executeUpdate();
-      }
-      connection.setAutoCommit(false);
-      int rows = 0;
-      try (PreparedStatement lock = connection.prepareStatement(
-        "SELECT * FROM user_settings WHERE user_id BETWEEN ? AND ? FOR UPDATE")) {
-        lock.setLong(1, first);
-        lock.setLong(2, last);
-        try (ResultSet locked = lock.executeQuery()) {
-          while (locked.next()) {
-            rows++;
-          }
-        }
-      }
-      return new RowLocks(connection, first, last, rows);
+      RowLocks locks = new RowLocks(db, ids, connection);
+      locks.seed();
+      return locks;
     } catch (SQLException e) {
-      if (connection != null) {
-        try {
-          connection.close();
-        } catch (SQLException closing) {
-          e.addSuppressed(closing);
-        }
-      }
-      throw new IllegalStateException("cannot lock user_settings of users " + first + ".." + last + " in "
-        + db.where() + ": " + e.getMessage(), e);
+      closeQuietly(connection);
+      throw new IllegalStateException("cannot give users " + ids + " a settings row in " + db.where() + ": "
+        + e.getMessage(), e);
     }
   }
 
-  /** How many rows are locked. */
-  int rows() {
-    return rows;
+  private void seed() throws SQLException {
+    connection.setAutoCommit(false);
+    try (PreparedStatement upsert = connection.prepareStatement(PeerConfig.UPSERT_SETTINGS)) {
+      LocalDateTime now = LocalDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.MILLIS);
+      for (long id = ids.first(); id <= ids.last(); id++) {
+        upsert.setLong(1, id);
+        upsert.setString(2, SEED_SETTINGS);
+        upsert.setObject(3, now);
+        upsert.addBatch();
+      }
+      upsert.executeBatch();
+      connection.commit();
+    } catch (SQLException e) {
+      connection.rollback();
+      throw e;
+    }
   }
 
-  /** ROLLBACK, which releases the locks, then closes the connection. */
+  /** Begins the transaction and locks the rows; returns how many it locked (every one of {@code ids}, or it fails). */
+  int hold() {
+    try (PreparedStatement lock = connection.prepareStatement(LOCK)) {
+      lock.setLong(1, ids.first());
+      lock.setLong(2, ids.last());
+      int rows = 0;
+      try (ResultSet rs = lock.executeQuery()) {
+        while (rs.next()) {
+          rows++;
+        }
+      }
+      long expected = ids.last() - ids.first() + 1;
+      if (rows != expected) {
+        connection.rollback();
+        throw new IllegalStateException("locked " + rows + " settings rows of users " + ids + " in " + db.where()
+          + ", expected " + expected);
+      }
+      return rows;
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot lock the settings rows of users " + ids + " in " + db.where() + ": "
+        + e.getMessage(), e);
+    }
+  }
+
+  /** Ends the transaction (ROLLBACK): the waiting writes go on. The session stays open until {@link #close()}. */
+  void release() {
+    try {
+      connection.rollback();
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot roll back the lock-holding transaction in " + db.where() + ": "
+        + e.getMessage(), e);
+    }
+  }
+
   @Override
   public void close() {
-    try (Connection c = connection) {
-      c.rollback();
+    closeQuietly(connection);
+  }
+
+  private static void closeQuietly(Connection connection) {
+    if (connection == null) {
+      return;
+    }
+    try {
+      // Closing without a commit ends the transaction on the server: its locks go with it.
+      connection.close();
     } catch (SQLException e) {
-      throw new IllegalStateException("cannot release the locks on user_settings " + first + ".." + last + ": "
-        + e.getMessage(), e);
+      // Nothing left to release on a session that cannot even be closed.
     }
   }
 }

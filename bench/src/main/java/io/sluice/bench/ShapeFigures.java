@@ -171,7 +171,8 @@ final class ShapeFigures {
       rows.add(Map.entry("Shares settled (each proxy node's /admin/pool maxSize)",
         String.valueOf(cluster.getJsonObject("settledPoolMaxSizes"))));
     }
-    JsonObject slow = s.getJsonObject("slowLane");
+    // By name: slow-lane's own slowLane section has another shape (BenchReport reads it).
+    JsonObject slow = ShapeScenarios.CLUSTER_SLOW.equals(s.getString("name")) ? s.getJsonObject("slowLane") : null;
     if (slow != null) {
       JsonObject alone = s.getJsonObject("fastLaneAlone", new JsonObject());
       JsonObject client = slow.getJsonObject("slowClient", new JsonObject());

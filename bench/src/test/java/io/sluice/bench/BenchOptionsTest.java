@@ -40,6 +40,22 @@ class BenchOptionsTest {
     assertTrue(e.getMessage().contains("clusterd") && e.getMessage().contains("clustered"), e.getMessage());
   }
 
+  @Test
+  @DisplayName("slow-lane and cluster-slow need users beyond the 200 locked ones, and run by default")
+  void slowLaneNeedsUsersBeyondTheLockedOnes() throws IOException {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+      () -> parse("--users", "200", "--scenarios", "slow-lane"));
+    assertTrue(e.getMessage().contains("--users above 200"), e.getMessage());
+    IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
+      () -> parse("--users", "200", "--scenarios", "cluster-slow"));
+    assertTrue(shape.getMessage().contains("cluster-slow needs --users above 200"), shape.getMessage());
+
+    assertEquals(List.of(Bench.SLOW_LANE), parse("--users", "201", "--scenarios", "slow-lane").scenarios());
+    assertEquals(100, parse("--users", "100", "--scenarios", "fast-uncached").users(), "other scenarios lock nothing");
+    assertTrue(parse().runs(Bench.SLOW_LANE));
+    assertTrue(parse().runs(ShapeScenarios.CLUSTER_SLOW));
+  }
+
   private BenchOptions parse(String... extra) throws IOException {
     Files.createDirectories(repo.resolve("app/target"));
     Path jar = Files.writeString(repo.resolve("app/target/sluice.jar"), "");

@@ -21,8 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The whole bench, very short: the service jar (built by app earlier in the reactor) started per scenario on
  * its embedded database, 500 users, about 1.5 s per scenario, the two peers (four short runs, about 40 s in all),
- * the clustered scenario (1 API + 2 proxy processes; about 20 s with their starts and stops on an idle machine) and
- * the shape scenarios (cluster-idle's 1 API + 3 proxy processes, three more single services; about a minute). It
+ * the clustered scenario (1 API + 2 proxy processes; about 20 s with their starts and stops on an idle machine), the
+ * shape scenarios (cluster-idle's 1 API + 3 proxy processes, three more single services; about a minute) and the slow
+ * lane (its fixed phases of 5 + 3 + 5 s for Sluice and each peer: about a minute). It
  * works with wrk on the PATH and without it (the closed loop). It checks that the run completes and that its report
  * parses and covers every scenario and peer, with the ratios under their stable names, and that the cluster formed,
  * both proxy nodes served and every node stopped cleanly; it asserts no duration, rate or ratio value, which would
@@ -33,10 +34,10 @@ class BenchSmokeTest {
   private static final List<String> SCENARIOS =
     List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING, Bench.CLUSTERED,
       ShapeScenarios.CLUSTER_IDLE, ShapeScenarios.CLUSTER_SLOW, ShapeScenarios.CACHE_REPEAT,
-      ShapeScenarios.OVERLOAD_OPEN);
+      ShapeScenarios.OVERLOAD_OPEN, Bench.SLOW_LANE);
 
   @Test
-  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  @Timeout(value = 15, unit = TimeUnit.MINUTES)
   @DisplayName("bench --smoke writes a Markdown and a JSON report with every scenario and the peers, each with"
     + " requests, and the ratios under their stable names")
   void smokeRunWritesAParseableReportWithEveryScenario() throws IOException {
@@ -70,7 +71,7 @@ class BenchSmokeTest {
       assertNotNull(scenario.getJsonObject("latencyMs"), name + " has latencies");
       assertTrue(scenario.getJsonObject("server").getInteger("samples") > 0, name + " sampled the database");
     }
-    JsonObject overload = scenarios.getJsonObject(2).getJsonObject("overload");
+    JsonObject overload = named(scenarios, Bench.OVERLOAD).getJsonObject("overload");
     assertNotNull(overload.getDouble("goodputFractionOfCapacity"));
     JsonObject keyed = overload.getJsonObject("keyedWrites");
     assertTrue(keyed.getLong("writes") > 0, "the overload scenario sent keyed writes: " + keyed);
@@ -78,17 +79,18 @@ class BenchSmokeTest {
     assertEquals(0, keyed.getLong("acknowledgedMissing"), "acknowledged keyed writes missing: " + keyed);
     assertEquals(keyed.getLong("writes"), keyed.getLong("acknowledged") + keyed.getLong("unresolved"));
     assertEquals(SCENARIOS.size(), report.getJsonArray("summary").size());
-    assertClustered(scenarios.getJsonObject(4));
+    assertClustered(named(scenarios, Bench.CLUSTERED));
+    assertSlowLane(named(scenarios, Bench.SLOW_LANE), report);
 
-    assertPeers(scenarios.getJsonObject(0), Bench.DIRECT, Bench.BLOCKING);
-    assertPeers(scenarios.getJsonObject(1), Bench.BLOCKING);
-    assertPeers(scenarios.getJsonObject(2), Bench.BLOCKING);
-    assertNotNull(Comparison.peer(scenarios.getJsonObject(2), Bench.BLOCKING).getJsonObject("overload")
+    assertPeers(named(scenarios, Bench.FAST_UNCACHED), Bench.DIRECT, Bench.BLOCKING);
+    assertPeers(named(scenarios, Bench.CACHED), Bench.BLOCKING);
+    assertPeers(named(scenarios, Bench.OVERLOAD), Bench.BLOCKING);
+    assertNotNull(Comparison.peer(named(scenarios, Bench.OVERLOAD), Bench.BLOCKING).getJsonObject("overload")
       .getDouble("goodputFractionOfCapacity"));
     JsonObject ratios = report.getJsonObject("ratios");
     for (String name : List.of("fastUncachedVsDirect", "fastUncachedVsBlocking", "cachedVsBlocking",
       "overloadGoodputVsCapacity", "overloadGoodputVsCapacityBlocking", "clusteredVsSingle", "clusteredP50VsSingle",
-      "clusteredP99VsSingle")) {
+      "clusteredP99VsSingle", "slowLaneFastKept", "slowLaneP99Ratio")) {
       assertNotNull(ratios.getDouble(name), "ratios." + name + " in " + ratios);
     }
     assertTrue(ratios.containsKey("rssVsBlocking"), "ratios.rssVsBlocking in " + ratios);
@@ -97,7 +99,8 @@ class BenchSmokeTest {
       assertNotNull(o.getLong("count504"), program + " 504 count in " + o);
       assertNotNull(o.getDouble("successP99Ms"), program + " success p99 in " + o);
     }
-    assertEquals(14, report.getJsonArray("targets").size());
+    // 8 of issue 11, 4 of the slow lane, 6 of the shape scenarios.
+    assertEquals(18, report.getJsonArray("targets").size());
     assertShapes(report, scenarios);
   }
 
@@ -107,7 +110,7 @@ class BenchSmokeTest {
    * are the proxy's to improve, not this test's to assert.
    */
   private static void assertShapes(JsonObject report, JsonArray scenarios) {
-    JsonObject idle = scenarios.getJsonObject(5);
+    JsonObject idle = named(scenarios, ShapeScenarios.CLUSTER_IDLE);
     assertEquals(300L, idle.getJsonObject("clusterIdle").getLong("reads"));
     JsonObject nodes = idle.getJsonObject("process").getJsonObject("nodes");
     assertEquals(List.of(SluiceCluster.API, SluiceCluster.PROXY_A, SluiceCluster.PROXY_B, SluiceCluster.PROXY_C),
@@ -115,15 +118,15 @@ class BenchSmokeTest {
     for (String node : nodes.fieldNames()) {
       assertEquals(0, nodes.getJsonObject(node).getInteger("exitStatus"), node + " stopped cleanly: " + nodes);
     }
-    JsonObject slow = scenarios.getJsonObject(6);
+    JsonObject slow = named(scenarios, ShapeScenarios.CLUSTER_SLOW);
     assertTrue(slow.getJsonObject("fastLaneAlone").getLong("requests") > 0, "the fast lane ran alone");
     assertTrue(slow.getJsonObject("slowLane").getJsonObject("slowClient").getLong("requests") > 0,
       "the slow client sent: " + slow.getJsonObject("slowLane"));
     assertEquals(200, slow.getJsonObject("slowLane").getInteger("lockedRows"));
-    JsonObject repeat = scenarios.getJsonObject(7).getJsonObject("cacheRepeat");
+    JsonObject repeat = named(scenarios, ShapeScenarios.CACHE_REPEAT).getJsonObject("cacheRepeat");
     assertEquals(50L, repeat.getJsonObject("secondReadXCache").stream()
       .mapToLong(e -> ((Number) e.getValue()).longValue()).sum(), "every second read was tallied: " + repeat);
-    JsonObject open = scenarios.getJsonObject(8).getJsonObject("openLoop");
+    JsonObject open = named(scenarios, ShapeScenarios.OVERLOAD_OPEN).getJsonObject("openLoop");
     assertTrue(open.getLong("scheduled") > 0, "the open loop sent its cohort: " + open);
     assertNotNull(open.getJsonObject("sendLagMs"), "the generator's lag is reported: " + open);
 
@@ -133,6 +136,42 @@ class BenchSmokeTest {
     assertNotNull(report.getJsonObject("cluster").getLong("idle503"), "cluster.idle503");
     assertNotNull(report.getJsonObject("cache").getLong("repeatHits"), "cache.repeatHits");
     assertNotNull(report.getJsonObject("overloadComparison").getJsonObject("sluiceOpenLoop"));
+  }
+
+  /**
+   * The slow lane ran its phases for Sluice and both peers: the rows were locked, the writers wrote in every phase
+   * (answers counted by status), the fast lane was measured alone and with the rows locked, and the recovery was
+   * looked for. A peer's fast lane may starve with the rows locked, so no 2xx is required of it there.
+   */
+  private static void assertSlowLane(JsonObject scenario, JsonObject report) {
+    assertEquals(List.of(Bench.DIRECT, Bench.BLOCKING), List.copyOf(scenario.getJsonObject("peers").fieldNames()));
+    assertTrue(report.getJsonObject("slowLaneComparison").containsKey(Bench.SLUICE));
+    List<JsonObject> programs = List.of(scenario, scenario.getJsonObject("peers").getJsonObject(Bench.DIRECT),
+      scenario.getJsonObject("peers").getJsonObject(Bench.BLOCKING));
+    for (JsonObject program : programs) {
+      JsonObject lane = program.getJsonObject("slowLane");
+      String what = Bench.SLOW_LANE + " · " + program.getString("name");
+      assertNotNull(lane, what + " has its phases");
+      assertEquals(Bench.SLOW_LANE_LOCKED, lane.getInteger("lockedRows"), what + " locked the rows");
+      assertTrue(lane.getJsonObject("putAlone").getLong("requests") > 0, what + " wrote alone");
+      assertTrue(lane.getJsonObject("withSlow").getJsonObject("writers").getLong("requests") > 0,
+        what + " wrote with the rows locked");
+      assertTrue(lane.getJsonObject("released").getJsonObject("writers").getLong("requests") > 0,
+        what + " wrote after the release");
+      assertTrue(lane.getJsonObject("alone").getJsonObject("fastLane").getLong("requests") > 0,
+        what + " read alone");
+      // With the rows locked, a design without lanes may fairly complete no read at all.
+      assertNotNull(program.getLong("requests"), what + " measured its reads with the rows locked");
+      assertNotNull(lane.getDouble("fastKept"), what + " kept a share of its fast lane: " + lane.getDouble("fastKept"));
+      assertNotNull(lane.getLong("late"), what + " counted late writes");
+      assertEquals(Set.of("200", "503", "504", "other"), lane.getJsonObject("writerAnswers").fieldNames());
+      assertTrue(lane.getJsonObject("released").getJsonObject("recovery").containsKey("recovered"));
+    }
+  }
+
+  /** The scenario of that name, at its place in {@link #SCENARIOS} (the order is asserted first). */
+  private static JsonObject named(JsonArray scenarios, String name) {
+    return scenarios.getJsonObject(SCENARIOS.indexOf(name));
   }
 
   /**

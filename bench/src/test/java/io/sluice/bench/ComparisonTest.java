@@ -41,10 +41,7 @@ class ComparisonTest {
   @Test
   @DisplayName("each target says met, not met or floor met, and by how much")
   void targetsSayMetAndByHowMuch() {
-    JsonArray scenarios = scenarios();
-    JsonObject ratios = Comparison.ratios(scenarios);
-    Map<String, JsonObject> rows = Comparison.targets(ratios, Comparison.overloadComparison(scenarios)).stream()
-      .map(JsonObject.class::cast).collect(Collectors.toMap(r -> r.getString("target"), r -> r));
+    Map<String, JsonObject> rows = targets(scenarios());
 
     JsonObject direct = rows.get("fast-uncached vs direct peer (throughput)");
     assertEquals("floor met, target not", direct.getString("status"));
@@ -84,8 +81,92 @@ class ComparisonTest {
 
     assertNull(ratios.getDouble("fastUncachedVsDirect"));
     assertNull(ratios.getDouble("clusteredVsSingle"), "no clustered scenario in this run");
-    JsonObject first = Comparison.targets(ratios, Comparison.overloadComparison(scenarios)).getJsonObject(0);
-    assertEquals("n/a", first.getString("status"));
+    JsonArray targets = Comparison.targets(ratios, Comparison.overloadComparison(scenarios),
+      Comparison.slowLaneComparison(scenarios));
+    assertEquals("n/a", targets.getJsonObject(0).getString("status"));
+    assertNull(ratios.getDouble("slowLaneFastKept"), "no slow-lane scenario in this run");
+    for (int i = targets.size() - 4; i < targets.size(); i++) {
+      assertEquals("n/a", targets.getJsonObject(i).getString("status"), targets.getJsonObject(i).encode());
+    }
+  }
+
+  @Test
+  @DisplayName("slow lane: the fast lane's kept throughput and p99 ratio under their stable names, and its four"
+    + " targets met or not")
+  void slowLaneRatiosAndTargets() {
+    JsonArray scenarios = scenarios();
+    scenarios.add(slowLane(0.95, 2.5, 0, 750L));
+
+    JsonObject ratios = Comparison.ratios(scenarios);
+    Map<String, JsonObject> rows = targets(scenarios);
+
+    assertEquals(0.95, ratios.getDouble("slowLaneFastKept"));
+    assertEquals(2.5, ratios.getDouble("slowLaneP99Ratio"));
+    assertEquals("met", rows.get("slow lane: fast-lane throughput kept with the rows locked (with-slow / alone)")
+      .getString("status"));
+    JsonObject p99 = rows.get("slow lane: fast-lane p99 with the rows locked / alone");
+    assertEquals("not met", p99.getString("status"));
+    assertEquals("25.0 % over the limit", p99.getString("margin"));
+    JsonObject late = rows.get("slow lane: writes answered after their deadline + 250 ms (late)");
+    assertEquals("met", late.getString("status"));
+    assertEquals("0", late.getString("measuredText"));
+    JsonObject recovery = rows.get("slow lane: writes back at 80 % of their normal rate after the ROLLBACK");
+    assertEquals("met", recovery.getString("status"));
+    assertEquals(750.0, recovery.getDouble("measured"));
+    JsonObject blocking = Comparison.slowLaneComparison(scenarios).getJsonObject(Bench.BLOCKING);
+    assertEquals(0.5, blocking.getDouble("fastKept"), "each peer's figures beside Sluice's");
+  }
+
+  @Test
+  @DisplayName("slow lane: late writes and writes never back within the released phase are \"not met\", not n/a")
+  void slowLaneLateAndNeverBackAreNotMet() {
+    JsonArray scenarios = scenarios();
+    scenarios.add(slowLane(0.5, 10.0, 12, null));
+
+    Map<String, JsonObject> rows = targets(scenarios);
+
+    JsonObject late = rows.get("slow lane: writes answered after their deadline + 250 ms (late)");
+    assertEquals("not met", late.getString("status"));
+    assertEquals("12 more than the goal", late.getString("margin"));
+    JsonObject recovery = rows.get("slow lane: writes back at 80 % of their normal rate after the ROLLBACK");
+    assertEquals("not met", recovery.getString("status"));
+    assertEquals("> 5000 ms", recovery.getString("measuredText"));
+    assertNull(recovery.getDouble("measured"));
+  }
+
+  @Test
+  @DisplayName("slow lane: a fast lane starved of every answer has no p99 to divide, and misses the p99 target")
+  void starvedFastLaneMissesTheP99Target() {
+    JsonArray scenarios = scenarios();
+    JsonObject starved = slowLane(0, 1, 0, 250L);
+    starved.getJsonObject("slowLane").putNull("p99WithSlowMs").putNull("p99Ratio").put("fastLaneStarved", true);
+    scenarios.add(starved);
+
+    JsonObject p99 = targets(scenarios).get("slow lane: fast-lane p99 with the rows locked / alone");
+
+    assertEquals("not met", p99.getString("status"));
+    assertEquals("no answer", p99.getString("measuredText"));
+  }
+
+  private static Map<String, JsonObject> targets(JsonArray scenarios) {
+    JsonObject ratios = Comparison.ratios(scenarios);
+    return Comparison.targets(ratios, Comparison.overloadComparison(scenarios),
+        Comparison.slowLaneComparison(scenarios)).stream()
+      .map(JsonObject.class::cast).collect(Collectors.toMap(r -> r.getString("target"), r -> r));
+  }
+
+  /** A slow-lane scenario whose Sluice figures are these, with a blocking peer that kept half its fast lane. */
+  private static JsonObject slowLane(double kept, double p99Ratio, long late, Long recoveryMs) {
+    return scenario(Bench.SLOW_LANE, 900 * kept, 230).put("slowLane", lane(kept, p99Ratio, late, recoveryMs))
+      .put("peers", new JsonObject().put(Bench.BLOCKING, scenario(Bench.BLOCKING, 200, 190)
+        .put("slowLane", lane(0.5, 8.0, 40, 1250L))));
+  }
+
+  private static JsonObject lane(double kept, double p99Ratio, long late, Long recoveryMs) {
+    return new JsonObject().put("fastAlonePerSecond", 900.0).put("fastWithSlowPerSecond", 900 * kept)
+      .put("fastKept", kept).put("p99AloneMs", 10.0).put("p99WithSlowMs", 10 * p99Ratio).put("p99Ratio", p99Ratio)
+      .put("writerAnswers", new JsonObject().put("200", 0L).put("503", 100L).put("504", late).put("other", 0L))
+      .put("late", late).put("recovered", recoveryMs != null).put("recoveryMs", recoveryMs);
   }
 
   private static JsonArray scenarios() {

@@ -6,6 +6,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.sluice.contract.Fields;
 import io.sluice.proxy.ProxyStatements;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -20,10 +21,16 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLTimeoutException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The incident's design in Java, as the bench's blocking peer: the JDK's {@code HttpServer} on a pool of
@@ -33,6 +40,13 @@ import java.util.concurrent.Executors;
  * ({@link ProxyStatements#SELECT_USER}) and JSON ({@code {"id","name","email"}}; 404 and 400 as
  * {@code {"error","message"}}). A request that waits longer than the connection timeout for a connection is
  * answered 503 {@code pool_exhausted} with {@code Retry-After: 1}, as Sluice answers a rejection.
+ *
+ * <p>{@code PUT /users/{id}/settings} (the slow-lane scenario's writes) runs Sluice's upsert
+ * ({@link PeerConfig#UPSERT_SETTINGS}) in a transaction of its own, the statement bounded by a query timeout of
+ * {@value PeerConfig#WRITE_TIMEOUT_MS} ms (Connector/J has the server stop it: {@code max_statement_time} on MariaDB)
+ * and answered 504 {@code db_timeout} when it fires. The reads have no such bound. The answer is Sluice's
+ * {@code {"userId","settings"}}. So a write stuck on a row lock holds its connection, and its request thread, for up
+ * to 2 s after waiting up to 2 s for the connection: no lanes, one pool for everything.
  *
  * <p>Options that make it like Sluice where the bench compares them: server-side prepared statements, cached per
  * connection ({@code useServerPrepStmts}, so the database counts its statements as it counts Sluice's); with
@@ -53,6 +67,10 @@ public final class BlockingPeer {
   static final long CONNECTION_TIMEOUT_MS = 2000;
   private static final String JSON = "application/json";
   private static final byte[] LIVE = "{\"status\":\"UP\"}".getBytes(StandardCharsets.UTF_8);
+  private static final Pattern SETTINGS_PATH = Pattern.compile("/users/([^/]+)/settings");
+  /** MariaDB's "max_statement_time exceeded" and the lock wait timeout: the write ran out of time on the server. */
+  private static final int STATEMENT_TIMEOUT_ERROR = 1969;
+  private static final int LOCK_WAIT_TIMEOUT_ERROR = 1205;
 
   private final PeerConfig config;
   private final HikariDataSource pool;
@@ -85,7 +103,7 @@ public final class BlockingPeer {
     HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", config.port()), 1024);
     ExecutorService threads = Executors.newFixedThreadPool(THREADS);
     server.setExecutor(threads);
-    server.createContext("/users/", peer::getUser);
+    server.createContext("/users/", peer::users);
     server.createContext("/health/", exchange -> respond(exchange, 200, LIVE, false));
     server.start();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -99,15 +117,19 @@ public final class BlockingPeer {
       config.latencyEnabled() ? config.latencyMinMs() + "-" + config.latencyMaxMs() + " ms" : "off");
   }
 
+  /** {@code /users/{id}/settings} goes to the write, anything else under {@code /users/} to the read. */
+  private void users(HttpExchange exchange) throws IOException {
+    Matcher settings = SETTINGS_PATH.matcher(exchange.getRequestURI().getPath());
+    if (settings.matches()) {
+      putSettings(exchange, id(settings.group(1)));
+    } else {
+      getUser(exchange);
+    }
+  }
+
   private void getUser(HttpExchange exchange) throws IOException {
     drain(exchange);
-    long id;
-    try {
-      id = Long.parseLong(exchange.getRequestURI().getPath().substring("/users/".length()));
-    } catch (NumberFormatException e) {
-      respond(exchange, 400, error("bad_request", "the id must be a positive integer"), false);
-      return;
-    }
+    long id = id(exchange.getRequestURI().getPath().substring("/users/".length()));
     if (id <= 0) {
       respond(exchange, 400, error("bad_request", "the id must be a positive integer"), false);
       return;
@@ -138,6 +160,91 @@ public final class BlockingPeer {
     } catch (SQLException e) {
       log.warn("GET /users/{} failed: {}", id, e.getMessage());
       respond(exchange, 500, error("internal", "internal error"), false);
+    }
+  }
+
+  private void putSettings(HttpExchange exchange, long id) throws IOException {
+    byte[] body;
+    try (InputStream in = exchange.getRequestBody()) {
+      body = in.readNBytes(Fields.MAX_SETTINGS_BYTES + 1);
+      in.transferTo(OutputStream.nullOutputStream());
+    }
+    if (id <= 0) {
+      respond(exchange, 400, error("bad_request", "the id must be a positive integer"), false);
+      return;
+    }
+    if (!"PUT".equals(exchange.getRequestMethod())) {
+      respond(exchange, 405, error("method_not_allowed", "PUT /users/{id}/settings only"), false);
+      return;
+    }
+    if (body.length > Fields.MAX_SETTINGS_BYTES) {
+      respond(exchange, 413, error("payload_too_large", "at most " + Fields.MAX_SETTINGS_BYTES + " bytes"), false);
+      return;
+    }
+    JsonObject settings;
+    try {
+      settings = new JsonObject(new String(body, StandardCharsets.UTF_8));
+    } catch (RuntimeException e) {
+      respond(exchange, 400, error("bad_request", "body must be a JSON object"), false);
+      return;
+    }
+    try {
+      if (!upsertSettings(id, settings.encode())) {
+        respond(exchange, 404, error("not_found", "no user " + id), false);
+        return;
+      }
+      respond(exchange, 200, new JsonObject().put("userId", id).put("settings", settings).toBuffer().getBytes(),
+        false);
+    } catch (SQLTransientConnectionException e) {
+      respond(exchange, 503, error("pool_exhausted", "no database connection within " + CONNECTION_TIMEOUT_MS
+        + " ms"), true);
+    } catch (SQLException e) {
+      if (e instanceof SQLTimeoutException || e.getErrorCode() == STATEMENT_TIMEOUT_ERROR
+        || e.getErrorCode() == LOCK_WAIT_TIMEOUT_ERROR) {
+        respond(exchange, 504, error("db_timeout", "the write did not finish within " + PeerConfig.WRITE_TIMEOUT_MS
+          + " ms"), false);
+        return;
+      }
+      log.warn("PUT /users/{}/settings failed: {}", id, e.getMessage());
+      respond(exchange, 500, error("internal", "internal error"), false);
+    }
+  }
+
+  /**
+   * Sluice's upsert in a transaction of its own, bounded by the query timeout; false when there is no such user. A
+   * failed statement is rolled back before the connection goes back to the pool.
+   */
+  private boolean upsertSettings(long id, String settings) throws SQLException {
+    try (Connection connection = pool.getConnection()) {
+      connection.setAutoCommit(false);
+      try (PreparedStatement statement = connection.prepareStatement(PeerConfig.UPSERT_SETTINGS)) {
+        statement.setQueryTimeout((int) (PeerConfig.WRITE_TIMEOUT_MS / 1000));
+        statement.setLong(1, id);
+        statement.setString(2, settings);
+        statement.setObject(3, LocalDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.MILLIS));
+        statement.executeUpdate();
+        connection.commit();
+        return true;
+      } catch (SQLException e) {
+        try {
+          connection.rollback();
+        } catch (SQLException rollback) {
+          e.addSuppressed(rollback);
+        }
+        if (e.getErrorCode() == PeerConfig.FOREIGN_KEY_ERROR) {
+          return false;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** The id as given, or -1 when it is not a number (the callers refuse anything below 1). */
+  private static long id(String text) {
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      return -1;
     }
   }
 

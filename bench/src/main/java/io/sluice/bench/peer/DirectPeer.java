@@ -1,5 +1,6 @@
 package io.sluice.bench.peer;
 
+import io.sluice.contract.Fields;
 import io.sluice.proxy.ProxyStatements;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -9,6 +10,8 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.mysqlclient.MySQLException;
 import io.vertx.mysqlclient.MySQLBuilder;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
@@ -19,6 +22,11 @@ import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -36,6 +44,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>With {@code --latency-ms}, {@code DO SLEEP(x)} runs on the borrowed connection before the statement, as Sluice's
  * {@code faults.dbLatency}.
+ *
+ * <p>{@code PUT /users/{id}/settings} (the slow-lane scenario's writes) is Sluice's upsert
+ * ({@link PeerConfig#UPSERT_SETTINGS}) as one plain pooled query, answered 504 {@code db_timeout} when it has no
+ * outcome within {@value PeerConfig#WRITE_TIMEOUT_MS} ms (waiting for a connection included). The budget bounds the
+ * answer only: vertx-mysql-client cannot cancel a running statement, so one stuck on a row lock keeps its connection
+ * until the server ends it. No lanes, no admission: that is the direct design.
  */
 public final class DirectPeer {
 
@@ -82,6 +96,8 @@ public final class DirectPeer {
         .with(config.db().toNetClientOptions()).connectingTo(config.db().toConnectOptions()).using(vertx).build();
       Router router = Router.router(vertx);
       router.get("/users/:id").handler(this::getUser);
+      router.put("/users/:id/settings").handler(BodyHandler.create().setBodyLimit(Fields.MAX_SETTINGS_BYTES))
+        .handler(this::putSettings);
       router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
       router.get("/health/ready").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
       return vertx.createHttpServer().requestHandler(router).listen(config.port(), "127.0.0.1");
@@ -120,6 +136,47 @@ public final class DirectPeer {
             .put("email", row.getString("email")));
         }
       });
+    }
+
+    private void putSettings(RoutingContext ctx) {
+      long id;
+      try {
+        id = Long.parseLong(ctx.pathParam("id"));
+      } catch (NumberFormatException e) {
+        id = -1;
+      }
+      if (id <= 0) {
+        json(ctx, 400, error("bad_request", "the id must be a positive integer"));
+        return;
+      }
+      JsonObject settings;
+      try {
+        settings = ctx.body().asJsonObject();
+      } catch (RuntimeException e) {
+        settings = null;
+      }
+      if (settings == null) {
+        json(ctx, 400, error("bad_request", "body must be a JSON object"));
+        return;
+      }
+      long userId = id;
+      JsonObject stored = settings;
+      pool.preparedQuery(PeerConfig.UPSERT_SETTINGS)
+        .execute(Tuple.of(userId, stored.encode(), LocalDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.MILLIS)))
+        .timeout(PeerConfig.WRITE_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            json(ctx, 200, new JsonObject().put("userId", userId).put("settings", stored));
+          } else if (ar.cause() instanceof TimeoutException) {
+            json(ctx, 504, error("db_timeout", "the write had no outcome within " + PeerConfig.WRITE_TIMEOUT_MS
+              + " ms"));
+          } else if (ar.cause() instanceof MySQLException e && e.getErrorCode() == PeerConfig.FOREIGN_KEY_ERROR) {
+            json(ctx, 404, error("not_found", "no user " + userId));
+          } else {
+            log.warn("PUT /users/{}/settings failed: {}", userId, ar.cause().getMessage());
+            json(ctx, 500, error("internal", "internal error"));
+          }
+        });
     }
 
     private static Future<RowSet<Row>> select(SqlClient client, long id) {

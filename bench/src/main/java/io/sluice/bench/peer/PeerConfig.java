@@ -31,6 +31,20 @@ public record PeerConfig(int port, DbSettings db, int poolMaxSize, int poolMinId
   /** The injected latency, exactly as the proxy's fault injection issues it (its {@code Sql.INJECTED_LATENCY}). */
   static final String INJECTED_LATENCY = "DO SLEEP(?)";
 
+  /**
+   * {@code PUT /users/{id}/settings}, exactly as the proxy issues it (its {@code Sql.UPSERT_SETTINGS}, which
+   * {@code ProxyStatements} does not republish; {@code PeerConfigTest} holds the two equal). Parameters: the user id,
+   * the settings JSON, the UTC time. Fails with a foreign-key error (1452) when the user does not exist.
+   */
+  public static final String UPSERT_SETTINGS = "INSERT INTO user_settings (user_id, settings, updated_at)"
+    + " VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE settings = VALUES(settings), updated_at = VALUES(updated_at)";
+
+  /** Both peers' budget for a settings write, as Sluice's default request deadline (http.requestTimeoutMs). */
+  static final long WRITE_TIMEOUT_MS = 2000;
+
+  /** MariaDB's and MySQL's "cannot add or update a child row": the user does not exist. */
+  static final int FOREIGN_KEY_ERROR = 1452;
+
   private static final Set<String> KEYS = Set.of("--port", "--db-host", "--db-port", "--db-database", "--db-user",
     "--pool-max-size", "--pool-min-idle", "--cache-ttl-seconds", "--cache-max-entries", "--latency-ms", "--instances");
 

@@ -1,8 +1,10 @@
 package io.sluice.bench.peer;
 
+import io.sluice.proxy.impl.Sql;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+import java.lang.reflect.Field;
 import java.util.Map;
 import java.util.stream.IntStream;
 
@@ -38,6 +40,16 @@ class PeerConfigTest {
     assertThrows(IllegalArgumentException.class, () -> PeerConfig.parse(new String[]{"--prot", "1"}, Map.of()));
     assertThrows(IllegalArgumentException.class,
       () -> PeerConfig.parse(new String[]{"--port", "1", "--latency-ms", "900-400"}, Map.of()));
+  }
+
+  @Test
+  @DisplayName("the peers' settings upsert is the proxy's, character for character")
+  void upsertIsTheProxys() throws ReflectiveOperationException {
+    // The proxy keeps it package-private in its impl package and does not republish it in ProxyStatements.
+    Field proxys = Sql.class.getDeclaredField("UPSERT_SETTINGS");
+    proxys.setAccessible(true);
+
+    assertEquals(proxys.get(null), PeerConfig.UPSERT_SETTINGS);
   }
 
   @Test
