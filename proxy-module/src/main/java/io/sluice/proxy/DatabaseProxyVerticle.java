@@ -5,9 +5,9 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 
 /**
- * A {@link ProxyNode} as one deployable verticle: {@code start()} deploys the node (its coordinator on this
- * verticle's context, its event loops' consumers as verticle instances of their own), {@code stop()} undeploys it. For callers that
- * manage verticles by deployment id; the launcher uses {@link ProxyNode} directly.
+ * A {@link ProxyNode} as one deployable verticle: {@code start()} deploys the node (its own part on this verticle's
+ * context, its event loops' consumers as verticle instances of their own), {@code stop()} undeploys it. For callers
+ * that manage verticles by deployment id; the launcher uses {@link ProxyNode} directly.
  *
  * <p>Config: the deployment config, as {@link ProxyNode#deploy} reads it. A start that cannot reach the database
  * fails its future with one descriptive log line.

@@ -195,8 +195,8 @@ final class Admission {
 
   /**
    * Serves the line while permits are free: each round hands a permit to the waiter that arrived first among the
-   * lanes under their limit, or, when there is none, among the healthy lanes that may borrow. A waiter the policy no longer finds worth a connection (too little time left) is
-   * refused and the next one considered. Futures are settled by the caller, after the lock.
+   * lanes under their limit, or, when there is none, among the healthy lanes that may borrow. A waiter the policy no
+   * longer finds worth a connection (too little time left) is refused and the next one considered. Futures are settled by the caller, after the lock.
    */
   private void dispatch(long now, List<Runnable> settle) {
     while (held < permits && waiting > 0) {

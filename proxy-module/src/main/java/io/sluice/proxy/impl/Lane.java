@@ -9,7 +9,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One statement class's share of the node's admission: its adaptive limit ({@link LaneLimit}), its statements in
- * flight, its FIFO of waiters, and its recent execution times (median for the deadline feasibility check, p90 for stats and Retry-After).
+ * flight, its FIFO of waiters, and its recent execution times (the median for the deadline feasibility check, the
+ * p90 for stats).
  *
  * <p>Guarded by the {@link Admission}'s lock: every field is read and written under it, except the volatile
  * snapshots and the counters that stats and meters read from any thread.
