@@ -197,13 +197,14 @@ public final class Launcher implements AutoCloseable {
    * The event bus round-robins over nodes weighted by their registrations, and every proxy event loop registers one
    * consumer:
    * proxy nodes with different {@code proxy.instances} take unequal parts of the traffic with equal shares of the
-   * budget. With 0 (one event loop per core), nodes with different core counts differ.
+   * budget. With 0 (one event loop per 4 cores), nodes with different core counts differ.
    */
   private static void warnIfAutoInstances(JsonObject effective) {
     ProxySettings settings = ProxySettings.from(JsonSection.root(effective).section("proxy"));
     if (settings.instances() == 0) {
-      log.warn("Cluster mode with proxy.instances 0 (one event loop per core: {} here): the event bus spreads requests by"
-        + " consumer count, so set the same proxy.instances on every proxy node", settings.resolvedInstances());
+      log.warn("Cluster mode with proxy.instances 0 (one proxy event loop per 4 cores: {} here): the event bus"
+        + " spreads requests by consumer count, so set the same proxy.instances on every proxy node",
+        settings.resolvedInstances());
     }
   }
 
