@@ -162,7 +162,7 @@ final class Admission {
       }
       waiting--;
       count(waiter.lane, reason);
-      settle.add(() -> waiter.promise.fail(new Rejected(reason, waiter.lane)));
+      settle.add(() -> waiter.promise.fail(new Rejected(reason)));
       dispatch(clock.nanoTime(), settle);
       snapshot(waiter.lane);
     }
@@ -216,7 +216,7 @@ final class Admission {
         settle.add(() -> next.executor.execute(next.promise::complete));
       } else {
         count(best, Rejection.PREDICTED_WAIT);
-        Rejected refused = new Rejected(Rejection.PREDICTED_WAIT, best);
+        Rejected refused = new Rejected(Rejection.PREDICTED_WAIT);
         settle.add(() -> next.executor.execute(() -> next.promise.fail(refused)));
       }
       snapshot(best);
@@ -269,11 +269,6 @@ final class Admission {
     settle.forEach(Runnable::run);
   }
 
-  /** Whether {@code next} can be applied by {@link #update} (the same lanes), or needs a new admission. */
-  boolean sameLanes(LaneSettings next) {
-    return next.enabled() == lanesOn;
-  }
-
   /**
    * When a request of {@code lane} refused now should come back: when its lane's line will have drained at the rate
    * it holds connections (at least 1 s). Also for a lane too slow for the request's deadline: in a second the lane's
@@ -295,7 +290,7 @@ final class Admission {
 
   private Future<Void> reject(Lane lane, Rejection reason) {
     count(lane, reason);
-    return Future.failedFuture(new Rejected(reason, lane));
+    return Future.failedFuture(new Rejected(reason));
   }
 
   private void count(Lane lane, Rejection reason) {

@@ -107,10 +107,6 @@ final class Lane {
     return samples < WINDOW / 4 || medianNanos <= remainingNanos;
   }
 
-  long medianNanos() {
-    return medianNanos;
-  }
-
   /** Whether the lane is under its limit: it may take a permit whoever else waits. */
   boolean underLimit() {
     return inFlight < limit.limit();
@@ -127,10 +123,6 @@ final class Lane {
       return false;
     }
     return inFlight == 0 || nowNanos - lastCompletionNanos <= Math.max(4 * p90Nanos, STALL_FLOOR_NANOS);
-  }
-
-  long p90Nanos() {
-    return p90Nanos;
   }
 
   /** Refreshes what other threads read; call under the admission's lock after a change. */
@@ -160,13 +152,5 @@ final class Lane {
 
   long medianNow() {
     return medianSnapshot;
-  }
-
-  long rejected() {
-    long total = 0;
-    for (LongAdder adder : rejections) {
-      total += adder.sum();
-    }
-    return total;
   }
 }

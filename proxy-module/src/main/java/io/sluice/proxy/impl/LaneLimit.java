@@ -2,8 +2,6 @@ package io.sluice.proxy.impl;
 
 import com.netflix.concurrency.limits.limit.Gradient2Limit;
 
-import java.util.concurrent.TimeUnit;
-
 /**
  * How many statements of one class (a lane) may run at once: an adaptive limit learned from the class's own
  * execution times, with a floor of one statement in flight (the probe that finds out when the class recovers).
@@ -96,20 +94,11 @@ final class LaneLimit {
     this.cap = Math.max(1, Math.min(connections, permits));
   }
 
-  /** The gradient's own estimate and the drop ceiling, for stats. */
-  int gradientLimit() {
-    return gradient.getLimit();
-  }
-
   int permits() {
     return permits;
   }
 
   int ceiling() {
     return ceiling;
-  }
-
-  static long millis(long nanos) {
-    return TimeUnit.NANOSECONDS.toMillis(nanos);
   }
 }
