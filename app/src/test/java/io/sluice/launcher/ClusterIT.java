@@ -411,7 +411,14 @@ class ClusterIT {
 
     for (ClusterLoad.Failure failure : failures) {
       assertTrue(failure.status() == 503 || failure.status() == 504 || failure.status() == 409, failure.toString());
-      assertTrue(failure.startedNanos() < grown, "an error after the survivor took the whole budget: " + failure);
+      // A write whose attempt timed out around the kill may still hold its key for the few ms its rollback takes
+      // after the 504, so its prompt retry meets 409 request_in_progress: that tail of an earlier error may cross
+      // the growth. Any other error after the growth is a new one.
+      boolean tailOfEarlierError = failure.status() == 409 && failures.stream().anyMatch(earlier ->
+        earlier.what().equals(failure.what()) && earlier.startedNanos() < grown && earlier.status() != 409);
+      assertTrue(failure.startedNanos() < grown || tailOfEarlierError,
+        "an error after the survivor took the whole budget: " + failure + ", this write's answers: "
+          + failures.stream().filter(f -> f.what().equals(failure.what())).toList());
     }
     assertTrue(highest <= CHANGE_BOUND, highest + " connections > " + CHANGE_BOUND);
     Map<String, Integer> stored = storedTitles(userId, "kill-" + RUN + "-%");
