@@ -16,7 +16,7 @@ import io.vertx.mysqlclient.MySQLConnectOptions;
  */
 public record DbSettings(String host, int port, String database, String user, String password,
                          long statementTimeoutMs, long killGraceMs, int maxConnectionsReservePercent,
-                         PoolSettings pool, LaneSettings lanes) {
+                         int pointReadBatch, PoolSettings pool, LaneSettings lanes) {
 
   public static final int DEFAULT_PORT = 3306;
   public static final String DEFAULT_DATABASE = "sluice";
@@ -30,13 +30,19 @@ public record DbSettings(String host, int port, String database, String user, St
   public static final long DEFAULT_KILL_GRACE_MS = 2000;
   /** Share of the server's max_connections the proxy leaves to others (admin tools, replicas, other services). */
   public static final int DEFAULT_MAX_CONNECTIONS_RESERVE_PERCENT = 10;
+  /**
+   * The most primary-key reads of one kind (a user, a user's settings) answered by one statement, {@code WHERE id IN
+   * (…)}: the reads that arrive in the same event-loop turn, or while their batch waits for a connection. 1 runs
+   * each read alone. At most 64.
+   */
+  public static final int DEFAULT_POINT_READ_BATCH = 64;
 
   /**
    * The statement timeout, the kill grace, the capacity guard's reserve and the pool apply live; the server, the database and the
    * credentials need a restart (the proxy refuses a live change of them, see {@link #sameServer}).
    */
   public static final Schema SCHEMA = Schema.of()
-    .live("statementTimeoutMs", "killGraceMs", "maxConnectionsReservePercent")
+    .live("statementTimeoutMs", "killGraceMs", "maxConnectionsReservePercent", "pointReadBatch")
     .restartOnly("host", "port", "database", "user", "password")
     .section("pool", PoolSettings.SCHEMA)
     .section("lanes", LaneSettings.SCHEMA);
@@ -57,6 +63,7 @@ public record DbSettings(String host, int port, String database, String user, St
       s.longValue("statementTimeoutMs", DEFAULT_STATEMENT_TIMEOUT_MS, 1, 3_600_000),
       s.longValue("killGraceMs", DEFAULT_KILL_GRACE_MS, 50, 60_000),
       s.integer("maxConnectionsReservePercent", DEFAULT_MAX_CONNECTIONS_RESERVE_PERCENT, 0, 90),
+      s.integer("pointReadBatch", DEFAULT_POINT_READ_BATCH, 1, 64),
       PoolSettings.from(s.section("pool")),
       LaneSettings.from(s.section("lanes")));
   }
@@ -72,12 +79,12 @@ public record DbSettings(String host, int port, String database, String user, St
 
   public DbSettings withServer(String newHost, int newPort, String newUser, String newPassword) {
     return new DbSettings(newHost, newPort, database, newUser, newPassword, statementTimeoutMs, killGraceMs,
-      maxConnectionsReservePercent, pool, lanes);
+      maxConnectionsReservePercent, pointReadBatch, pool, lanes);
   }
 
   public DbSettings withDatabase(String newDatabase) {
     return new DbSettings(host, port, newDatabase, user, password, statementTimeoutMs, killGraceMs,
-      maxConnectionsReservePercent, pool, lanes);
+      maxConnectionsReservePercent, pointReadBatch, pool, lanes);
   }
 
   public MySQLConnectOptions toConnectOptions() {
@@ -118,6 +125,7 @@ public record DbSettings(String host, int port, String database, String user, St
       .put("statementTimeoutMs", statementTimeoutMs)
       .put("killGraceMs", killGraceMs)
       .put("maxConnectionsReservePercent", maxConnectionsReservePercent)
+      .put("pointReadBatch", pointReadBatch)
       .put("pool", pool.toJson())
       .put("lanes", lanes.toJson());
   }

@@ -37,6 +37,8 @@ final class NodeStats {
         .put("meanHoldMs", executor == null ? 0 : executor.admission().meanHoldMs())
         .put("retryAfterSeconds", node.retryAfterSeconds())
         .put("executed", counters.executed.sum())
+        .put("pointReads", new JsonObject().put("reads", counters.pointReads.sum())
+          .put("statements", counters.pointReadStatements.sum()))
         .put("rejected", rejected(counters.rejections))
         .put("deadlineSpentOnArrival", counters.spentOnArrival.sum())
         .put("connectionFailures", counters.connectionFailures.sum())
@@ -97,6 +99,10 @@ final class NodeStats {
       metrics.counter("sluice.statement.timeouts", "Requests stopped at their deadline",
         counters.stops[reason.ordinal()], LongAdder::sum, "reason", reason.name().toLowerCase(Locale.ROOT));
     }
+    metrics.counter("sluice.point.reads", "Primary-key reads answered through a batch (db.pointReadBatch)",
+      counters.pointReads, LongAdder::sum);
+    metrics.counter("sluice.point.read.statements", "Statements that answered those reads (one per batch)",
+      counters.pointReadStatements, LongAdder::sum);
     metrics.counter("sluice.connection.failures", "Failures to get a connection from a reachable pool",
       counters.connectionFailures, LongAdder::sum);
     metrics.counter("sluice.connections.destroyed",

@@ -18,21 +18,23 @@ import java.util.function.Predicate;
  * @param write       writes run in a transaction that is rolled back if the statement timeout passed first
  * @param cacheRead   for cached reads, where the reply is kept; null otherwise (always null for a write)
  * @param cacheWrites for writes, what they do to the caches once committed, in order; empty for reads
+ * @param point       for a primary-key read that may share a statement with others of its kind, its id and kind;
+ *                    null otherwise. {@code work} is then that read alone.
  * @param work        the statements, run on the borrowed connection (through {@link Db})
  */
 record Operation(String action, String key, boolean write, CacheRead cacheRead, List<CacheWrite> cacheWrites,
-                 Function<Db, Future<JsonObject>> work) {
+                 PointRead point, Function<Db, Future<JsonObject>> work) {
 
   Operation {
     cacheWrites = List.copyOf(cacheWrites);
-    if (write && cacheRead != null) {
+    if (write && (cacheRead != null || point != null)) {
       throw new IllegalArgumentException(action + ": a write is never answered from a cache");
     }
   }
 
   /** A read that always goes to the database. */
   static Operation read(String action, String key, Function<Db, Future<JsonObject>> work) {
-    return new Operation(action, key, false, null, List.of(), work);
+    return new Operation(action, key, false, null, List.of(), null, work);
   }
 
   /**
@@ -41,12 +43,25 @@ record Operation(String action, String key, boolean write, CacheRead cacheRead, 
    */
   static Operation cachedRead(String action, String key, String cache, Object cacheKey,
                               Function<Db, Future<JsonObject>> work) {
-    return new Operation(action, key, false, new CacheRead(cache, cacheKey), List.of(), work);
+    return new Operation(action, key, false, new CacheRead(cache, cacheKey), List.of(), null, work);
+  }
+
+  /**
+   * A cached read by primary key {@code id} that {@link PointReads} may answer from one statement with other reads
+   * of {@code kind}; {@code work} is the read alone. Its cache key is {@code id}.
+   */
+  static Operation pointRead(String action, String key, String cache, long id, PointReads.Kind kind,
+                             Function<Db, Future<JsonObject>> work) {
+    return new Operation(action, key, false, new CacheRead(cache, id), List.of(), new PointRead(id, kind), work);
   }
 
   static Operation write(String action, String key, List<CacheWrite> cacheWrites,
                          Function<Db, Future<JsonObject>> work) {
-    return new Operation(action, key, true, null, cacheWrites, work);
+    return new Operation(action, key, true, null, cacheWrites, null, work);
+  }
+
+  /** The id and kind of a point read. */
+  record PointRead(long id, PointReads.Kind kind) {
   }
 
   /** Where a read's reply is kept. */

@@ -71,23 +71,80 @@ final class Operations {
         : Future.failedFuture(err)));
   }
 
+  /** {@code user.get}: point reads of {@code users}. */
+  static final PointReads.Kind USERS = new PointReads.Kind() {
+    private final String[] sql = PointReads.inLists(Sql.SELECT_USERS_IN);
+
+    @Override
+    public String action() {
+      return Action.GET_USER;
+    }
+
+    @Override
+    public String sql(int ids) {
+      return PointReads.pick(sql, ids);
+    }
+
+    @Override
+    public long idOf(Row row) {
+      return row.getLong("id");
+    }
+
+    @Override
+    public JsonObject reply(long id, Row row) {
+      return new JsonObject()
+        .put(Fields.ID, row.getLong("id"))
+        .put(Fields.NAME, row.getString("name"))
+        .put(Fields.EMAIL, row.getString("email"));
+    }
+
+    @Override
+    public ProxyFailure notFound(long id) {
+      return userNotFound(id);
+    }
+  };
+
+  /** {@code settings.get}: point reads of {@code users} joined with their settings. */
+  static final PointReads.Kind SETTINGS = new PointReads.Kind() {
+    private final String[] sql = PointReads.inLists(Sql.SELECT_SETTINGS_IN);
+
+    @Override
+    public String action() {
+      return Action.GET_SETTINGS;
+    }
+
+    @Override
+    public String sql(int ids) {
+      return PointReads.pick(sql, ids);
+    }
+
+    @Override
+    public long idOf(Row row) {
+      return row.getLong("id");
+    }
+
+    @Override
+    public JsonObject reply(long id, Row row) {
+      return new JsonObject().put(Fields.USER_ID, id).put(Fields.SETTINGS, settingsOf(row.getValue("settings")));
+    }
+
+    @Override
+    public ProxyFailure notFound(long id) {
+      return userNotFound(id);
+    }
+  };
+
   private static Operation getUser(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
-    return Operation.cachedRead(Action.GET_USER, "user_id=" + userId, CachesConfig.USERS, userId,
+    return Operation.pointRead(Action.GET_USER, "user_id=" + userId, CachesConfig.USERS, userId, USERS,
       db -> db.prepared(Sql.SELECT_USER)
         .execute(Tuple.of(userId))
-        .map(rows -> {
-          Row row = single(rows, userId);
-          return new JsonObject()
-            .put(Fields.ID, row.getLong("id"))
-            .put(Fields.NAME, row.getString("name"))
-            .put(Fields.EMAIL, row.getString("email"));
-        }));
+        .map(rows -> USERS.reply(userId, single(rows, userId))));
   }
 
   private static Operation getSettings(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
-    return Operation.cachedRead(Action.GET_SETTINGS, "user_id=" + userId, CachesConfig.SETTINGS, userId,
+    return Operation.pointRead(Action.GET_SETTINGS, "user_id=" + userId, CachesConfig.SETTINGS, userId, SETTINGS,
       db -> db.prepared(Sql.SELECT_SETTINGS)
         .execute(Tuple.of(userId))
         .map(rows -> new JsonObject()

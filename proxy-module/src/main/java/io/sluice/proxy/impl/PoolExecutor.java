@@ -14,6 +14,8 @@ import io.vertx.sqlclient.SqlConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -52,6 +54,9 @@ public final class PoolExecutor {
   /** Requests between admission and the end of their work (waiting ones included). */
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile Promise<Void> drained;
+  /** {@code db.pointReadBatch}: the largest batch of point reads; 1 runs each alone. */
+  private volatile int pointReadBatch;
+  private final Map<PointReads.Kind, PointReads> pointReads = new ConcurrentHashMap<>();
 
   PoolExecutor(Vertx vertx, Pool pool, Killer killer, ServerLimits limits, DbSettings db, FaultSettings faults,
                ProxyMetrics metrics, ProxyCounters counters) {
@@ -71,11 +76,25 @@ public final class PoolExecutor {
   void update(DbSettings db, FaultSettings faults) {
     admission.update(db.pool(), db.lanes());
     guard.update(db, faults);
+    pointReadBatch = Math.min(db.pointReadBatch(), PointReads.MAX_BATCH);
   }
 
   /** The budget of a request that came without one: the longest it could wait plus the longest it could run. */
   long defaultBudgetMs() {
     return poolSettings.acquireTimeoutMs() + guard.statementTimeoutMs();
+  }
+
+  /**
+   * As {@link #run}, but a point read may share one statement with the other point reads of its kind that arrive in
+   * the same event-loop turn or while their batch waits for a connection ({@link PointReads}).
+   */
+  Future<JsonObject> read(Operation op, long deadline, String requestId) {
+    if (op.point() == null || pointReadBatch <= 1) {
+      return run(op, deadline, requestId);
+    }
+    return pointReads.computeIfAbsent(op.point().kind(),
+        kind -> new PointReads(kind, this, () -> pointReadBatch, counters))
+      .read(op, deadline, requestId);
   }
 
   /**

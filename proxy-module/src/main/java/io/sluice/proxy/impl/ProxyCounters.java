@@ -11,6 +11,9 @@ final class ProxyCounters {
   final LongAdder[] rejections = adders(Rejection.values().length);
   final LongAdder[] stops = adders(StatementGuard.StopReason.values().length);
   final LongAdder executed = new LongAdder();
+  /** Statements run for point reads ({@link PointReads}), and the reads they answered. */
+  final LongAdder pointReadStatements = new LongAdder();
+  final LongAdder pointReads = new LongAdder();
   final LongAdder spentOnArrival = new LongAdder();
   final LongAdder connectionFailures = new LongAdder();
   /** Connections closed at the socket: a statement still running past deadline + grace, or a kill not confirmed. */

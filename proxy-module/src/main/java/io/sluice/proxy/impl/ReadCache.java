@@ -157,7 +157,7 @@ final class ReadCache<K> {
   }
 
   /** A 504, or a 503 that came from the starter's deadline rather than from the pool being full. */
-  private static boolean ranOutOfTime(Throwable err) {
+  static boolean ranOutOfTime(Throwable err) {
     return err instanceof ProxyFailure failure && (failure.code() == FailureCode.STATEMENT_TIMEOUT
       || failure.rejection() != null && failure.rejection().ownDeadline());
   }

@@ -100,7 +100,7 @@ final class RequestHandler {
 
   private Future<JsonObject> run(Generation gen, Operation op, long deadline, String requestId) {
     return gen.executor() == null ? Future.failedFuture(noConnections(op, requestId))
-      : gen.executor().run(op, deadline, requestId);
+      : gen.executor().read(op, deadline, requestId);
   }
 
   /**

@@ -12,11 +12,18 @@ public final class Sql {
   /** Republished as {@link io.sluice.proxy.ProxyStatements#SELECT_USER}. */
   public static final String SELECT_USER = "SELECT id, name, email FROM users WHERE id = ?";
 
+  /** Point reads of several users ({@link PointReads}): followed by the placeholders and ")". */
+  static final String SELECT_USERS_IN = "SELECT id, name, email FROM users WHERE id IN (";
+
   static final String USER_EXISTS = "SELECT 1 FROM users WHERE id = ?";
 
   /** One row when the user exists; its settings column is NULL when none are stored. */
   static final String SELECT_SETTINGS =
     "SELECT s.settings FROM users u LEFT JOIN user_settings s ON s.user_id = u.id WHERE u.id = ?";
+
+  /** Point reads of several users' settings: one row per existing user; followed by the placeholders and ")". */
+  static final String SELECT_SETTINGS_IN = "SELECT u.id, s.settings FROM users u LEFT JOIN user_settings s"
+    + " ON s.user_id = u.id WHERE u.id IN (";
 
   /** Fails with a foreign-key error (1452) when the user does not exist. */
   static final String UPSERT_SETTINGS = "INSERT INTO user_settings (user_id, settings, updated_at) VALUES (?, ?, ?)"
