@@ -158,7 +158,8 @@ class ConfigDiffTest {
   void proxyUpdateIsTheProxysLiveKeys() {
     JsonObject update = ConfigDiff.between(running(), with(running(), "db.pool.maxSize", 30)).proxyUpdate();
     assertEquals(Set.of("db", "cache", "faults"), update.fieldNames());
-    assertEquals(Set.of("statementTimeoutMs", "killGraceMs", "maxConnectionsReservePercent", "pool", "lanes"),
+    assertEquals(Set.of("statementTimeoutMs", "killGraceMs", "maxConnectionsReservePercent", "pointReadBatch", "pool",
+      "lanes"),
       update.getJsonObject("db").fieldNames());
     assertEquals(30, update.getJsonObject("db").getJsonObject("pool").getInteger("maxSize"));
     assertEquals(running().getJsonObject("cache"), update.getJsonObject("cache"));
