@@ -3,6 +3,7 @@ package io.sluice.launcher;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.api.HttpSettings;
 import io.sluice.api.HttpVerticle;
+import io.sluice.contract.LocalProxy;
 import io.sluice.proxy.ProxyNode;
 import io.sluice.proxy.config.DbSettings;
 import io.sluice.config.JsonSection;
@@ -275,15 +276,19 @@ public final class Launcher implements AutoCloseable {
    */
   private void deployHttp(JsonObject effective, JsonObject node) {
     int instances = HttpSettings.from(effective.getJsonObject("http")).resolvedInstances();
+    // Unclustered, this process's proxy is the only one: the HTTP tier calls it in-process, on its own event loop,
+    // with no message and no copy. Clustered, requests take the event bus to whichever proxy node it picks.
+    LocalProxy inProcess = clusterManager == null && proxy != null ? proxy.local() : null;
     httpDeployments.add(vertx.deployVerticle(() -> {
-      HttpVerticle verticle = new HttpVerticle(instances > 1);
+      HttpVerticle verticle = new HttpVerticle(instances > 1, inProcess);
       if (http == null) {
         http = verticle;
       }
       return verticle;
     }, new DeploymentOptions().setConfig(effective.copy().put(HttpVerticle.NODE_KEY, node))
       .setThreadingModel(ThreadingModel.EVENT_LOOP).setInstances(instances)).await());
-    log.info("HTTP tier: {} instance(s) on port {}", instances, http.actualPort());
+    log.info("HTTP tier: {} instance(s) on port {}, proxy {}", instances, http.actualPort(),
+      inProcess != null ? "in-process" : "over the event bus");
   }
 
   private void requireNotClosing() {

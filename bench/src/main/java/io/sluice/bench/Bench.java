@@ -378,7 +378,12 @@ public final class Bench {
       JsonObject json = scenario(CACHED, "GET /users/{random id} with the users cache on, after every id was read"
         + " once and a warm-up: fresh hits answered by the proxy without touching the pool.", c, running);
       json.getJsonObject("config").put("prime", primed(prime));
-      return json.mergeIn(m.json()).put("process", process(running.service()));
+      json.mergeIn(m.json()).put("process", process(running.service()));
+      // The same process's cheapest answer, with the same load: what a read served from memory costs beyond HTTP.
+      warmUp(CACHED + " /health/live", () -> liveLoad(url, c, options.warmup()));
+      Measured live = measure(CACHED + " /health/live", running, running.service(), httpGenerator(),
+        () -> liveLoad(url, c, options.duration()));
+      return json.put("live", live.json());
     }
   }
 
@@ -722,6 +727,14 @@ public final class Bench {
    */
   private ClosedLoop.Result httpLoad(BaseUrl url, int concurrency, Duration duration) {
     return httpLoad(url, ids(), concurrency, duration);
+  }
+
+  /** {@code GET /health/live} with the load generator of {@link #httpLoad}. */
+  private ClosedLoop.Result liveLoad(BaseUrl url, int concurrency, Duration duration) {
+    return wrk == null
+      ? load(new LoadRun.Plan(url, Scenario.LIVE, ids(), concurrency, null, duration, REQUEST_TIMEOUT))
+      : WrkLoad.run(wrk, options.workDir(), url, Scenario.LIVE.path(0, 0), concurrency, duration, REQUEST_TIMEOUT,
+        progress);
   }
 
   /** {@link #httpLoad(BaseUrl, int, Duration)} on the users of {@code ids} only. */

@@ -376,6 +376,12 @@ final class BenchReport {
     if (s.getJsonObject("process", new JsonObject()).containsKey("nodes")) {
       clusterRows(out, s);
     }
+    JsonObject live = s.getJsonObject("live");
+    if (live != null) {
+      row(out, "GET /health/live, same process and load", number(live.getDouble("throughputPerSecond"), 1)
+        + " req/s, " + latency(live.getJsonObject("latencyMs")) + "; this read / live = "
+        + number(Bench.ratio(s.getDouble("throughputPerSecond"), live.getDouble("throughputPerSecond")), 3));
+    }
     if (s.containsKey("fractionOfCeiling")) {
       row(out, "Fraction of the ceiling", number(s.getDouble("fractionOfCeiling"), 3)
         + " (this throughput / the ceiling scenario's)");

@@ -30,6 +30,11 @@ final class Comparison {
   /** … and after the ROLLBACK the writes are back at their normal rate within this. */
   static final double SLOW_LANE_RECOVERY_MS_LIMIT = 2000;
 
+  /** Issue 20: a cached read costs at most a quarter more than the same process's trivial HTTP answer. */
+  static final double CACHED_VS_LIVE_GOAL = 0.8;
+  /** Issue 20: fast-uncached's p99 no higher than the direct peer's. */
+  static final double FAST_P99_VS_DIRECT_LIMIT = 1.0;
+
   private Comparison() {
   }
 
@@ -45,6 +50,9 @@ final class Comparison {
       .put("fastUncachedVsDirect", Bench.ratio(throughput(fast), throughput(peer(fast, Bench.DIRECT))))
       .put("fastUncachedVsBlocking", Bench.ratio(throughput(fast), throughput(peer(fast, Bench.BLOCKING))))
       .put("cachedVsBlocking", Bench.ratio(throughput(cached), throughput(peer(cached, Bench.BLOCKING))))
+      .put("cachedVsLive", Bench.ratio(throughput(cached), throughput(cached.getJsonObject("live",
+        new JsonObject()))))
+      .put("fastUncachedP99VsDirect", Bench.ratio(latency(fast, "p99"), latency(peer(fast, Bench.DIRECT), "p99")))
       .put("overloadGoodputVsCapacity", overload.getJsonObject(Bench.SLUICE).getDouble("goodputVsCapacity"))
       .put("overloadGoodputVsCapacityBlocking",
         overload.getJsonObject(Bench.BLOCKING).getDouble("goodputVsCapacity"))
@@ -159,6 +167,10 @@ final class Comparison {
       ratios.getDouble("fastUncachedVsBlocking"), FAST_VS_BLOCKING_GOAL, "×"));
     rows.add(atLeast("cached vs blocking peer with its cache (throughput)", "≥ 3×",
       ratios.getDouble("cachedVsBlocking"), CACHED_VS_BLOCKING_GOAL, "×"));
+    rows.add(atLeast("cached read vs the same process's /health/live (throughput)", "≥ 0.8×",
+      ratios.getDouble("cachedVsLive"), CACHED_VS_LIVE_GOAL, "×"));
+    rows.add(atMost("fast-uncached p99 vs direct peer's p99", "≤ 1.0×", ratios.getDouble("fastUncachedP99VsDirect"),
+      FAST_P99_VS_DIRECT_LIMIT, "×"));
     rows.add(atLeast("overload: goodput / pool capacity", "≥ 0.95", sluice.getDouble("goodputVsCapacity"),
       OVERLOAD_GOODPUT_GOAL, ""));
     rows.add(atMost("overload: successes p99", "≤ 1100 ms", sluice.getDouble("successP99Ms"),

@@ -39,7 +39,7 @@ final class WrkLoad {
 
   private static final String SCRIPT = """
     -- Written by the bench (io.sluice.bench.WrkLoad): random ids, one summary line in JSON at the end.
-    local first, last = %d, %d
+    local first, last, fixed = %d, %d, "%s"
     local threads = 0
     function setup(thread)
       threads = threads + 1
@@ -49,6 +49,9 @@ final class WrkLoad {
       math.randomseed(seed)
     end
     function request()
+      if fixed ~= "" then
+        return wrk.format("GET", fixed)
+      end
       return wrk.format("GET", "/users/" .. math.random(first, last))
     end
     function done(summary, latency, requests)
@@ -85,9 +88,20 @@ final class WrkLoad {
    */
   static ClosedLoop.Result run(Path wrk, Path workDir, BaseUrl url, IdRange ids, int concurrency, Duration duration,
                                Duration timeout, PrintStream progress) {
+    return run(wrk, workDir, url, ids, "", concurrency, duration, timeout, progress);
+  }
+
+  /** As {@link #run(Path, Path, BaseUrl, IdRange, int, Duration, Duration, PrintStream)}, on one fixed path. */
+  static ClosedLoop.Result run(Path wrk, Path workDir, BaseUrl url, String fixedPath, int concurrency,
+                               Duration duration, Duration timeout, PrintStream progress) {
+    return run(wrk, workDir, url, new IdRange(1, 1), fixedPath, concurrency, duration, timeout, progress);
+  }
+
+  private static ClosedLoop.Result run(Path wrk, Path workDir, BaseUrl url, IdRange ids, String fixedPath,
+                                       int concurrency, Duration duration, Duration timeout, PrintStream progress) {
     try {
       Path script = workDir.resolve("wrk-users.lua");
-      Files.writeString(script, String.format(SCRIPT, ids.first(), ids.last(), MARKER));
+      Files.writeString(script, String.format(SCRIPT, ids.first(), ids.last(), fixedPath, MARKER));
       long seconds = Math.max(1, (duration.toMillis() + 999) / 1000);
       int threads = Math.max(1, Math.min(concurrency, Runtime.getRuntime().availableProcessors()));
       ProcessBuilder builder = new ProcessBuilder(wrk.toString(), "-t" + threads, "-c" + concurrency,

@@ -59,7 +59,8 @@ public final class DiagnoseCommand implements Callable<Integer> {
 
   @Option(names = "--scenario", defaultValue = "user", converter = ScenarioConverter.class, paramLabel = "<name>",
     description = "user: GET /users/{id}; settings: GET /users/{id}/settings; notifications: GET"
-      + " /users/{id}/notifications; mixed: the three in turn (default: ${DEFAULT-VALUE}).")
+      + " /users/{id}/notifications; mixed: the three in turn; live: GET /health/live, the HTTP tier alone"
+      + " (default: ${DEFAULT-VALUE}).")
   private Scenario scenario;
 
   @Option(names = "--ids", defaultValue = "1-100", converter = IdRangeConverter.class, paramLabel = "<first-last>",

@@ -3,11 +3,13 @@ package io.sluice.proxy;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.sluice.contract.Action;
 import io.sluice.contract.FailureCode;
+import io.sluice.contract.LocalProxy;
 import io.sluice.contract.ProxyContract;
 import io.sluice.config.JsonSection;
 import io.sluice.proxy.config.ProxySettings;
 import io.sluice.proxy.impl.Node;
 import io.sluice.proxy.impl.ProxyFailure;
+import io.sluice.proxy.impl.Requests;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -15,6 +17,8 @@ import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
 import io.vertx.micrometer.backends.BackendRegistries;
 import org.slf4j.Logger;
@@ -59,6 +63,7 @@ public final class ProxyNode {
   private MessageConsumer<JsonObject> admin;
   private MessageConsumer<Object> invalidations;
   private Future<Void> undeployed;
+  private volatile boolean stopping;
 
   private ProxyNode(Vertx vertx, Node core) {
     this.vertx = vertx;
@@ -143,6 +148,48 @@ public final class ProxyNode {
     });
   }
 
+  /**
+   * This node called in-process, without the event bus ({@link LocalProxy}): each request is handled on the caller's
+   * event loop, like a message to {@link ProxyContract#ADDRESS} but with no copy of the body or the reply and no
+   * thread hop. Once {@link #undeploy} started it fails every request with {@code NO_HANDLERS}, as the event bus
+   * would.
+   *
+   * <p>Invariant (each request answered once, by its deadline): the same as the event-bus path's, kept by the node
+   * (admission, statement guard); there is no send timeout behind it.
+   */
+  public LocalProxy local() {
+    return (action, body, requestId, budgetMs, deadlineEpochMs, idempotencyKey) -> {
+      if (stopping) {
+        return Future.failedFuture(new ReplyException(ReplyFailure.NO_HANDLERS, "the database proxy has stopped"));
+      }
+      String id = Requests.requestId(requestId);
+      String key;
+      try {
+        key = Requests.idempotencyKey(idempotencyKey);
+      } catch (ProxyFailure e) {
+        return Future.failedFuture(replyException(e, action, id));
+      }
+      return core.handle(action, body, id, budgetMs, deadlineEpochMs, key).transform(ar -> ar.succeeded()
+        ? Future.succeededFuture(localReply(ar.result()))
+        : Future.failedFuture(replyException(ar.cause(), action, id)));
+    };
+  }
+
+  /** A reply as {@link ProxyVerticle} puts it in headers: no age for a miss or an uncached reply. */
+  private static LocalProxy.Reply localReply(io.sluice.proxy.impl.Reply reply) {
+    boolean aged = reply.cacheStatus() != null && !ProxyContract.CACHE_MISS.equals(reply.cacheStatus());
+    return new LocalProxy.Reply(reply.body(), reply.cacheStatus(), aged ? reply.ageSeconds() : -1, reply.replayed());
+  }
+
+  /** What {@link #fail} sends, as the exception the caller of a local request sees. */
+  private static ReplyException replyException(Throwable cause, String action, String requestId) {
+    if (cause instanceof ProxyFailure failure) {
+      return new ReplyException(ReplyFailure.RECIPIENT_FAILURE, failure.code(), failure.getMessage());
+    }
+    log.error("{} failed unexpectedly request_id={}", action, requestId, cause);
+    return new ReplyException(ReplyFailure.RECIPIENT_FAILURE, FailureCode.INTERNAL, "internal error");
+  }
+
   /** The one error-reporting path of the proxy's consumers. */
   static void fail(Message<?> message, Throwable cause, String action, String requestId) {
     if (cause instanceof ProxyFailure failure) {
@@ -191,6 +238,7 @@ public final class ProxyNode {
    * before), then closes the admin connection and the probe. Idempotent; never fails.
    */
   public synchronized Future<Void> undeploy() {
+    stopping = true;
     if (undeployed == null) {
       undeployed = Node.call(context, this::unregister)
         .eventually(() -> deployment == null ? Future.succeededFuture()
