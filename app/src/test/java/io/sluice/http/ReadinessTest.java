@@ -39,15 +39,16 @@ class ReadinessTest {
       new JsonObject().put("enabled", true).put("minMs", 3000).put("maxMs", 3000));
     config.getJsonObject("http").put("requestTimeoutMs", 20_000).put("maxRequestTimeoutMs", 20_000);
     try (TestSluice.Running sluice = TestSluice.start(config)) {
-      // One request holds the only connection, one waits in the queue (distinct uncached reads).
-      List<Future<HttpResponse<Buffer>>> busy = List.of(sluice.client().get("/users/940001").send(),
-        sluice.client().get("/users/940002").send());
+      // One request holds the only connection, one waits in the queue (distinct uncached reads; notification lists,
+      // because concurrent point reads of one kind would share one statement).
+      List<Future<HttpResponse<Buffer>>> busy = List.of(sluice.client().get("/users/940001/notifications").send(),
+        sluice.client().get("/users/940002/notifications").send());
       ProxyClient proxy = new ProxyClient(sluice.vertx());
       Poll.until(Duration.ofSeconds(30), "the pool never filled up", () -> {
         JsonObject pool = proxy.stats().getJsonObject("pool");
         return pool.getInteger("inUse") >= 1 && pool.getInteger("waiting") >= 1;
       });
-      HttpResponse<Buffer> refused = sluice.client().get("/users/940003").send().await();
+      HttpResponse<Buffer> refused = sluice.client().get("/users/940003/notifications").send().await();
       assertEquals(503, refused.statusCode(), "the pool must be saturated: " + refused.bodyAsString());
       assertEquals("pool_exhausted", refused.bodyAsJsonObject().getString("error"));
 

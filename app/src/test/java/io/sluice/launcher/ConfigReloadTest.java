@@ -136,10 +136,11 @@ class ConfigReloadTest {
 
       edit(oneLane(6, true));
       eventually("maxSize 6 never applied", () -> admin(sluice, "/admin/pool").getInteger("maxSize") == 6);
-      // Six slow requests at once: with the new pool all six run on the server together.
+      // Six slow requests at once: with the new pool all six run on the server together. Notification lists:
+      // concurrent point reads of one kind would share one statement.
       List<Future<HttpResponse<Buffer>>> slow = new ArrayList<>();
       for (int i = 0; i < 6; i++) {
-        slow.add(sluice.client().get("/users/" + (960_000 + i)).send());
+        slow.add(sluice.client().get("/users/" + (960_000 + i) + "/notifications").send());
       }
       long maxRunning = 0;
       Future<?> all = Future.all(slow);

@@ -66,9 +66,12 @@ class MetricsAndRequestIdTest {
   @Test
   @DisplayName("/metrics is valid exposition text with the pool, HTTP and rejection series")
   void metricsAfterRejections() {
+    String proxyMessages = "vertx_eventbus_processed_total{address=\"sluice.db.proxy\"}";
+    double messagesBefore = value(sluice.client().get("/metrics").send().await().bodyAsString(), proxyMessages);
     List<Future<HttpResponse<Buffer>>> burst = new ArrayList<>();
+    // Notification lists, not point reads: concurrent point reads of one kind would share one statement.
     for (int i = 0; i < 6; i++) {
-      burst.add(sluice.client().get("/users/" + (940_000 + i) + "/settings").send());
+      burst.add(sluice.client().get("/users/" + (940_000 + i) + "/notifications").send());
     }
     Future.all(burst).await();
     assertTrue(burst.stream().anyMatch(r -> r.result().statusCode() == 503), "the burst must cause a rejection");
@@ -84,13 +87,13 @@ class MetricsAndRequestIdTest {
     assertTrue(text.contains("vertx_pool_in_use{pool_name=\"sluice-db\",pool_type=\"sql\"}"), "pool in use");
     assertTrue(text.contains("vertx_pool_queue_time_seconds_count{pool_name=\"sluice-db\",pool_type=\"sql\"}"));
     assertTrue(text.contains("vertx_http_server_requests_total{code=\"503\",method=\"GET\","
-      + "route=\"/users/:id/settings\"}"), "HTTP series by route template");
-    // One process, unclustered: the HTTP tier calls its proxy in-process, so no event-bus series for the proxy's
-    // address (a clustered or split deployment has them, see docs/operations.md).
-    assertTrue(!text.contains("vertx_eventbus_processed_total{address=\"sluice.db.proxy\"}"), "no event-bus hop");
-    assertTrue(text.contains("sluice_statement_duration_seconds_bucket{operation=\"settings.get\",le=\"1.0\"}"));
-    assertTrue(text.contains("sluice_cache_misses_total{cache=\"settings\"}"));
+      + "route=\"/users/:id/notifications\"}"), "HTTP series by route template");
+    assertTrue(text.contains("sluice_statement_duration_seconds_bucket{operation=\"notifications.list\","
+      + "le=\"1.0\"}"));
+    assertTrue(text.contains("sluice_cache_misses_total{cache=\"notifications\"}"));
     assertTrue(!text.contains("940000"), "no user id in any label");
+    // One process, unclustered: the HTTP tier calls its proxy in-process, so its requests add no event-bus message.
+    assertEquals(messagesBefore, value(text, proxyMessages), "API requests sent over the event bus");
   }
 
   @Test

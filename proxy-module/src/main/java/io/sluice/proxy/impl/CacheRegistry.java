@@ -62,11 +62,21 @@ final class CacheRegistry {
     }
   }
 
-  /** The invalidations of {@code writes} only: for a write that may have committed, with no reply to put. */
+  /**
+   * For a write that may have committed, with no reply to put: its invalidations, and the entries under the keys
+   * its puts name in the request (a settings write's user); a put whose key only the reply knows changed no entry.
+   */
   void invalidateFor(List<Operation.CacheWrite> writes) {
     for (Operation.CacheWrite write : writes) {
-      if (write instanceof Operation.CacheWrite.Invalidate invalidate && caches.get(write.cache()) != null) {
-        caches.get(write.cache()).invalidate(invalidate.affected());
+      ReadCache<Object> cache = caches.get(write.cache());
+      if (cache == null) {
+        continue;
+      }
+      if (write instanceof Operation.CacheWrite.Invalidate invalidate) {
+        cache.invalidate(invalidate.affected());
+      } else if (write instanceof Operation.CacheWrite.Put put && put.requestKey() != null) {
+        // The write may have committed: the entry under the key it names may be old now.
+        cache.drop(put.requestKey());
       }
     }
   }
@@ -82,7 +92,7 @@ final class CacheRegistry {
 
   /**
    * For a write seen on another proxy node: drops (never puts) every entry it may have changed. A put's key comes
-   * from the reply, so a write with no reply (outcome unknown) drops only what its invalidations name, as
+   * from the reply, or for a write with no reply (outcome unknown) from the request when it names one, as
    * {@link #invalidateFor} does here.
    */
   void dropFor(List<Operation.CacheWrite> writes, JsonObject reply) {
@@ -91,8 +101,8 @@ final class CacheRegistry {
       if (cache == null) {
         continue;
       }
-      if (write instanceof Operation.CacheWrite.Put put && reply != null) {
-        cache.drop(put.keyOf().apply(reply));
+      if (write instanceof Operation.CacheWrite.Put put && (reply != null || put.requestKey() != null)) {
+        cache.drop(reply != null ? put.keyOf().apply(reply) : put.requestKey());
       } else if (write instanceof Operation.CacheWrite.Invalidate invalidate) {
         cache.invalidate(invalidate.affected());
       }

@@ -81,10 +81,19 @@ record Operation(String action, String key, boolean write, CacheRead cacheRead, 
 
     /**
      * Write-through: stores the write's reply under the key {@code keyOf} derives from it, as the reply of the
-     * cached read. Invariant: the write's reply is exactly what that read would return.
+     * cached read. Invariant: the write's reply is exactly what that read would return. Use it for a key that only
+     * the reply knows (a new row's id): a write of unknown outcome cannot have changed an entry under that key.
      */
     static CacheWrite put(String cache, Function<JsonObject, Object> keyOf) {
-      return new Put(cache, keyOf);
+      return new Put(cache, keyOf, null);
+    }
+
+    /**
+     * As {@link #put(String, Function)} for a key the request already names ({@code key}): a write whose outcome
+     * is unknown (it may have committed) drops that entry instead, so no read is answered from the old value.
+     */
+    static CacheWrite put(String cache, Object key) {
+      return new Put(cache, reply -> key, key);
     }
 
     /** Drops the entries whose key is a {@code type} matching {@code affected}. */
@@ -92,7 +101,8 @@ record Operation(String action, String key, boolean write, CacheRead cacheRead, 
       return new Invalidate(cache, key -> type.isInstance(key) && affected.test(type.cast(key)));
     }
 
-    record Put(String cache, Function<JsonObject, Object> keyOf) implements CacheWrite {
+    /** @param requestKey the key when the request names it, or null when only the reply knows it */
+    record Put(String cache, Function<JsonObject, Object> keyOf, Object requestKey) implements CacheWrite {
     }
 
     record Invalidate(String cache, Predicate<Object> affected) implements CacheWrite {

@@ -155,7 +155,7 @@ final class Operations {
   private static Operation putSettings(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     String settings = Requests.settings(body);
-    List<CacheWrite> caches = List.of(CacheWrite.put(CachesConfig.SETTINGS, reply -> userId));
+    List<CacheWrite> caches = List.of(CacheWrite.put(CachesConfig.SETTINGS, (Object) userId));
     return Operation.write(Action.PUT_SETTINGS, "user_id=" + userId, caches,
       db -> db.prepared(Sql.UPSERT_SETTINGS)
         .execute(Tuple.of(userId, settings, now()))

@@ -33,6 +33,12 @@ public final class TestSql implements AutoCloseable {
     return values;
   }
 
+  /** The first column of the first row, as text (null when there is no row). */
+  public String string(String sql, Object... params) {
+    var rows = pool.preparedQuery(sql).execute(Tuple.from(params)).await();
+    return rows.size() == 0 ? null : String.valueOf(rows.iterator().next().getValue(0));
+  }
+
   @Override
   public void close() {
     pool.close().await();
