@@ -113,6 +113,8 @@ public final class Launcher implements AutoCloseable {
     try {
       JsonObject effective = config.copy();
       ClusterSettings cluster = ClusterSettings.from(JsonSection.root(config).section("cluster"));
+      // Before anything slow starts (the embedded database takes seconds): a taken port fails the start at once.
+      requireFreePort(HttpSettings.from(effective.getJsonObject("http")));
       if (cluster.role().runsProxy()) {
         effective.put("db", prepareDatabase(effective).toJson());
       }
@@ -289,6 +291,25 @@ public final class Launcher implements AutoCloseable {
       .setThreadingModel(ThreadingModel.EVENT_LOOP).setInstances(instances)).await());
     log.info("HTTP tier: {} instance(s) on port {}, proxy {}", instances, http.actualPort(),
       inProcess != null ? "in-process" : "over the event bus");
+  }
+
+  /**
+   * Fails at once when {@code http.port} cannot be bound (another process has it, or the host is not this
+   * machine's), naming host and port. Port 0 (any free port) is never taken. The HTTP server binds it again later; a
+   * process that takes the port in between still fails that bind, after the database started, and is stopped the
+   * same way.
+   */
+  static void requireFreePort(HttpSettings http) {
+    if (http.port() == 0) {
+      return;
+    }
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      probe.setReuseAddress(true);
+      probe.bind(new java.net.InetSocketAddress(http.host(), http.port()));
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("HTTP port " + http.host() + ":" + http.port() + " is not available ("
+        + e.getMessage() + "): is another process listening on it? Set http.port (SLUICE_HTTP_PORT)", e);
+    }
   }
 
   private void requireNotClosing() {

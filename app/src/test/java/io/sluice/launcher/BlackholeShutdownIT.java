@@ -67,8 +67,9 @@ class BlackholeShutdownIT {
     sluice.awaitUp(client);
 
     List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
+    // Notification lists: concurrent point reads of users would share one statement and one connection.
     for (int id = 1; id <= 2; id++) {
-      inFlight.add(client.sendAsync(HttpRequest.newBuilder(sluice.uri("/users/" + id))
+      inFlight.add(client.sendAsync(HttpRequest.newBuilder(sluice.uri("/users/" + id + "/notifications"))
           .header("X-Request-Timeout", "8000").timeout(Duration.ofSeconds(60)).GET().build(),
         HttpResponse.BodyHandlers.ofString()));
     }

@@ -75,8 +75,9 @@ class EmbeddedShutdownIT {
   @DisplayName("SIGTERM with requests in flight: each gets its normal answer, then the process exits 0, database last")
   void sigtermLetsRequestsInFlightFinish() throws Exception {
     List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
+    // Notification lists: concurrent point reads of users would share one statement and one connection.
     for (int id = 1; id <= 2; id++) {
-      inFlight.add(send(HttpRequest.newBuilder(sluice.uri("/users/" + id)).GET()));
+      inFlight.add(send(HttpRequest.newBuilder(sluice.uri("/users/" + id + "/notifications")).GET()));
     }
     for (int i = 0; i < 2; i++) {
       String body = new JsonObject().put("name", "Ada").put("email", "drain-" + UUID.randomUUID() + "@example.com")

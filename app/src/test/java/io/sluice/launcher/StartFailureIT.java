@@ -14,10 +14,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class StartFailureIT {
 
   @Test
-  @DisplayName("http.port taken: the process exits non-zero and no embedded database process is left")
+  @DisplayName("http.port taken: the process exits non-zero naming the port, before it starts the embedded database")
   void aTakenHttpPortExitsNonZeroAndStopsTheDatabase() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
          SluiceProcess sluice = SluiceProcess.start("port-taken", taken.getLocalPort(), Map.of())) {
+      int exit = sluice.awaitExit();
+      String log = sluice.log();
+      assertNotEquals(0, exit, log);
+      // Checked before anything slow starts: no database was started for nothing.
+      assertTrue(!log.contains("Embedded MariaDB started"), log);
+      assertTrue(log.contains("Sluice did not start"), log);
+      assertTrue(log.contains("HTTP port") && log.contains(":" + taken.getLocalPort() + " is not available"), log);
+      assertTrue(sluice.databaseProcesses().isEmpty(), "mariadbd left running: " + sluice.databaseProcesses());
+    }
+  }
+
+  @Test
+  @DisplayName("a start that fails after the embedded database is up (the capacity guard refuses the pool) exits"
+    + " non-zero and no embedded database process is left")
+  void aFailureAfterTheDatabaseStartedStopsIt() throws Exception {
+    try (SluiceProcess sluice = SluiceProcess.start("pool-refused", SluiceProcess.freePort(),
+      Map.of("SLUICE_DB_POOL_MAX_SIZE", "5000"))) {
       int exit = sluice.awaitExit();
       String log = sluice.log();
       assertNotEquals(0, exit, log);

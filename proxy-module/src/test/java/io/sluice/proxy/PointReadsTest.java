@@ -8,6 +8,7 @@ import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.ProxyClient;
 import io.sluice.proxy.testing.RowLock;
 import io.sluice.proxy.testing.TestConfigs;
+import io.sluice.proxy.testing.TestDatabase;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -15,6 +16,10 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
+import io.vertx.mysqlclient.MySQLBuilder;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.SqlConnection;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -178,6 +183,11 @@ class PointReadsTest {
     deploy(2, 0);
     long userId = createUser().getLong(Fields.ID);
     putSettings(userId, new JsonObject().put("v", 0));
+    // The readers read this user and three others, so that batches hold several ids (the IN statement).
+    List<Long> readIds = new ArrayList<>(List.of(userId));
+    for (int i = 0; i < 3; i++) {
+      readIds.add(createUser().getLong(Fields.ID));
+    }
     JsonObject before = pointReads();
     AtomicBoolean stop = new AtomicBoolean();
     AtomicReference<Throwable> readerFailure = new AtomicReference<>();
@@ -185,7 +195,8 @@ class PointReadsTest {
     for (int r = 0; r < 4; r++) {
       Context context = vertx.getOrCreateContext();
       Promise<Void> done = Promise.promise();
-      context.runOnContext(v -> readLoop(userId, stop, readerFailure, done));
+      long first = r;
+      context.runOnContext(v -> readLoop(readIds, first, stop, readerFailure, done));
       readers.add(done.future());
     }
     try {
@@ -203,22 +214,24 @@ class PointReadsTest {
     assertTrue(after.getLong("reads") > before.getLong("reads"), after.encode());
   }
 
-  private void readLoop(long userId, AtomicBoolean stop, AtomicReference<Throwable> failure, Promise<Void> done) {
+  private void readLoop(List<Long> ids, long n, AtomicBoolean stop, AtomicReference<Throwable> failure,
+                        Promise<Void> done) {
     if (stop.get()) {
       done.complete();
       return;
     }
-    proxy.send(Action.GET_SETTINGS, new JsonObject().put(Fields.USER_ID, userId)).onComplete(ar -> {
+    long id = ids.get((int) (n % ids.size()));
+    proxy.send(Action.GET_SETTINGS, new JsonObject().put(Fields.USER_ID, id)).onComplete(ar -> {
       if (ar.failed()) {
         failure.compareAndSet(null, ar.cause());
       }
-      readLoop(userId, stop, failure, done);
+      readLoop(ids, n + 1, stop, failure, done);
     });
   }
 
   @Test
-  @DisplayName("a batch whose statement runs out of time answers each of its callers once, with a failure, and gives"
-    + " its connection and permit back")
+  @DisplayName("a batch whose statement runs out of time (of several ids, or of one id read three times) answers each"
+    + " of its callers once, with a 503 or 504, and gives its connection and permit back")
   void aFailedBatchAnswersEachCallerOnce() {
     deploy(1, 2_000);
     // Whether the ids exist does not matter: no statement gets as far as reading them.
@@ -233,6 +246,15 @@ class PointReadsTest {
       sent.complete();
     });
     sent.future().await();
+    // Then one id read three times at once: a batch of one distinct id runs the single-row statement.
+    Promise<Void> sentAgain = Promise.promise();
+    sender.runOnContext(v -> {
+      for (int i = 0; i < 3; i++) {
+        reads.add(getUser(9, 500));
+      }
+      sentAgain.complete();
+    });
+    sentAgain.future().await();
     Future.join(new ArrayList<>(reads)).otherwiseEmpty().await();
     Map<Integer, Long> codes = new java.util.TreeMap<>();
     for (Future<Message<JsonObject>> read : reads) {
@@ -244,5 +266,39 @@ class PointReadsTest {
       JsonObject pool = proxy.stats().getJsonObject("pool");
       return pool.getInteger("inUse") == 0 && pool.getInteger("waiting") == 0;
     });
+  }
+
+  @Test
+  @DisplayName("reads of one id that share a statement stopped at its deadline on the server (the table locked by"
+    + " another session) are each answered 503 or 504, never a raw database error")
+  void aOneIdBatchStoppedOnTheServerIsATimeout() {
+    deploy(2, 0);
+    long id = createUser().getLong(Fields.ID);
+    Pool locker = MySQLBuilder.pool().with(new PoolOptions().setMaxSize(1).setName("test-table-lock"))
+      .connectingTo(TestDatabase.settings().toConnectOptions()).using(vertx).build();
+    SqlConnection conn = locker.getConnection().await();
+    List<Future<Message<JsonObject>>> reads = new ArrayList<>();
+    try {
+      conn.query("LOCK TABLES users WRITE").execute().await();
+      Context sender = vertx.getOrCreateContext();
+      Promise<Void> sent = Promise.promise();
+      sender.runOnContext(v -> {
+        for (int i = 0; i < 3; i++) {
+          reads.add(getUser(id, 500));
+        }
+        sent.complete();
+      });
+      sent.future().await();
+      Future.join(new ArrayList<>(reads)).otherwiseEmpty().await();
+    } finally {
+      conn.query("UNLOCK TABLES").execute().await();
+      conn.close().await();
+      locker.close().await();
+    }
+    for (Future<Message<JsonObject>> read : reads) {
+      int code = failureCode(read);
+      assertTrue(code == FailureCode.STATEMENT_TIMEOUT || code == FailureCode.POOL_SATURATED, "answered " + code
+        + ": " + read.cause().getMessage());
+    }
   }
 }

@@ -98,32 +98,43 @@ final class PointReads {
   }
 
   private void join(Member member) {
-    Batch opened = null;
     synchronized (this) {
-      if (open != null && open.members.size() < maxBatch.getAsInt() && member.deadline - open.deadline >= 0) {
+      if (open != null && open.members.size() < maxBatch.getAsInt() && member.deadline - open.deadline >= 0
+        && open.deadline - System.nanoTime() > 0) {
         open.members.add(member);
-      } else {
-        opened = new Batch(member.deadline, member.requestId);
-        opened.members.add(member);
-        open = opened;
+        return;
       }
     }
-    if (opened != null) {
-      Batch batch = opened;
-      Context context = Vertx.currentContext();
-      if (context == null) {
-        submit(batch);
-      } else {
-        // The end of this turn: behind the messages the event loop already has.
-        context.runOnContext(v -> submit(batch));
-      }
+    start(new Batch(member.deadline, member.requestId, List.of(member)));
+  }
+
+  /**
+   * Makes {@code batch} the open one and submits it at the end of this turn (behind the messages the event loop
+   * already has). The executor counts it in flight from now until {@link #finish} is done, so that a pool swap's
+   * drain waits for it, retries included.
+   */
+  private void start(Batch batch) {
+    executor.enter();
+    synchronized (this) {
+      open = batch;
+    }
+    Context context = Vertx.currentContext();
+    if (context == null) {
+      submit(batch);
+    } else {
+      context.runOnContext(v -> submit(batch));
     }
   }
 
   private void submit(Batch batch) {
-    executor.run(Operation.read(kind.action(), "batch request_id=" + batch.requestId, db -> execute(batch, db)),
-        batch.deadline, batch.requestId)
-      .onComplete(ar -> finish(batch, ar));
+    Future<JsonObject> ran;
+    try {
+      ran = executor.run(Operation.read(kind.action(), "batch request_id=" + batch.requestId,
+        db -> execute(batch, db)), batch.deadline, batch.requestId);
+    } catch (RuntimeException e) {
+      ran = Future.failedFuture(Failures.statementFailure(e));
+    }
+    ran.onComplete(ar -> finish(batch, ar));
   }
 
   /** Seals the batch (no read joins it any more) and returns its reads. */
@@ -143,10 +154,11 @@ final class PointReads {
     counters.pointReadStatements.increment();
     counters.pointReads.add(members.size());
     if (ids.size() == 1) {
-      // One id (the usual case off load): the plain single-row statement, answered to every read of that id.
-      return members.get(0).op.work().apply(db).andThen(ar -> {
+      // One id (the usual case off load): the plain single-row statement, its row answered to every read of that
+      // id. A failure (its 404 included) reaches them through finish, mapped to a contract failure by the executor.
+      return members.get(0).op.work().apply(db).onSuccess(row -> {
         for (Member m : members) {
-          m.answer(ar, m != members.get(0));
+          m.answer(Future.succeededFuture(row), m != members.get(0));
         }
       }).map(new JsonObject());
     }
@@ -181,33 +193,45 @@ final class PointReads {
   }
 
   /**
-   * After the batch's run: on failure, a read with more time than the batch had reads again (in a new batch); every
+   * After the batch's run: on failure, the reads with more time than the batch had read again, together in one new
+   * batch whose deadline is the earliest of theirs (strictly later than this one's, so retries are bounded); every
    * other read not yet answered gets the failure.
    */
   private void finish(Batch batch, AsyncResult<JsonObject> ar) {
-    List<Member> members = seal(batch);
-    if (ar.succeeded()) {
-      return;
-    }
-    boolean outOfTime = ReadCache.ranOutOfTime(ar.cause());
-    long now = System.nanoTime();
-    for (Member m : members) {
-      if (outOfTime && m.deadline - batch.deadline > 0 && m.deadline - now > 0 && !m.answered()) {
-        join(m);
-      } else {
-        m.answer(Future.failedFuture(ar.cause()), false);
+    try {
+      List<Member> members = seal(batch);
+      if (ar.succeeded()) {
+        return;
       }
+      boolean outOfTime = ReadCache.ranOutOfTime(ar.cause());
+      long now = System.nanoTime();
+      List<Member> again = new ArrayList<>();
+      for (Member m : members) {
+        if (outOfTime && m.deadline - batch.deadline > 0 && m.deadline - now > 0 && !m.answered()) {
+          again.add(m);
+        } else {
+          m.answer(Future.failedFuture(ar.cause()), false);
+        }
+      }
+      if (!again.isEmpty()) {
+        Member first = again.stream().min((x, y) -> Long.compare(x.deadline - y.deadline, 0)).orElseThrow();
+        start(new Batch(first.deadline, first.requestId, again));
+      }
+    } finally {
+      executor.exit();
     }
   }
 
   private static final class Batch {
     final long deadline;
     final String requestId;
-    final List<Member> members = new ArrayList<>(8);
+    final List<Member> members;
 
-    Batch(long deadline, String requestId) {
+    Batch(long deadline, String requestId, List<Member> first) {
       this.deadline = deadline;
       this.requestId = requestId;
+      this.members = new ArrayList<>(Math.max(8, first.size()));
+      this.members.addAll(first);
     }
   }
 

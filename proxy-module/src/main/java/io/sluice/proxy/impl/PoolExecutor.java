@@ -109,7 +109,7 @@ public final class PoolExecutor {
       return Future.failedFuture(Failures.deadlineSpent());
     }
     Promise<JsonObject> reply = Promise.promise();
-    inFlight.incrementAndGet();
+    enter();
     Lane lane = admission.lane(op.action());
     admission.acquire(lane, deadline)
       .recover(err -> Future.failedFuture(rejected(op, lane, err, requestId)))
@@ -132,10 +132,7 @@ public final class PoolExecutor {
           });
       })
       .onComplete(ar -> {
-        Promise<Void> waiting = drained;
-        if (inFlight.decrementAndGet() == 0 && waiting != null) {
-          waiting.tryComplete();
-        }
+        exit();
         if (ar.succeeded()) {
           reply.tryComplete(ar.result());
         } else {
@@ -147,6 +144,19 @@ public final class PoolExecutor {
         }
       });
     return reply.future();
+  }
+
+  /** One more unit of work (a request, or a batch of point reads) that a drain must wait for. */
+  void enter() {
+    inFlight.incrementAndGet();
+  }
+
+  /** That work is done: the last one out completes a drain in progress. */
+  void exit() {
+    Promise<Void> waiting = drained;
+    if (inFlight.decrementAndGet() == 0 && waiting != null) {
+      waiting.tryComplete();
+    }
   }
 
   /**
