@@ -4,7 +4,6 @@ import io.sluice.api.HttpVerticle;
 import io.sluice.launcher.TestSluice;
 import io.sluice.proxy.testing.FakeTicker;
 import io.sluice.proxy.testing.Poll;
-import io.sluice.proxy.testing.TestDatabase;
 import io.sluice.proxy.testing.TestSql;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -14,14 +13,11 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -216,24 +212,13 @@ class IdempotencyTest {
     start(TestSluice.config(), null);
     long userId = createUser();
     String title = "late-commit-" + run;
-    // BACKUP STAGE BLOCK_COMMIT (MariaDB) lets statements run and holds every COMMIT until BACKUP STAGE END.
-    try (Connection admin = TestDatabase.admin(); Statement blocker = admin.createStatement()) {
-      try {
-        blocker.execute("BACKUP STAGE START");
-        blocker.execute("BACKUP STAGE BLOCK_COMMIT");
-      } catch (SQLException e) {
-        Assumptions.abort("the test database cannot block commits (BACKUP STAGE is MariaDB's): " + e.getMessage());
-      }
-      try {
-        HttpResponse<Buffer> answer = client.post("/users/" + userId + "/notifications")
-          .putHeader(HttpVerticle.IDEMPOTENCY_KEY_HEADER, "late-" + run)
-          .putHeader(HttpVerticle.REQUEST_TIMEOUT_HEADER, "800")
-          .sendJsonObject(new JsonObject().put("title", title).put("body", "b")).await();
-        assertEquals(504, answer.statusCode(), answer.bodyAsString());
-        assertEquals("outcome_unknown", answer.bodyAsJsonObject().getString("error"));
-      } finally {
-        blocker.execute("BACKUP STAGE END");
-      }
+    try (HeldCommits held = HeldCommits.hold()) {
+      HttpResponse<Buffer> answer = client.post("/users/" + userId + "/notifications")
+        .putHeader(HttpVerticle.IDEMPOTENCY_KEY_HEADER, "late-" + run)
+        .putHeader(HttpVerticle.REQUEST_TIMEOUT_HEADER, "800")
+        .sendJsonObject(new JsonObject().put("title", title).put("body", "b")).await();
+      assertEquals(504, answer.statusCode(), answer.bodyAsString());
+      assertEquals("outcome_unknown", answer.bodyAsJsonObject().getString("error"));
     }
     HttpResponse<Buffer> retried = retryUntilCreated(userId, "late-" + run, title);
     assertEquals(201, retried.statusCode());

@@ -2,20 +2,16 @@ package io.sluice.http;
 
 import io.sluice.api.HttpVerticle;
 import io.sluice.launcher.TestSluice;
-import io.sluice.proxy.testing.TestDatabase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -60,23 +56,12 @@ class UnknownOutcomeCacheTest {
     assertEquals(200, first.statusCode(), first.bodyAsString());
     assertEquals(new JsonObject().put("v", 1), readSettings(userId), "cached by the write");
 
-    // BACKUP STAGE BLOCK_COMMIT (MariaDB) lets statements run and holds every COMMIT until BACKUP STAGE END.
-    try (Connection admin = TestDatabase.admin(); Statement blocker = admin.createStatement()) {
-      try {
-        blocker.execute("BACKUP STAGE START");
-        blocker.execute("BACKUP STAGE BLOCK_COMMIT");
-      } catch (SQLException e) {
-        Assumptions.abort("the test database cannot block commits (BACKUP STAGE is MariaDB's): " + e.getMessage());
-      }
-      try {
-        HttpResponse<Buffer> answer = client.put("/users/" + userId + "/settings")
-          .putHeader(HttpVerticle.REQUEST_TIMEOUT_HEADER, "800")
-          .sendJsonObject(new JsonObject().put("v", 2)).await();
-        assertEquals(504, answer.statusCode(), answer.bodyAsString());
-        assertEquals("outcome_unknown", answer.bodyAsJsonObject().getString("error"));
-      } finally {
-        blocker.execute("BACKUP STAGE END");
-      }
+    try (HeldCommits held = HeldCommits.hold()) {
+      HttpResponse<Buffer> answer = client.put("/users/" + userId + "/settings")
+        .putHeader(HttpVerticle.REQUEST_TIMEOUT_HEADER, "800")
+        .sendJsonObject(new JsonObject().put("v", 2)).await();
+      assertEquals(504, answer.statusCode(), answer.bodyAsString());
+      assertEquals("outcome_unknown", answer.bodyAsJsonObject().getString("error"));
     }
     // Whether the held COMMIT landed is the server's business; the cache must not answer for it: the next read
     // loads what the row holds now.

@@ -126,7 +126,10 @@ class DiagnoseCommandTest {
     config.getJsonObject("faults").put("dbLatency",
       new JsonObject().put("enabled", true).put("minMs", 300).put("maxMs", 300));
     try (TestSluice.Running overloaded = TestSluice.start(config)) {
-      Outcome outcome = diagnose(load(overloaded.port(), existing.toString(), 40));
+      // Notification lists: concurrent reads of users would share one statement (point-read batches).
+      List<String> args = load(overloaded.port(), existing.toString(), 40);
+      args.addAll(List.of("--scenario", "notifications"));
+      Outcome outcome = diagnose(args);
 
       assertEquals(2, outcome.exitCode(), outcome.err() + outcome.out());
       assertEquals(40, outcome.load().getLong("totalRequests"));

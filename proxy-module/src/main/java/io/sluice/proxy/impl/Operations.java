@@ -72,74 +72,24 @@ final class Operations {
   }
 
   /** {@code user.get}: point reads of {@code users}. */
-  static final PointReads.Kind USERS = new PointReads.Kind() {
-    private final String[] sql = PointReads.inLists(Sql.SELECT_USERS_IN);
+  static final PointReads.Kind USERS = new PointReads.Kind(Action.GET_USER, Sql.SELECT_USERS_IN,
+    (id, row) -> new JsonObject()
+      .put(Fields.ID, row.getLong("id"))
+      .put(Fields.NAME, row.getString("name"))
+      .put(Fields.EMAIL, row.getString("email")),
+    Operations::userNotFound);
 
-    @Override
-    public String action() {
-      return Action.GET_USER;
-    }
-
-    @Override
-    public String sql(int ids) {
-      return PointReads.pick(sql, ids);
-    }
-
-    @Override
-    public long idOf(Row row) {
-      return row.getLong("id");
-    }
-
-    @Override
-    public JsonObject reply(long id, Row row) {
-      return new JsonObject()
-        .put(Fields.ID, row.getLong("id"))
-        .put(Fields.NAME, row.getString("name"))
-        .put(Fields.EMAIL, row.getString("email"));
-    }
-
-    @Override
-    public ProxyFailure notFound(long id) {
-      return userNotFound(id);
-    }
-  };
-
-  /** {@code settings.get}: point reads of {@code users} joined with their settings. */
-  static final PointReads.Kind SETTINGS = new PointReads.Kind() {
-    private final String[] sql = PointReads.inLists(Sql.SELECT_SETTINGS_IN);
-
-    @Override
-    public String action() {
-      return Action.GET_SETTINGS;
-    }
-
-    @Override
-    public String sql(int ids) {
-      return PointReads.pick(sql, ids);
-    }
-
-    @Override
-    public long idOf(Row row) {
-      return row.getLong("id");
-    }
-
-    @Override
-    public JsonObject reply(long id, Row row) {
-      return new JsonObject().put(Fields.USER_ID, id).put(Fields.SETTINGS, settingsOf(row.getValue("settings")));
-    }
-
-    @Override
-    public ProxyFailure notFound(long id) {
-      return userNotFound(id);
-    }
-  };
+  /** {@code settings.get}: point reads of {@code users} joined with their settings (NULL when none). */
+  static final PointReads.Kind SETTINGS = new PointReads.Kind(Action.GET_SETTINGS, Sql.SELECT_SETTINGS_IN,
+    (id, row) -> new JsonObject().put(Fields.USER_ID, id).put(Fields.SETTINGS, settingsOf(row.getValue("settings"))),
+    Operations::userNotFound);
 
   private static Operation getUser(JsonObject body) {
     long userId = Requests.positiveId(body, Fields.USER_ID);
     return Operation.pointRead(Action.GET_USER, "user_id=" + userId, CachesConfig.USERS, userId, USERS,
       db -> db.prepared(Sql.SELECT_USER)
         .execute(Tuple.of(userId))
-        .map(rows -> USERS.reply(userId, single(rows, userId))));
+        .map(rows -> USERS.reply().apply(userId, single(rows, userId))));
   }
 
   private static Operation getSettings(JsonObject body) {

@@ -16,7 +16,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiFunction;
 import java.util.function.IntSupplier;
+import java.util.function.LongFunction;
 
 /**
  * Tick-coalesced primary-key reads of one kind (the DataLoader pattern): the reads that reach the node in the same
@@ -48,36 +50,22 @@ final class PointReads {
   static final int MAX_BATCH = 64;
 
   /**
-   * One kind of point read: the statement for {@code n} ids ({@code sql(n)}, n a power of two), the id of a row, and
-   * the reply built from a row.
+   * One kind of point read: its action, its statement for n ids ({@code inList} followed by n placeholders and a
+   * closing parenthesis, n a power of two up to {@link #MAX_BATCH}), whose rows carry the id in column {@code id},
+   * the reply built from a row, and the 404 of an id without a row.
    */
-  interface Kind {
-    String action();
+  record Kind(String action, String inList, BiFunction<Long, Row, JsonObject> reply,
+              LongFunction<ProxyFailure> notFound) {
 
-    String sql(int ids);
-
-    long idOf(Row row);
-
-    JsonObject reply(long id, Row row);
-
-    /** The 404 of an id without a row. */
-    ProxyFailure notFound(long id);
-  }
-
-  /** {@code prefix} followed by {@code n} placeholders and a closing parenthesis, for n = 1, 2, 4, …, 64. */
-  static String[] inLists(String prefix) {
-    String[] sql = new String[7];
-    for (int i = 0, n = 1; i < sql.length; i++, n *= 2) {
-      sql[i] = prefix + "?" + ", ?".repeat(n - 1) + ")";
+    /** The statement for {@code ids} ids, a power of two from 1 to {@link #MAX_BATCH}. */
+    String sql(int ids) {
+      return inList + "?" + ", ?".repeat(ids - 1) + ")";
     }
-    return sql;
-  }
-
-  static String pick(String[] inLists, int n) {
-    return inLists[Integer.numberOfTrailingZeros(n)];
   }
 
   private final Kind kind;
+  /** The statements of {@link #kind} for 1, 2, 4, … 64 ids: at most 7 prepared per connection. */
+  private final String[] sqlBySize = new String[Integer.numberOfTrailingZeros(MAX_BATCH) + 1];
   private final PoolExecutor executor;
   private final IntSupplier maxBatch;
   private final ProxyCounters counters;
@@ -85,6 +73,9 @@ final class PointReads {
 
   PointReads(Kind kind, PoolExecutor executor, IntSupplier maxBatch, ProxyCounters counters) {
     this.kind = kind;
+    for (int i = 0; i < sqlBySize.length; i++) {
+      sqlBySize[i] = kind.sql(1 << i);
+    }
     this.executor = executor;
     this.maxBatch = maxBatch;
     this.counters = counters;
@@ -172,7 +163,7 @@ final class PointReads {
     for (int i = ids.size(); i < size; i++) {
       params.addLong(last);
     }
-    return db.prepared(kind.sql(size)).execute(params).map(rows -> {
+    return db.prepared(sqlBySize[Integer.numberOfTrailingZeros(size)]).execute(params).map(rows -> {
       answer(members, rows);
       return new JsonObject();
     });
@@ -182,13 +173,13 @@ final class PointReads {
   private void answer(List<Member> members, RowSet<Row> rows) {
     Map<Long, Row> byId = new HashMap<>();
     for (Row row : rows) {
-      byId.put(kind.idOf(row), row);
+      byId.put(row.getLong("id"), row);
     }
     for (Member m : members) {
       long id = m.op.point().id();
       Row row = byId.get(id);
-      m.answer(row != null ? Future.succeededFuture(kind.reply(id, row)) : Future.failedFuture(kind.notFound(id)),
-        false);
+      m.answer(row != null ? Future.succeededFuture(kind.reply().apply(id, row))
+        : Future.failedFuture(kind.notFound().apply(id)), false);
     }
   }
 
