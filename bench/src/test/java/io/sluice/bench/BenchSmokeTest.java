@@ -90,7 +90,7 @@ class BenchSmokeTest {
     JsonObject ratios = report.getJsonObject("ratios");
     for (String name : List.of("fastUncachedVsDirect", "fastUncachedVsBlocking", "cachedVsBlocking",
       "overloadGoodputVsCapacity", "overloadGoodputVsCapacityBlocking", "clusteredVsSingle", "clusteredP50VsSingle",
-      "clusteredP99VsSingle", "slowLaneFastKept", "slowLaneP99Ratio")) {
+      "clusteredP99VsSingle", "slowLaneFastKept", "slowLaneP99Ratio", "cachedVsLive", "fastUncachedP99VsDirect")) {
       assertNotNull(ratios.getDouble(name), "ratios." + name + " in " + ratios);
     }
     assertTrue(ratios.containsKey("rssVsBlocking"), "ratios.rssVsBlocking in " + ratios);
@@ -99,8 +99,8 @@ class BenchSmokeTest {
       assertNotNull(o.getLong("count504"), program + " 504 count in " + o);
       assertNotNull(o.getDouble("successP99Ms"), program + " success p99 in " + o);
     }
-    // 8 of issue 11, 4 of the slow lane, 6 of the shape scenarios.
-    assertEquals(18, report.getJsonArray("targets").size());
+    // 8 of issue 11, 2 of issue 20, 4 of the slow lane, 6 of the shape scenarios.
+    assertEquals(20, report.getJsonArray("targets").size());
     assertShapes(report, scenarios);
   }
 
