@@ -190,6 +190,11 @@ public final class PoolExecutor {
     }
     long retryAfter = admission.retryAfterSeconds(lane);
     if (rejection.reason == Rejection.LANE_DEADLINE) {
+      // Not a line to drain but a class of statements that is slow now: the lane's probe finds out when it is fast
+      // again within one deadline, and a client that comes back sooner gets a cheap 503. So the shortest hint, not
+      // the drain time of a lane whose statements hold their connection for seconds (that kept clients away for
+      // seconds after a lock was gone).
+      retryAfter = AdmissionPolicy.MIN_RETRY_AFTER_SECONDS;
       saturationLog.warn("{} {} rejected: its statements take {} ms (median of the last {}), longer than the request"
         + " has left; {} of them in flight (lane limit {}) request_id={}", op.action(), op.key(),
         TimeUnit.NANOSECONDS.toMillis(lane.medianNow()), Lane.WINDOW, lane.inFlightNow(), lane.limitNow(),
