@@ -175,13 +175,11 @@ public final class ProxyNode {
     };
   }
 
-  /** A reply as {@link ProxyVerticle} puts it in headers: no age for a miss or an uncached reply. */
   private static LocalProxy.Reply localReply(io.sluice.proxy.impl.Reply reply) {
-    boolean aged = reply.cacheStatus() != null && !ProxyContract.CACHE_MISS.equals(reply.cacheStatus());
-    return new LocalProxy.Reply(reply.body(), reply.cacheStatus(), aged ? reply.ageSeconds() : -1, reply.replayed());
+    return new LocalProxy.Reply(reply.body(), reply.cacheStatus(), reply.shownAgeSeconds(), reply.replayed());
   }
 
-  /** What {@link #fail} sends, as the exception the caller of a local request sees. */
+  /** A failure as the caller sees it, over the event bus ({@link #fail}) or in-process: a contract code. */
   private static ReplyException replyException(Throwable cause, String action, String requestId) {
     if (cause instanceof ProxyFailure failure) {
       return new ReplyException(ReplyFailure.RECIPIENT_FAILURE, failure.code(), failure.getMessage());
@@ -192,12 +190,8 @@ public final class ProxyNode {
 
   /** The one error-reporting path of the proxy's consumers. */
   static void fail(Message<?> message, Throwable cause, String action, String requestId) {
-    if (cause instanceof ProxyFailure failure) {
-      message.fail(failure.code(), failure.getMessage());
-    } else {
-      log.error("{} failed unexpectedly request_id={}", action, requestId, cause);
-      message.fail(FailureCode.INTERNAL, "internal error");
-    }
+    ReplyException failure = replyException(cause, action, requestId);
+    message.fail(failure.failureCode(), failure.getMessage());
   }
 
   /**

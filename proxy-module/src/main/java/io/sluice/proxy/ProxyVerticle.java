@@ -70,9 +70,9 @@ final class ProxyVerticle extends VerticleBase {
         }
         if (reply.cacheStatus() != null) {
           options.addHeader(ProxyContract.CACHE_HEADER, reply.cacheStatus());
-          if (reply.ageSeconds() >= 0 && !ProxyContract.CACHE_MISS.equals(reply.cacheStatus())) {
-            options.addHeader(ProxyContract.AGE_HEADER, Long.toString(reply.ageSeconds()));
-          }
+        }
+        if (reply.shownAgeSeconds() >= 0) {
+          options.addHeader(ProxyContract.AGE_HEADER, Long.toString(reply.shownAgeSeconds()));
         }
         message.reply(reply.body(), options);
       } else {

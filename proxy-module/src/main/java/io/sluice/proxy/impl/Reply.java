@@ -1,5 +1,6 @@
 package io.sluice.proxy.impl;
 
+import io.sluice.contract.ProxyContract;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -10,5 +11,10 @@ public record Reply(JsonObject body, String cacheStatus, long ageSeconds, boolea
 
   public Reply(JsonObject body, String cacheStatus, long ageSeconds) {
     this(body, cacheStatus, ageSeconds, false);
+  }
+
+  /** The age callers are shown ({@code Age}): an entry's, for a HIT or STALE answer; -1 for a miss or no cache. */
+  public long shownAgeSeconds() {
+    return cacheStatus != null && !ProxyContract.CACHE_MISS.equals(cacheStatus) ? ageSeconds : -1;
   }
 }
