@@ -149,13 +149,23 @@ final class ServiceProcess implements AutoCloseable {
   }
 
   /** A port free at this moment on loopback (the usual small race with another process is accepted). */
+  /**
+   * A port free on loopback now, never one this JVM handed out before: the OS may offer a just-closed port again,
+   * and two ports taken one after the other (the embedded database's, then the service's HTTP port) must differ.
+   */
   static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException("no free port on loopback", e);
+    while (true) {
+      try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        if (HANDED_OUT.add(socket.getLocalPort())) {
+          return socket.getLocalPort();
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("no free port on loopback", e);
+      }
     }
   }
+
+  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   long pid() {
     return process.pid();
