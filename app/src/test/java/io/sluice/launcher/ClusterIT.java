@@ -7,6 +7,7 @@ import io.sluice.launcher.cluster.ClusterSettings;
 import io.sluice.launcher.cluster.HazelcastSetup;
 import io.sluice.proxy.config.DbSettings;
 import io.sluice.proxy.testing.ProxyClient;
+import io.sluice.proxy.testing.TestCerts;
 import io.sluice.proxy.testing.TestDatabase;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;

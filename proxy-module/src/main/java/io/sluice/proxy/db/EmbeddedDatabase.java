@@ -24,6 +24,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -83,7 +84,15 @@ public final class EmbeddedDatabase implements AutoCloseable {
    * @param port the port to listen on, 0 for a free one
    */
   public static EmbeddedDatabase start(Path dir, int port, String database) {
-    EmbeddedDatabase embedded = install(dir, port, database);
+    return start(dir, port, database, List.of());
+  }
+
+  /**
+   * As {@link #start(Path, int, String)}, with more arguments for {@code mariadbd} after ours (a later one wins):
+   * {@code --ssl-cert=…} and the like.
+   */
+  public static EmbeddedDatabase start(Path dir, int port, String database, List<String> serverArgs) {
+    EmbeddedDatabase embedded = install(dir, port, database, serverArgs);
     embedded.start();
     return embedded;
   }
@@ -95,6 +104,11 @@ public final class EmbeddedDatabase implements AutoCloseable {
    * @param port the port to listen on, 0 for a free one
    */
   public static EmbeddedDatabase install(Path dir, int port, String database) {
+    return install(dir, port, database, List.of());
+  }
+
+  /** As {@link #install(Path, int, String)}, with more arguments for {@code mariadbd} after ours. */
+  public static EmbeddedDatabase install(Path dir, int port, String database, List<String> serverArgs) {
     requireFree(port);
     Path absolute = dir.toAbsolutePath();
     Path socket = absolute.resolve("run").resolve("mariadb.sock");
@@ -128,6 +142,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
         // mariadbd refuses to run as root unless told to.
         config.addArg("--user=root");
       }
+      serverArgs.forEach(config::addArg);
       return new EmbeddedDatabase(OwnedDB.install(config.build()), absolute, database, password);
     } catch (ManagedProcessException e) {
       throw new IllegalStateException("Embedded MariaDB could not be installed in " + dir + ": " + e.getMessage(), e);

@@ -1,4 +1,4 @@
-package io.sluice.launcher;
+package io.sluice.proxy.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,11 +14,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Throwaway PEM files for event-bus TLS tests, made with the JDK's own {@code keytool} (so a machine with only Java
+ * Throwaway PEM files for TLS tests (the event bus, the database), made with the JDK's own {@code keytool} (so a machine with only Java
  * and Maven can run them): a CA, and node key/certificate pairs it signs. The private key is read back from the
  * PKCS#12 keystore with {@link KeyStore} and written as PKCS#8 PEM, which keytool cannot export.
  */
-final class TestCerts {
+public final class TestCerts {
 
   private static final String PASSWORD = "changeit";
 
@@ -31,7 +31,7 @@ final class TestCerts {
   }
 
   /** A new CA in {@code dir}: {@code <name>.p12} and its certificate {@code <name>-ca.pem}. */
-  static TestCerts authority(Path dir, String name) {
+  public static TestCerts authority(Path dir, String name) {
     TestCerts ca = new TestCerts(dir, name);
     ca.keytool("-genkeypair", "-alias", "ca", "-keyalg", "RSA", "-keysize", "2048", "-validity", "2",
       "-dname", "CN=" + name, "-ext", "bc:c", "-ext", "KeyUsage:critical=keyCertSign,cRLSign",
@@ -42,12 +42,12 @@ final class TestCerts {
   }
 
   /** The CA's certificate, PEM. */
-  Path caPem() {
+  public Path caPem() {
     return dir.resolve(caName + "-ca.pem");
   }
 
   /** A key and a certificate this CA signed for {@code node}: {@code [key.pem, cert.pem]}. */
-  Path[] node(String node) {
+  public Path[] node(String node) {
     String id = caName + "-" + node;
     Path store = store(id);
     Path csr = dir.resolve(id + ".csr");
