@@ -28,9 +28,7 @@ public record ProxyConfig(DbSettings db, CachesConfig cache, FaultSettings fault
 
   /** The same config with other pool settings (a node's share of the budget). */
   public ProxyConfig withPool(PoolSettings pool) {
-    return new ProxyConfig(new DbSettings(db.host(), db.port(), db.database(), db.user(), db.password(),
-      db.statementTimeoutMs(), db.killGraceMs(), db.maxConnectionsReservePercent(), db.pointReadBatch(), pool,
-      db.lanes()), cache, faults);
+    return new ProxyConfig(db.withPool(pool), cache, faults);
   }
 
   public JsonObject toJson() {

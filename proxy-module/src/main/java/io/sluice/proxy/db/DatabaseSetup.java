@@ -28,8 +28,14 @@ public final class DatabaseSetup {
   private DatabaseSetup() {
   }
 
-  /** Creates or upgrades the schema. Idempotent: an up-to-date schema is left alone. */
+  /**
+   * Creates or upgrades the schema. Idempotent: an up-to-date schema is left alone. The first step of every start
+   * that reaches the database, hence the check of {@code db.tls.caPath} here. A connection refused by TLS fails at
+   * once, naming the TLS settings: retrying a certificate that does not verify is no use.
+   */
   public static void migrate(DbSettings db) {
+    db.tls().requireCaFile();
+    failFastOnTls(db);
     Flyway flyway = Flyway.configure()
       .dataSource(db.jdbcUrl(), db.user(), db.password())
       .locations("classpath:db/migration")
@@ -39,6 +45,21 @@ public final class DatabaseSetup {
     log.info("Schema of {} at version {} ({} migration(s) applied now)", db.database(),
       result.targetSchemaVersion != null ? result.targetSchemaVersion : flyway.info().current().getVersion(),
       result.migrationsExecuted);
+  }
+
+  /**
+   * One connection before Flyway's, whose retries (for a server still starting) would spend half a minute on a
+   * certificate that will never verify, or a server that accepts only TLS. Any other failure is left to those
+   * retries.
+   */
+  private static void failFastOnTls(DbSettings db) {
+    try (Connection probe = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+      log.debug("Database {}:{} reached ({})", db.host(), db.port(), db.tls().describe());
+    } catch (SQLException e) {
+      if (db.connectFailure(e) instanceof IllegalStateException tls) {
+        throw tls;
+      }
+    }
   }
 
   /**

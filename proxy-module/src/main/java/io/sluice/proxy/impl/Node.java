@@ -146,6 +146,7 @@ public final class Node {
       .build();
     return adminPool.query("SELECT VERSION()").execute()
       .map(rows -> rows.iterator().next().getString(0))
+      .recover(err -> Future.failedFuture(db.connectFailure(err)))
       .onFailure(err -> log.error("Database proxy not started: cannot reach database {}:{}/{} as {}: {}",
         db.host(), db.port(), db.database(), db.user(), err.getMessage()))
       .compose(version -> CapacityGuard.check(vertx, adminPool, db.pool().maxSize(),

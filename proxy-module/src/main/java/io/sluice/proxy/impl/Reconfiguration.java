@@ -62,7 +62,7 @@ final class Reconfiguration {
     }
     if (!next.db().sameServer(old.db())) {
       return Future.failedFuture(new ProxyFailure(FailureCode.BAD_REQUEST,
-        "db host, port, database, user and password cannot change without a restart"));
+        "db host, port, database, user, password, tls and allowPublicKeyRetrieval cannot change without a restart"));
     }
     int nextBudget = Node.clamp(nextShare, next.db().pool().maxSize());
     boolean newPool = next.db().pool().needsNewPool(old.db().pool()) || nextBudget != node.budget

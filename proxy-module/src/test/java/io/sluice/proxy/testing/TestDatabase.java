@@ -4,6 +4,7 @@ import io.sluice.proxy.config.DbSettings;
 import io.sluice.proxy.config.ProxyConfig;
 import io.sluice.proxy.db.DatabaseSetup;
 import io.sluice.proxy.db.EmbeddedDatabase;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.testcontainers.DockerClientFactory;
@@ -58,11 +59,15 @@ public final class TestDatabase {
 
   private static DbSettings start() {
     DbSettings defaults = ProxyConfig.defaults().db();
+    // MySQL 8's root uses caching_sha2_password: JDBC without TLS then needs the server's RSA key. Acceptable for a
+    // test server on this machine or a throwaway container, never the default (see db.allowPublicKeyRetrieval).
+    DbSettings keyRetrieving = ProxyConfig.from(new JsonObject().put("db",
+      new JsonObject().put("allowPublicKeyRetrieval", true))).db();
     String mode = env("SLUICE_TEST_DB", "auto");
     String host = env("SLUICE_TEST_DB_HOST", "");
     if (mode.equals("external") || (mode.equals("auto") && !host.isEmpty())) {
       log.info("Test database: external server {}", host);
-      return defaults.withServer(host, Integer.parseInt(env("SLUICE_TEST_DB_PORT", "3306")),
+      return keyRetrieving.withServer(host, Integer.parseInt(env("SLUICE_TEST_DB_PORT", "3306")),
         env("SLUICE_TEST_DB_USER", "root"), env("SLUICE_TEST_DB_PASSWORD", ""))
         .withDatabase(env("SLUICE_TEST_DB_DATABASE", "sluice_test"));
     }
@@ -72,7 +77,7 @@ public final class TestDatabase {
       mysql.start();
       Runtime.getRuntime().addShutdownHook(new Thread(mysql::stop));
       log.info("Test database: Testcontainers MySQL 8.4 on port {}", mysql.getFirstMappedPort());
-      return defaults.withServer(mysql.getHost(), mysql.getMappedPort(3306), "root", mysql.getPassword())
+      return keyRetrieving.withServer(mysql.getHost(), mysql.getMappedPort(3306), "root", mysql.getPassword())
         .withDatabase("sluice_test");
     }
     try {
