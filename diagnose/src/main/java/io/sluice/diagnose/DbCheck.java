@@ -1,8 +1,11 @@
 package io.sluice.diagnose;
 
+import io.sluice.config.DbTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -44,8 +47,17 @@ public record DbCheck(String version, long maxConnections, long threadsConnected
   private static final int CONNECT_TIMEOUT_MS = 5000;
   private static final int SOCKET_TIMEOUT_MS = 15_000;
 
-  /** Where to connect. The password appears in no {@code toString} and no message. */
-  public record Target(String host, int port, String database, String user, String password) {
+  /**
+   * Where to connect, and how: {@code tls} and {@code allowPublicKeyRetrieval} as the service's {@code db.tls} and
+   * {@code db.allowPublicKeyRetrieval}. The password appears in no {@code toString} and no message.
+   */
+  public record Target(String host, int port, String database, String user, String password, DbTls tls,
+                       boolean allowPublicKeyRetrieval) {
+
+    /** Without TLS, and without asking the server for its RSA key. */
+    public Target(String host, int port, String database, String user, String password) {
+      this(host, port, database, user, password, DbTls.DISABLED, false);
+    }
 
     /** {@code host:port/database as user}: what messages and reports print. */
     public String where() {
@@ -100,14 +112,20 @@ public record DbCheck(String version, long maxConnections, long threadsConnected
     Properties properties = new Properties();
     properties.setProperty("user", target.user());
     properties.setProperty("password", target.password());
+    DbTls tls = target.tls();
+    if (tls.mode().verifies() && !Files.isReadable(Path.of(tls.caPath()))) {
+      throw new CannotRun("the CA file " + tls.caPath() + " does not exist or is not readable");
+    }
     String url = "jdbc:mariadb://" + target.host() + ":" + target.port() + "/" + target.database()
-      + "?allowPublicKeyRetrieval=true&connectTimeout=" + CONNECT_TIMEOUT_MS + "&socketTimeout=" + SOCKET_TIMEOUT_MS;
+      + "?" + tls.jdbcParameters(target.allowPublicKeyRetrieval())
+      + "&connectTimeout=" + CONNECT_TIMEOUT_MS + "&socketTimeout=" + SOCKET_TIMEOUT_MS;
     try {
       Connection connection = DriverManager.getConnection(url, properties);
       connection.setReadOnly(true);
       return connection;
     } catch (SQLException e) {
-      throw new CannotRun("cannot connect to the database " + target.where() + ": " + describe(e));
+      String how = DbTls.isTlsFailure(e) ? " over TLS (" + tls.describe() + ")" : "";
+      throw new CannotRun("cannot connect to the database " + target.where() + how + ": " + describe(e));
     }
   }
 

@@ -1,5 +1,7 @@
 package io.sluice.diagnose;
 
+import io.sluice.config.ConfigException;
+import io.sluice.config.DbTls;
 import io.sluice.diagnose.Converters.BaseUrlConverter;
 import io.sluice.diagnose.Converters.DurationConverter;
 import io.sluice.diagnose.Converters.IdRangeConverter;
@@ -109,6 +111,26 @@ public final class DiagnoseCommand implements Callable<Integer> {
       + " process list. Never printed.")
   private String dbPassword;
 
+  @Option(names = "--db-tls-mode", defaultValue = "${env:SLUICE_DB_TLS_MODE:-disabled}", paramLabel = "<mode>",
+    description = "TLS to the database, as the service's db.tls.mode: disabled, required, verify-ca or verify-full."
+      + " Default: SLUICE_DB_TLS_MODE, else disabled.")
+  private String dbTlsMode;
+
+  @Option(names = "--db-tls-ca-path", defaultValue = "${env:SLUICE_DB_TLS_CA_PATH}", paramLabel = "<file>",
+    description = "PEM file of the CA that signed the server's certificate (verify-ca, verify-full)."
+      + " Default: SLUICE_DB_TLS_CA_PATH.")
+  private String dbTlsCaPath;
+
+  @Option(names = "--db-allow-public-key-retrieval",
+    defaultValue = "${env:SLUICE_DB_ALLOW_PUBLIC_KEY_RETRIEVAL:-false}",
+    description = "Without TLS, let the connection ask the server for its RSA key (MySQL 8 caching_sha2_password):"
+      + " whoever sits in between can then read the password. Default: SLUICE_DB_ALLOW_PUBLIC_KEY_RETRIEVAL, else"
+      + " false.")
+  private boolean dbAllowPublicKeyRetrieval;
+
+  /** {@link #dbTlsMode} and {@link #dbTlsCaPath}, validated by {@link #checkArguments()}. */
+  private DbTls dbTls;
+
   @Option(names = "--admin-token", paramLabel = "<token>",
     description = "Also GET <url>/admin/pool (and <url>/admin/cluster when the service is clustered) with"
       + " \"Authorization: Bearer <token>\" and print their JSON.")
@@ -159,7 +181,8 @@ public final class DiagnoseCommand implements Callable<Integer> {
     LoadRun.Plan plan = new LoadRun.Plan(url, scenario, ids, concurrency,
       requests != null || duration != null ? requests : Long.valueOf(DEFAULT_REQUESTS), duration, timeout);
     DbCheck.Target target = dbHost == null ? null
-      : new DbCheck.Target(dbHost, dbPort, dbDatabase, dbUser, dbPassword == null ? "" : dbPassword);
+      : new DbCheck.Target(dbHost, dbPort, dbDatabase, dbUser, dbPassword == null ? "" : dbPassword, dbTls,
+        dbAllowPublicKeyRetrieval);
     // Connect before any load: a wrong password should cost a second, not a whole run.
     Connection connection = target == null ? null : DbCheck.connect(target);
     try {
@@ -215,7 +238,13 @@ public final class DiagnoseCommand implements Callable<Integer> {
       "--no-load leaves nothing to do without --db-host or --admin-token");
     boolean dbOptionWithoutHost = dbHost == null && spec.commandLine().getParseResult().matchedOptions().stream()
       .anyMatch(o -> o.longestName().startsWith("--db-"));
-    require(!dbOptionWithoutHost, "--db-port, --db-user, --db-database and --db-password need --db-host");
+    require(!dbOptionWithoutHost, "--db-port, --db-user, --db-database, --db-password and --db-tls-* need"
+      + " --db-host");
+    try {
+      dbTls = DbTls.of(dbTlsMode, dbTlsCaPath, "--db-tls-mode", "--db-tls-ca-path");
+    } catch (ConfigException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
   }
 
   private void require(boolean condition, String problem) {

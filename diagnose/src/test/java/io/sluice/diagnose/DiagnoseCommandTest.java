@@ -2,6 +2,7 @@ package io.sluice.diagnose;
 
 import io.sluice.launcher.TestSluice;
 import io.sluice.proxy.config.DbSettings;
+import io.sluice.proxy.testing.TestCerts;
 import io.sluice.proxy.testing.TestDatabase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -12,10 +13,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -188,6 +191,21 @@ class DiagnoseCommandTest {
   }
 
   @Test
+  @DisplayName("--db-tls-mode verify-ca with a CA that did not sign the server's certificate: the check cannot connect,"
+    + " says TLS, and exits 1")
+  void databaseCheckOverTlsVerifiesTheCertificate(@TempDir Path dir) {
+    TestCerts otherCa = TestCerts.authority(dir, "other");
+    List<String> args = new ArrayList<>(List.of("--no-load"));
+    args.addAll(testDatabase());
+    args.addAll(List.of("--db-tls-mode", "verify-ca", "--db-tls-ca-path", otherCa.caPem().toString()));
+    Outcome outcome = diagnose(args);
+    assertEquals(Report.EXIT_CANNOT_RUN, outcome.exitCode(), outcome.err() + outcome.out());
+    assertTrue(outcome.err().contains("over TLS (db.tls.mode=verify-ca, db.tls.caPath=" + otherCa.caPem() + ")"),
+      outcome.err());
+    assertTrue(!outcome.err().contains(TestDatabase.settings().password()), outcome.err());
+  }
+
+  @Test
   @DisplayName("bad usage exits 64 with a message on stderr and nothing on stdout")
   void badArgumentsExit64() {
     List<List<String>> badUsages = List.of(
@@ -198,7 +216,9 @@ class DiagnoseCommandTest {
       List.of("--concurrency", "0"),
       List.of("--url", "ftp://example.com"),
       List.of("--no-load"),
-      List.of("--db-user", "root"));
+      List.of("--db-user", "root"),
+      List.of("--no-load", "--db-host", "127.0.0.1", "--db-tls-mode", "verify-ca"),
+      List.of("--no-load", "--db-host", "127.0.0.1", "--db-tls-mode", "preferred"));
     for (List<String> args : badUsages) {
       Outcome outcome = diagnose(args);
       assertEquals(64, outcome.exitCode(), args + ": " + outcome.err());
