@@ -91,7 +91,7 @@ public record DbSettings(String host, int port, String database, String user, St
       s.bool("allowPublicKeyRetrieval", DEFAULT_ALLOW_PUBLIC_KEY_RETRIEVAL));
   }
 
-  /** Same value for every restart-only key of {@link #SCHEMA}: the server, database and credentials. */
+  /** Same value for every restart-only key of {@link #SCHEMA}: the server, database, credentials and TLS. */
   public boolean sameServer(DbSettings other) {
     return SCHEMA.restartOnlyPart(toJson()).equals(SCHEMA.restartOnlyPart(other.toJson()));
   }
