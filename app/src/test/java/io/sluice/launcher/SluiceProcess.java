@@ -11,6 +11,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -41,12 +42,27 @@ final class SluiceProcess implements AutoCloseable {
 
   /** Starts the jar in a fresh directory under {@code target/}, HTTP on {@code httpPort}, and returns at once. */
   static SluiceProcess start(String name, int httpPort, Map<String, String> env) {
+    return start(name, httpPort, env, List.of());
+  }
+
+  /**
+   * As {@link #start(String, int, Map)}, in a Unix session and process group of its own ({@code setsid}, which
+   * execs java in place: the process's pid is its group's id), so that a test can signal the whole group, as
+   * {@code kill -- -PGID} or systemd do, without signalling itself.
+   */
+  static SluiceProcess startInOwnGroup(String name, int httpPort, Map<String, String> env) {
+    return start(name, httpPort, env, List.of("setsid"));
+  }
+
+  private static SluiceProcess start(String name, int httpPort, Map<String, String> env, List<String> prefix) {
     try {
       Path target = Path.of("target", "process-it").toAbsolutePath();
       Files.createDirectories(target);
       Path dir = Files.createTempDirectory(target, name + "-");
-      ProcessBuilder builder = new ProcessBuilder(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar().toString()))
+      List<String> command = new ArrayList<>(prefix);
+      command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        jar().toString()));
+      ProcessBuilder builder = new ProcessBuilder(command)
         .directory(dir.toFile())
         .redirectErrorStream(true)
         .redirectOutput(dir.resolve("sluice.log").toFile());
@@ -111,6 +127,19 @@ final class SluiceProcess implements AutoCloseable {
       throw new AssertionError("sluice.jar was still running " + EXIT_BOUND.toSeconds() + " s later:\n" + log());
     }
     return process.exitValue();
+  }
+
+  /**
+   * Sends {@code signal} ({@code TERM}, {@code KILL}) to every process of this process's group, as
+   * {@code kill -SIGNAL -- -PGID} does; only for a process started with {@link #startInOwnGroup}.
+   */
+  void signalGroup(String signal) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + signal, "--", "-" + process.pid()).redirectErrorStream(true)
+      .start();
+    String output = new String(kill.getInputStream().readAllBytes());
+    if (kill.waitFor() != 0) {
+      throw new AssertionError("kill -" + signal + " -- -" + process.pid() + " failed: " + output);
+    }
   }
 
   /** The mariadbd processes whose command line names this process's data directory. */

