@@ -7,6 +7,7 @@ import io.sluice.config.Secrets;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 
 /**
  * The {@code auth} section: end-user access control of the API. Its one subsection, {@code auth.jwt}, says whether
@@ -62,6 +63,17 @@ public record AuthSettings(Jwt jwt) {
           + MIN_HMAC_SECRET_BYTES + " (256 bits), e.g. openssl rand -base64 48");
       }
       return jwt;
+    }
+
+    /**
+     * Fails with a {@link ConfigException} naming {@code auth.jwt.publicKeyPath} when access control is on with a
+     * key file that is missing or holds no usable public key. Blocking (reads the file): the launcher calls it before
+     * anything slow starts; the HTTP verticles read the file again, on a worker, when they build their verifier.
+     */
+    public void requireUsableKey() {
+      if (enabled && !publicKeyPath.isBlank()) {
+        AccessControl.publicKey(Path.of(publicKeyPath));
+      }
     }
 
     public JsonObject toJson() {

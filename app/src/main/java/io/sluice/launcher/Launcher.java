@@ -116,6 +116,10 @@ public final class Launcher implements AutoCloseable {
       ClusterSettings cluster = ClusterSettings.from(JsonSection.root(config).section("cluster"));
       // Before anything slow starts (the embedded database takes seconds): a taken port fails the start at once.
       requireFreePort(HttpSettings.from(effective.getJsonObject("http")));
+      if (cluster.role().runsApi()) {
+        // Likewise a missing or unusable auth.jwt.publicKeyPath (read here on the starting thread, not an event loop).
+        AuthSettings.from(effective.getJsonObject("auth")).jwt().requireUsableKey();
+      }
       if (cluster.role().runsProxy()) {
         effective.put("db", prepareDatabase(effective).toJson());
       }

@@ -40,6 +40,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * End-user access control ({@code auth.jwt}) over real HTTP on the real database: tokens are signed here with
@@ -280,6 +282,21 @@ class AccessControlTest {
         List<String> warned = warnings().subList(before, warnings().size());
         assertEquals(enabled ? 0 : 1, warned.size(), "auth.jwt.enabled " + enabled + ": " + warned);
       }
+    }
+  }
+
+  @Test
+  @DisplayName("a missing or unusable auth.jwt.publicKeyPath stops the start with a message naming the key")
+  void unusableKeyFileStopsTheStart(@TempDir Path dir) throws Exception {
+    Path privateKey = dir.resolve("private.pem");
+    Files.writeString(privateKey, pem("PRIVATE KEY", new byte[]{1, 2, 3}));
+    for (Path file : List.of(dir.resolve("missing.pem"), privateKey)) {
+      JsonObject config = TestSluice.config();
+      config.getJsonObject("auth").getJsonObject("jwt").put("enabled", true).put("publicKeyPath", file.toString());
+      Throwable refused = assertThrows(Throwable.class,
+        () -> TestSluice.start(config).close());
+      assertTrue(refused.getMessage().startsWith("auth.jwt.publicKeyPath: ") && refused.getMessage()
+        .contains(file.getFileName().toString()), refused.toString());
     }
   }
 
