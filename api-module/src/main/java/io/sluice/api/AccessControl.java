@@ -93,7 +93,7 @@ final class AccessControl {
     PubSecKeyOptions key = settings.hmacSecret().isEmpty()
       ? publicKey(Path.of(settings.publicKeyPath()))
       : new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(settings.hmacSecret());
-    // Expiry is checked in expiredOrEarly, with the clock skew; vertx-auth-jwt keeps the signature check.
+    // exp and nbf are checked in refusal(), with the clock skew; vertx-auth-jwt keeps the signature check.
     return JWTAuth.create(vertx, new JWTAuthOptions().addPubSecKey(key)
       .setJWTOptions(new JWTOptions().setIgnoreExpiration(true)));
   }
@@ -116,7 +116,7 @@ final class AccessControl {
   private void requireOwnerOrAdmin(RoutingContext ctx) {
     String id = ctx.pathParam("id");
     check(ctx, claims -> id != null && id.equals(subject(claims)) || isAdmin(claims),
-      "this token grants another user's data only: its sub is not " + HttpErrors.abbreviate(id) + " and it has no "
+      "this token is not for user " + HttpErrors.abbreviate(id) + ": its sub is another user's and it has no "
         + settings.adminScope() + " scope");
   }
 
