@@ -18,6 +18,8 @@ record ApiError(int status, String code, String message, long retryAfterSeconds)
   static final String NOT_FOUND = "not_found";
   static final String METHOD_NOT_ALLOWED = "method_not_allowed";
   static final String UNAUTHORIZED = "unauthorized";
+  /** A valid end-user token that does not grant this route (another user's data, or no admin scope). */
+  static final String FORBIDDEN = "forbidden";
   static final String CONFLICT = "conflict";
   static final String PAYLOAD_TOO_LARGE = "payload_too_large";
   static final String REQUEST_TIMEOUT = "request_timeout";

@@ -123,6 +123,29 @@ public record HttpSettings(String host, int port, long requestTimeoutMs, long ma
       .put("instances", instances);
   }
 
+  /**
+   * Whether {@code host} binds loopback only ({@code localhost}, {@code 127.x.x.x}, {@code ::1}): then only this
+   * machine reaches the API. Decided from the literal, without a DNS lookup; any other name counts as reachable.
+   */
+  public boolean listensOnLoopbackOnly() {
+    String h = host.trim();
+    if (h.equalsIgnoreCase("localhost")) {
+      return true;
+    }
+    if (h.startsWith("[") && h.endsWith("]")) {
+      h = h.substring(1, h.length() - 1);
+    }
+    if (!h.matches("[0-9.]+") && !h.contains(":")) {
+      return false;
+    }
+    try {
+      // A literal address: parsed, never looked up.
+      return java.net.InetAddress.getByName(h).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
+  }
+
   /** The instances to deploy, with 0 resolved to the available processors. */
   public int resolvedInstances() {
     return instances == 0 ? Runtime.getRuntime().availableProcessors() : instances;

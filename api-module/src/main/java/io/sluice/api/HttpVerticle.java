@@ -10,6 +10,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -71,6 +72,9 @@ public class HttpVerticle extends VerticleBase {
   private volatile HttpSettings settings;
   private HttpServer server;
   private AdminAuth admin;
+  private AuthSettings.Jwt auth;
+  /** End-user access control ({@code auth.jwt}); null when it is off, and then no handler is installed. */
+  private JWTAuth verifier;
   /** Read once at start (off the event loop); every {@code GET /openapi.yaml} sends this buffer. */
   private Buffer openApi;
   /** Kept for {@link #endpoints()}. */
@@ -104,6 +108,7 @@ public class HttpVerticle extends VerticleBase {
     try {
       settings = HttpSettings.from(config().getJsonObject("http"));
       admin = new AdminAuth(AdminSettings.from(config().getJsonObject("admin")).token());
+      auth = AuthSettings.from(config().getJsonObject("auth")).jwt();
       JsonObject node = config().getJsonObject(NODE_KEY, new JsonObject());
       apiRoutes = node.getBoolean(NODE_API, true);
       localProxy = node.getBoolean(NODE_PROXY, true);
@@ -115,16 +120,24 @@ public class HttpVerticle extends VerticleBase {
     // A local consumer: on a clustered event bus no other node may reconfigure this one.
     vertx.eventBus().<JsonObject>localConsumer(ProxyContract.CONFIG_CHANGED_ADDRESS,
       message -> applyReload(message.body()));
-    return vertx.executeBlocking(HttpVerticle::readOpenApi)
+    // A proxy node serves no API, so it needs no verifier. The public key is read here, off the event loop.
+    boolean guarded = apiRoutes && auth.enabled();
+    return vertx.executeBlocking(() -> new Resources(readOpenApi(), guarded ? AccessControl.verifier(vertx, auth)
+        : null))
       .onFailure(err -> log.error("HTTP server not started: {}", err.getMessage()))
-      .compose(document -> {
-        openApi = document;
+      .compose(resources -> {
+        openApi = resources.openApi();
+        verifier = resources.verifier();
         readDeadlines = new ReadDeadlines(vertx, settings);
         errors = new HttpErrors(() -> settings);
         proxy = new ProxyCaller(vertx, inProcess, localProxy);
         routes = router();
         return listen();
       });
+  }
+
+  /** What the start reads off the event loop: the OpenAPI document, and the token verifier (null: auth off). */
+  private record Resources(Buffer openApi, JWTAuth verifier) {
   }
 
   private Future<HttpServer> listen() {
@@ -139,8 +152,9 @@ public class HttpVerticle extends VerticleBase {
       .listen()
       .onSuccess(s -> {
         server = s;
-        log.info("HTTP API listening on {}:{} (request deadline {} ms, client may ask up to {} ms)", settings.host(),
-          s.actualPort(), settings.requestTimeoutMs(), settings.maxRequestTimeoutMs());
+        log.info("HTTP API listening on {}:{} (request deadline {} ms, client may ask up to {} ms; access control {})",
+          settings.host(), s.actualPort(), settings.requestTimeoutMs(), settings.maxRequestTimeoutMs(),
+          verifier == null ? "off" : "bearer JWT");
       })
       .onFailure(err -> log.error("HTTP server could not listen on {}:{}: {}", settings.host(), settings.port(),
         err.getMessage()));
@@ -199,6 +213,8 @@ public class HttpVerticle extends VerticleBase {
       router.route("/openapi.yaml").handler(ctx -> errors.error(ctx, new ApiError(404, ApiError.NOT_FOUND, "this is a"
         + " proxy node (cluster.role proxy): the API is served by the API nodes")));
     }
+    // Ahead of the API routes and their body handler: a refused request is answered before anything is read or sent.
+    AccessControl.register(router, verifier, auth, errors);
     new ApiRoutes(proxy, errors).register(router, body);
     router.get("/health/live").handler(ctx -> HttpErrors.json(ctx, 200, new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(this::ready);

@@ -59,4 +59,15 @@ class HttpSettingsTest {
     assertThrows(ConfigException.class, () -> HttpSettings.from(new JsonObject().put("maxInitialLineLength", 0)));
     assertThrows(ConfigException.class, () -> HttpSettings.from(new JsonObject().put("requestReadTimeoutMs", 0)));
   }
+
+  @Test
+  @DisplayName("loopback-only hosts are told from the literal, without DNS; 0.0.0.0 and names are reachable")
+  void loopbackOnly() {
+    for (String host : new String[]{"127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"}) {
+      assertTrue(HttpSettings.from(new JsonObject().put("host", host)).listensOnLoopbackOnly(), host);
+    }
+    for (String host : new String[]{"0.0.0.0", "::", "10.0.0.5", "api.example.com"}) {
+      assertFalse(HttpSettings.from(new JsonObject().put("host", host)).listensOnLoopbackOnly(), host);
+    }
+  }
 }

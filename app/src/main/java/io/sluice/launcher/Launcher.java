@@ -1,6 +1,7 @@
 package io.sluice.launcher;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.sluice.api.AuthSettings;
 import io.sluice.api.HttpSettings;
 import io.sluice.api.HttpVerticle;
 import io.sluice.contract.LocalProxy;
@@ -115,6 +116,10 @@ public final class Launcher implements AutoCloseable {
       ClusterSettings cluster = ClusterSettings.from(JsonSection.root(config).section("cluster"));
       // Before anything slow starts (the embedded database takes seconds): a taken port fails the start at once.
       requireFreePort(HttpSettings.from(effective.getJsonObject("http")));
+      if (cluster.role().runsApi()) {
+        // Likewise a missing or unusable auth.jwt.publicKeyPath (read here on the starting thread, not an event loop).
+        AuthSettings.from(effective.getJsonObject("auth")).jwt().requireUsableKey();
+      }
       if (cluster.role().runsProxy()) {
         effective.put("db", prepareDatabase(effective).toJson());
       }
@@ -291,6 +296,18 @@ public final class Launcher implements AutoCloseable {
       .setThreadingModel(ThreadingModel.EVENT_LOOP).setInstances(instances)).await());
     log.info("HTTP tier: {} instance(s) on port {}, proxy {}", instances, http.actualPort(),
       inProcess != null ? "in-process" : "over the event bus");
+    warnIfOpen(effective, node.getBoolean(HttpVerticle.NODE_API));
+  }
+
+  /** One line when the API is served without access control on an address other machines can reach. */
+  private void warnIfOpen(JsonObject effective, boolean servesApi) {
+    HttpSettings settings = HttpSettings.from(effective.getJsonObject("http"));
+    if (servesApi && !AuthSettings.from(effective.getJsonObject("auth")).jwt().enabled()
+      && !settings.listensOnLoopbackOnly()) {
+      log.warn("auth.jwt.enabled is false and HTTP listens on {}:{}: anyone who reaches it reads and changes every"
+        + " user's data. Set auth.jwt.* (docs/http-api.md#access-control) or bind http.host to 127.0.0.1",
+        settings.host(), http.actualPort());
+    }
   }
 
   /**

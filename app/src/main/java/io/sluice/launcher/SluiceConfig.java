@@ -1,6 +1,7 @@
 package io.sluice.launcher;
 
 import io.sluice.api.AdminSettings;
+import io.sluice.api.AuthSettings;
 import io.sluice.api.HttpSettings;
 import io.sluice.config.ConfigException;
 import io.sluice.config.JsonSection;
@@ -53,7 +54,8 @@ public final class SluiceConfig {
     .section("admin", AdminSettings.SCHEMA)
     .section("idempotency", IdempotencySettings.SCHEMA)
     .section("proxy", ProxySettings.SCHEMA)
-    .section("cluster", ClusterSettings.SCHEMA);
+    .section("cluster", ClusterSettings.SCHEMA)
+    .section("auth", AuthSettings.SCHEMA);
 
   private SluiceConfig() {
   }
@@ -68,7 +70,8 @@ public final class SluiceConfig {
       .put("admin", AdminSettings.defaults().toJson())
       .put("idempotency", IdempotencySettings.defaults().toJson())
       .put("proxy", ProxySettings.defaults().toJson())
-      .put("cluster", ClusterSettings.defaults().toJson());
+      .put("cluster", ClusterSettings.defaults().toJson())
+      .put("auth", AuthSettings.defaults().toJson());
   }
 
   /**
@@ -117,6 +120,7 @@ public final class SluiceConfig {
     IdempotencySettings.from(root.section("idempotency"));
     ProxySettings.from(root.section("proxy"));
     ClusterSettings.from(root.section("cluster"));
+    AuthSettings.from(root.section("auth"));
     return config;
   }
 
@@ -183,7 +187,10 @@ public final class SluiceConfig {
     return raw;
   }
 
-  /** The config with secrets ({@code db.password}, {@code admin.token}) masked, safe to log or show. */
+  /**
+   * The config with secrets ({@code db.password}, {@code admin.token}, {@code auth.jwt.hmacSecret}) masked, safe to
+   * log or show.
+   */
   public static JsonObject redacted(JsonObject config) {
     return Secrets.redact(config);
   }

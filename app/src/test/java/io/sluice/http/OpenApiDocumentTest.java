@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * openapi.yaml and the router describe the same API: every route is documented and every documented operation is
- * routed. The HTTP verticle runs alone, with every optional route on (admin token set, metrics enabled).
+ * routed. The HTTP verticle runs alone, with every optional route on (admin token set, metrics enabled, access
+ * control on).
  */
 class OpenApiDocumentTest {
 
@@ -40,7 +41,9 @@ class OpenApiDocumentTest {
     http = new HttpVerticle();
     vertx.deployVerticle(http, new DeploymentOptions().setConfig(new JsonObject()
       .put("http", new JsonObject().put("port", 0).put("host", "127.0.0.1"))
-      .put("admin", new JsonObject().put("token", "openapi-test-token")))).await();
+      .put("admin", new JsonObject().put("token", "openapi-test-token"))
+      .put("auth", new JsonObject().put("jwt", new JsonObject().put("enabled", true)
+        .put("hmacSecret", "openapi-test-secret-of-at-least-32-bytes"))))).await();
     client = TestSluice.client(vertx, http.actualPort());
   }
 
@@ -77,5 +80,33 @@ class OpenApiDocumentTest {
       assertEquals("application/yaml", response.getHeader("Content-Type"));
       assertArrayEquals(resource, response.body().getBytes());
     }
+  }
+
+  @Test
+  @DisplayName("every /users operation declares the bearer JWT and its 401 and 403; no other operation declares it")
+  void bearerJwtOnTheUserOperationsOnly() {
+    JsonObject document = OpenApiCheck.document();
+    assertEquals("bearer", document.getJsonObject("components").getJsonObject("securitySchemes")
+      .getJsonObject("bearerJwt").getString("scheme"));
+    JsonObject paths = document.getJsonObject("paths");
+    Set<String> wrong = new TreeSet<>();
+    for (String path : paths.fieldNames()) {
+      JsonObject item = paths.getJsonObject(path);
+      for (String method : item.fieldNames()) {
+        if (!(item.getValue(method) instanceof JsonObject operation) || !operation.containsKey("responses")) {
+          continue;
+        }
+        boolean declared = operation.getJsonArray("security", new io.vertx.core.json.JsonArray()).stream()
+          .anyMatch(requirement -> ((JsonObject) requirement).containsKey("bearerJwt"));
+        JsonObject responses = operation.getJsonObject("responses");
+        boolean documented = responses.containsKey("401") && responses.containsKey("403")
+          && responses.getJsonObject("401").getString("$ref").endsWith("/TokenRequired");
+        boolean protectedPath = path.startsWith("/users");
+        if (protectedPath != declared || protectedPath != documented && protectedPath) {
+          wrong.add(method.toUpperCase() + " " + path);
+        }
+      }
+    }
+    assertEquals(Set.of(), wrong, "operations whose bearerJwt declaration or 401/403 responses are wrong");
   }
 }

@@ -176,4 +176,22 @@ class ConfigDiffTest {
       runningHttp.requestReadTimeoutMs(), runningHttp.maxHeaderSize(), runningHttp.maxInitialLineLength(),
       runningHttp.instances()), reloaded);
   }
+
+  @Test
+  @DisplayName("auth.jwt.* changes wait for a restart, and a changed HMAC secret is shown masked")
+  void authKeysAreRestartOnlyAndTheSecretMasked() {
+    String before = "old-hmac-secret-of-at-least-32-bytes!!";
+    String after = "new-hmac-secret-of-at-least-32-bytes!!";
+    JsonObject running = with(with(running(), "auth.jwt.enabled", true), "auth.jwt.hmacSecret", before);
+    ConfigDiff diff = ConfigDiff.between(running, with(with(running, "auth.jwt.hmacSecret", after),
+      "auth.jwt.adminScope", "ops:all"));
+    assertEquals(Map.of(
+        "auth.jwt.hmacSecret", new ConfigDiff.Change(Secrets.MASK, Secrets.MASK),
+        "auth.jwt.adminScope", new ConfigDiff.Change("sluice:admin", "ops:all")),
+      diff.restartOnly());
+    assertEquals(Map.of(), diff.live());
+    assertEquals(before, at(diff.adopted(), "auth.jwt.hmacSecret"), "the running secret stays until a restart");
+    assertFalse(diff.restartOnly().toString().contains(after));
+  }
 }
+

@@ -122,4 +122,37 @@ class SluiceConfigTest {
     JsonObject config = SluiceConfig.load(vertx, dir.resolve("none.yaml"), false, Map.of()).await();
     assertEquals(SluiceConfig.defaults(), config);
   }
+
+  @Test
+  @DisplayName("auth.jwt.* come from SLUICE_AUTH_JWT_* typed like their defaults, and the HMAC secret is redacted")
+  void authKeysFromTheEnvironmentWithTheSecretRedacted() throws IOException {
+    String secret = "env-secret-of-forty-bytes-0123456789abcd";
+    JsonObject config = load(yaml("auth:\n  jwt:\n    issuer: https://issuer.example\n"), Map.of(
+      "SLUICE_AUTH_JWT_ENABLED", "true",
+      "SLUICE_AUTH_JWT_HMAC_SECRET", secret,
+      "SLUICE_AUTH_JWT_AUDIENCE", "sluice-api",
+      "SLUICE_AUTH_JWT_ADMIN_SCOPE", "ops:all"));
+    JsonObject jwt = config.getJsonObject("auth").getJsonObject("jwt");
+    assertEquals(true, jwt.getValue("enabled"));
+    assertEquals(secret, jwt.getString("hmacSecret"));
+    assertEquals("https://issuer.example", jwt.getString("issuer"));
+    assertEquals("sluice-api", jwt.getString("audience"));
+    assertEquals("ops:all", jwt.getString("adminScope"));
+    assertFalse(SluiceConfig.redacted(config).encode().contains(secret));
+    assertEquals("******", SluiceConfig.redacted(config).getJsonObject("auth").getJsonObject("jwt")
+      .getString("hmacSecret"));
+  }
+
+  @Test
+  @DisplayName("auth.jwt on with no key, both keys, or a short secret stops the start naming the keys, not the secret")
+  void authValidationStopsTheStart() throws IOException {
+    Path file = yaml("auth:\n  jwt:\n    enabled: true\n");
+    assertTrue(loadError(file, Map.of()).contains("neither auth.jwt.hmacSecret nor auth.jwt.publicKeyPath"));
+    String both = loadError(file, Map.of("SLUICE_AUTH_JWT_HMAC_SECRET", "x".repeat(40),
+      "SLUICE_AUTH_JWT_PUBLIC_KEY_PATH", "issuer.pem"));
+    assertTrue(both.contains("both auth.jwt.hmacSecret and auth.jwt.publicKeyPath"), both);
+    String shortSecret = loadError(file, Map.of("SLUICE_AUTH_JWT_HMAC_SECRET", "too-short-secret"));
+    assertTrue(shortSecret.contains("auth.jwt.hmacSecret is 16 bytes"), shortSecret);
+    assertFalse(shortSecret.contains("too-short-secret"), shortSecret);
+  }
 }

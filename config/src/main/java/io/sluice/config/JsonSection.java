@@ -47,6 +47,21 @@ public final class JsonSection {
     throw new ConfigException(keyOf(key) + " must be a string, got " + describe(value));
   }
 
+  /**
+   * As {@link #string}, for a secret: a value of the wrong type is refused without being shown (an array or a
+   * section would otherwise be printed in the message).
+   */
+  public String secret(String key, String defaultValue) {
+    Object value = json.getValue(key);
+    if (value == null) {
+      return defaultValue;
+    }
+    if (value instanceof String s) {
+      return s;
+    }
+    throw new ConfigException(keyOf(key) + " must be a string (its value is a secret and is not shown)");
+  }
+
   public boolean bool(String key, boolean defaultValue) {
     Object value = json.getValue(key);
     if (value == null) {
