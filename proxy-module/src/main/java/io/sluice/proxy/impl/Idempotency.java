@@ -12,13 +12,8 @@ import io.vertx.sqlclient.Tuple;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import java.util.HexFormat;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
 
 /**
  * Idempotency keys on writes, after the IETF httpapi Idempotency-Key draft.
@@ -34,20 +29,19 @@ import java.util.function.LongSupplier;
  *
  * <p>Keys are scoped by action, and by user for a user's notifications. A key lives {@code idempotency.ttlHours}
  * after it was claimed; an expired key that the purge has not yet deleted is taken over by the next request.
- * Times come from the proxy's clock (a test may pass its own), never from the database's.
+ * Invariant: <em>every idempotency time is the database's clock</em>, read in the statement that writes or decides
+ * it ({@link Sql#CLAIM_IDEMPOTENCY_KEY}): the nodes' clocks may disagree, and one whose clock runs ahead by more
+ * than the TTL would otherwise take over live keys and run a write twice.
  */
 final class Idempotency {
 
   /** ER_LOCK_WAIT_TIMEOUT: with {@code innodb_lock_wait_timeout=0}, the key is held by a transaction in flight. */
   static final int ER_LOCK_WAIT_TIMEOUT = 1205;
 
-  private final LongSupplier epochMillis;
-  private final long ttlMillis;
+  private final long ttlHours;
 
-  /** @param epochMillis the clock of key lifetimes, in ms since the epoch */
-  Idempotency(LongSupplier epochMillis, long ttlHours) {
-    this.epochMillis = epochMillis;
-    this.ttlMillis = TimeUnit.HOURS.toMillis(ttlHours);
+  Idempotency(long ttlHours) {
+    this.ttlHours = ttlHours;
   }
 
   /** Whether {@code action} honours an idempotency key. */
@@ -64,41 +58,34 @@ final class Idempotency {
     String scope = Action.CREATE_NOTIFICATION.equals(op.action())
       ? op.action() + ":" + body.getLong(Fields.USER_ID) : op.action();
     String fingerprint = fingerprint(op.action(), body);
-    return Operation.write(op.action(), op.key(), op.cacheWrites(), db -> {
-      long nowMs = epochMillis.getAsLong();
-      LocalDateTime now = utc(nowMs);
-      LocalDateTime expires = utc(nowMs + ttlMillis);
-      return claim(db, scope, key, fingerprint, now, expires)
-        .compose(v -> op.work().apply(db))
-        .compose(reply -> db.prepared(Sql.STORE_IDEMPOTENT_REPLY).execute(Tuple.of(reply.encode(), scope, key))
-          .map(reply));
-    });
+    return Operation.write(op.action(), op.key(), op.cacheWrites(), db -> claim(db, scope, key, fingerprint)
+      .compose(v -> op.work().apply(db))
+      .compose(reply -> db.prepared(Sql.STORE_IDEMPOTENT_REPLY).execute(Tuple.of(reply.encode(), scope, key))
+        .map(reply)));
   }
 
-  private Future<Void> claim(Db db, String scope, String key, String fingerprint, LocalDateTime now,
-                             LocalDateTime expires) {
-    return db.preparedNoLockWait(Sql.CLAIM_IDEMPOTENCY_KEY).execute(Tuple.of(scope, key, fingerprint, now, expires))
+  private Future<Void> claim(Db db, String scope, String key, String fingerprint) {
+    return db.preparedNoLockWait(Sql.CLAIM_IDEMPOTENCY_KEY).execute(Tuple.of(scope, key, fingerprint, ttlHours))
       .<Void>mapEmpty()
       .recover(err -> {
         if (Operations.isError(err, Operations.ER_DUP_ENTRY)) {
-          return existing(db, scope, key, fingerprint, now, expires);
+          return existing(db, scope, key, fingerprint);
         }
         return Future.failedFuture(Operations.isError(err, ER_LOCK_WAIT_TIMEOUT) ? inProgress() : err);
       });
   }
 
   /** The key is committed: replay, refuse, or take it over when it expired. */
-  private Future<Void> existing(Db db, String scope, String key, String fingerprint, LocalDateTime now,
-                                LocalDateTime expires) {
+  private Future<Void> existing(Db db, String scope, String key, String fingerprint) {
     return db.prepared(Sql.SELECT_IDEMPOTENCY_KEY).execute(Tuple.of(scope, key)).compose(rows -> {
       if (rows.size() == 0) {
         // Purged between the two statements: the retry will claim it.
         return Future.failedFuture(inProgress());
       }
       Row row = rows.iterator().next();
-      if (!row.getLocalDateTime("expires_at").isAfter(now)) {
+      if (row.getLong("expired") != 0) {
         return db.preparedNoLockWait(Sql.TAKE_OVER_EXPIRED_IDEMPOTENCY_KEY)
-          .execute(Tuple.of(fingerprint, now, expires, scope, key, now))
+          .execute(Tuple.of(fingerprint, ttlHours, scope, key))
           .compose(updated -> updated.rowCount() == 1 ? Future.<Void>succeededFuture()
             : Future.failedFuture(inProgress()))
           .recover(err -> Future.failedFuture(Operations.isError(err, ER_LOCK_WAIT_TIMEOUT) ? inProgress() : err));
@@ -113,19 +100,19 @@ final class Idempotency {
   }
 
   /**
-   * Deletes expired keys in batches of {@code batchSize}, one statement at a time, until a batch comes back short.
-   * Runs on the pool (non-blocking); the caller makes sure only one purge runs at a time.
+   * Deletes expired keys (by the database's clock) in batches of {@code batchSize}, one statement at a time, until a
+   * batch comes back short. Runs on the pool (non-blocking); the caller makes sure only one purge runs at a time.
    *
    * @return the number of keys deleted
    */
   Future<Long> purge(Pool pool, int batchSize) {
-    return purgeFrom(pool, batchSize, utc(epochMillis.getAsLong()), 0);
+    return purgeFrom(pool, batchSize, 0);
   }
 
-  private static Future<Long> purgeFrom(Pool pool, int batchSize, LocalDateTime now, long deleted) {
-    return pool.preparedQuery(Sql.PURGE_IDEMPOTENCY_KEYS).execute(Tuple.of(now, batchSize))
+  private static Future<Long> purgeFrom(Pool pool, int batchSize, long deleted) {
+    return pool.preparedQuery(Sql.PURGE_IDEMPOTENCY_KEYS).execute(Tuple.of(batchSize))
       .compose(rows -> rows.rowCount() < batchSize ? Future.succeededFuture(deleted + rows.rowCount())
-        : purgeFrom(pool, batchSize, now, deleted + rows.rowCount()));
+        : purgeFrom(pool, batchSize, deleted + rows.rowCount()));
   }
 
   private static ProxyFailure inProgress() {
@@ -144,9 +131,5 @@ final class Idempotency {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is required of every JVM", e);
     }
-  }
-
-  private static LocalDateTime utc(long epochMillis) {
-    return LocalDateTime.ofInstant(Instant.ofEpochMilli(epochMillis), ZoneOffset.UTC);
   }
 }

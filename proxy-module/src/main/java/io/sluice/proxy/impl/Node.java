@@ -20,7 +20,6 @@ import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntUnaryOperator;
 import java.util.function.Supplier;
@@ -96,10 +95,7 @@ public final class Node {
     this.caches = new CacheRegistry(config.cache(), ticker);
     // The server never changes without a restart, so the probe keeps its pool across reloads.
     this.readiness = new ReadinessProbe(vertx, config.db());
-    long startMillis = System.currentTimeMillis();
-    long startTick = ticker.read();
-    this.idempotency = new Idempotency(
-      () -> startMillis + TimeUnit.NANOSECONDS.toMillis(ticker.read() - startTick), idempotencySettings.ttlHours());
+    this.idempotency = new Idempotency(idempotencySettings.ttlHours());
     this.idempotencySettings = idempotencySettings;
     this.current = Generation.build(vertx, this, config, budget);
     this.reconfiguration = new Reconfiguration(this);
