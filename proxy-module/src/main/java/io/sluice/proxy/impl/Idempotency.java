@@ -5,7 +5,6 @@ import io.sluice.contract.FailureCode;
 import io.sluice.contract.Fields;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
-import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
@@ -13,7 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Idempotency keys on writes, after the IETF httpapi Idempotency-Key draft.
@@ -37,6 +38,10 @@ final class Idempotency {
 
   /** ER_LOCK_WAIT_TIMEOUT: with {@code innodb_lock_wait_timeout=0}, the key is held by a transaction in flight. */
   static final int ER_LOCK_WAIT_TIMEOUT = 1205;
+
+  /** The purge's name in log lines (its batches are not a contract action: no lane, no cache). */
+  static final String PURGE = "idempotency.purge";
+  private static final String DELETED = "deleted";
 
   private final long ttlHours;
 
@@ -100,19 +105,30 @@ final class Idempotency {
   }
 
   /**
-   * Deletes expired keys (by the database's clock) in batches of {@code batchSize}, one statement at a time, until a
-   * batch comes back short. Runs on the pool (non-blocking); the caller makes sure only one purge runs at a time.
+   * Deletes expired keys (by the database's clock) in batches of {@code batchSize}, each one background work of the
+   * request pool ({@link PoolExecutor#runMaintenance}: a counted admission permit, a request's deadline and its
+   * server-side limit, the connection back or destroyed by deadline + kill grace), until a batch comes back short,
+   * one fails, or {@code stopAtNanos} ({@link System#nanoTime()} scale) passed: the next purge goes on from there.
+   * A batch never waits for a row lock (a write in flight holds it): it fails at once and leaves the row to the
+   * next purge. The caller makes sure only one purge runs at a time.
    *
-   * @return the number of keys deleted
+   * @return the number of keys deleted; a failure is the failing batch's (the batches before it stay deleted)
    */
-  Future<Long> purge(Pool pool, int batchSize) {
-    return purgeFrom(pool, batchSize, 0);
+  static Future<Long> purge(PoolExecutor executor, int batchSize, long stopAtNanos) {
+    return purgeFrom(executor, batchSize, stopAtNanos, 0);
   }
 
-  private static Future<Long> purgeFrom(Pool pool, int batchSize, long deleted) {
-    return pool.preparedQuery(Sql.PURGE_IDEMPOTENCY_KEYS).execute(Tuple.of(batchSize))
-      .compose(rows -> rows.rowCount() < batchSize ? Future.succeededFuture(deleted + rows.rowCount())
-        : purgeFrom(pool, batchSize, deleted + rows.rowCount()));
+  private static Future<Long> purgeFrom(PoolExecutor executor, int batchSize, long stopAtNanos, long deleted) {
+    Operation batch = Operation.write(PURGE, "batch of " + batchSize, List.of(),
+      db -> db.preparedNoLockWait(Sql.PURGE_IDEMPOTENCY_KEYS).execute(Tuple.of(batchSize))
+        .map(rows -> new JsonObject().put(DELETED, rows.rowCount())));
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(executor.defaultBudgetMs());
+    return executor.runMaintenance(batch, deadline, PURGE).compose(reply -> {
+      int rows = reply.getInteger(DELETED);
+      boolean more = rows == batchSize && System.nanoTime() - stopAtNanos < 0;
+      return more ? purgeFrom(executor, batchSize, stopAtNanos, deleted + rows)
+        : Future.succeededFuture(deleted + rows);
+    });
   }
 
   private static ProxyFailure inProgress() {
