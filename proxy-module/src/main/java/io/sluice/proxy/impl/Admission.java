@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Invariants (all kept under this object's lock):
  * <ul>
- *   <li>{@code held <= permits}, and {@code held} is the sum of the lanes' {@code inFlight}.</li>
+ *   <li>{@code held <= permits}, and {@code held} is the sum of the lanes' {@code inFlight} and the permits of
+ *   background work ({@code maintenance}, see {@link #tryAcquireMaintenance}).</li>
  *   <li>Every waiter leaves its lane's queue exactly once (granted, refused at hand-over, or failed by its timer),
  *   and its future is settled then; at most {@code maxWaitQueueSize} wait in the whole node.</li>
  *   <li>FIFO: a permit goes to the waiter that arrived first among the lanes under their limit; a newcomer is
@@ -60,6 +61,8 @@ final class Admission {
   private final boolean lanesOn;
   private int maxQueue;
   private int held;
+  /** Permits held by background work (the idempotency purge), in no lane. */
+  private int maintenance;
   private int waiting;
   private long nextSeq;
   private volatile int heldSnapshot;
@@ -189,6 +192,41 @@ final class Admission {
         lane.policy.queueRanEmpty(now);
       }
       snapshot(lane);
+    }
+    settle.forEach(Runnable::run);
+  }
+
+  /**
+   * A permit for background work (the idempotency purge), only if one is free now and nobody is in line: such work
+   * never queues and never takes a permit a request waits for; when it is refused, it runs at its next period. It
+   * is counted like a request's ({@code held}), so a connection it pins is never handed to a request as free. In no
+   * lane: its statements do not teach any lane's limit or feasibility. The caller must {@link #releaseMaintenance}
+   * a granted permit exactly once.
+   */
+  boolean tryAcquireMaintenance() {
+    synchronized (this) {
+      if (held >= permits || waiting > 0) {
+        return false;
+      }
+      held++;
+      maintenance++;
+      heldSnapshot = held;
+      return true;
+    }
+  }
+
+  /** Returns a permit of {@link #tryAcquireMaintenance}; it goes to the oldest eligible waiter. */
+  void releaseMaintenance() {
+    List<Runnable> settle = new ArrayList<>();
+    synchronized (this) {
+      if (maintenance <= 0) {
+        throw new IllegalStateException("no maintenance permit is held");
+      }
+      held--;
+      maintenance--;
+      dispatch(clock.nanoTime(), settle);
+      heldSnapshot = held;
+      waitingSnapshot = waiting;
     }
     settle.forEach(Runnable::run);
   }

@@ -7,6 +7,7 @@ import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Transaction;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The guarded commit of a write: it runs in a transaction that commits only if it finished before its deadline (see
@@ -37,7 +38,7 @@ final class GuardedCommit {
    * never "nothing written", never "retry later".
    */
   Future<JsonObject> inTransaction(SqlConnection conn, Db statements, Operation op, Attempt attempt,
-                                           long statementDeadline, String requestId) {
+                                   long statementDeadline, String requestId, Consumer<String> destroy) {
     return conn.begin().compose(tx -> StatementGuard.work(op, statements).transform(ar -> {
       boolean timeForCommit = statementDeadline - System.nanoTime() >= TimeUnit.MILLISECONDS.toNanos(MIN_COMMIT_MS);
       if (ar.succeeded() && !timeForCommit && attempt.expire()) {
@@ -54,14 +55,26 @@ final class GuardedCommit {
       Throwable cause = ar.succeeded() ? Failures.statementTimeout() : ar.cause();
       // The work's own answer (404, 409, 400) stands if it came before the deadline; claim it before rolling back.
       if (ar.failed() && cause instanceof ProxyFailure own && own.code() < 500 && attempt.finish()) {
-        return rollback(tx).compose(v -> Future.failedFuture(own));
+        return rollback(tx, destroy).compose(v -> Future.failedFuture(own));
       }
-      return attempt.killSettled().compose(v -> rollback(tx)).compose(v -> Future.failedFuture(cause));
+      return attempt.killSettled().compose(v -> rollback(tx, destroy)).compose(v -> Future.failedFuture(cause));
     }));
   }
 
-  /** Rolls back; once more if a kill meant for the previous statement interrupted the first try. */
-  private static Future<Void> rollback(Transaction tx) {
-    return tx.rollback().recover(err -> tx.rollback()).otherwiseEmpty();
+  /**
+   * Rolls back. Never fails.
+   *
+   * <p>Invariant: <em>a connection whose ROLLBACK failed is never reused</em>. Its transaction may still be open on
+   * the server (a kill meant for the previous statement interrupted the ROLLBACK, or the server refused it), and the
+   * next borrower's BEGIN would commit it: a write answered "nothing written" stored after all. So it is closed at
+   * the socket ({@code destroy}: {@link Sockets#destroy}, counted in {@code connectionsDestroyed}); the server rolls
+   * back the transaction of a connection that is gone. No second try: vertx-sql-client 5.0.8 ends the
+   * {@link Transaction} with the first ROLLBACK, failed or not, and a second {@code rollback()} sends nothing.
+   */
+  private static Future<Void> rollback(Transaction tx, Consumer<String> destroy) {
+    return tx.rollback().recover(err -> {
+      destroy.accept("its ROLLBACK failed (" + err.getMessage() + "), so its transaction may still be open");
+      return Future.succeededFuture();
+    });
   }
 }

@@ -5,20 +5,16 @@ import io.sluice.contract.FailureCode;
 import io.sluice.contract.Fields;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
-import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
 
 /**
  * Idempotency keys on writes, after the IETF httpapi Idempotency-Key draft.
@@ -34,20 +30,23 @@ import java.util.function.LongSupplier;
  *
  * <p>Keys are scoped by action, and by user for a user's notifications. A key lives {@code idempotency.ttlHours}
  * after it was claimed; an expired key that the purge has not yet deleted is taken over by the next request.
- * Times come from the proxy's clock (a test may pass its own), never from the database's.
+ * Invariant: <em>every idempotency time is the database's clock</em>, read in the statement that writes or decides
+ * it ({@link Sql#CLAIM_IDEMPOTENCY_KEY}): the nodes' clocks may disagree, and one whose clock runs ahead by more
+ * than the TTL would otherwise take over live keys and run a write twice.
  */
 final class Idempotency {
 
   /** ER_LOCK_WAIT_TIMEOUT: with {@code innodb_lock_wait_timeout=0}, the key is held by a transaction in flight. */
   static final int ER_LOCK_WAIT_TIMEOUT = 1205;
 
-  private final LongSupplier epochMillis;
-  private final long ttlMillis;
+  /** The purge's name in log lines (its batches are not a contract action: no lane, no cache). */
+  static final String PURGE = "idempotency.purge";
+  private static final String DELETED = "deleted";
 
-  /** @param epochMillis the clock of key lifetimes, in ms since the epoch */
-  Idempotency(LongSupplier epochMillis, long ttlHours) {
-    this.epochMillis = epochMillis;
-    this.ttlMillis = TimeUnit.HOURS.toMillis(ttlHours);
+  private final long ttlHours;
+
+  Idempotency(long ttlHours) {
+    this.ttlHours = ttlHours;
   }
 
   /** Whether {@code action} honours an idempotency key. */
@@ -64,41 +63,34 @@ final class Idempotency {
     String scope = Action.CREATE_NOTIFICATION.equals(op.action())
       ? op.action() + ":" + body.getLong(Fields.USER_ID) : op.action();
     String fingerprint = fingerprint(op.action(), body);
-    return Operation.write(op.action(), op.key(), op.cacheWrites(), db -> {
-      long nowMs = epochMillis.getAsLong();
-      LocalDateTime now = utc(nowMs);
-      LocalDateTime expires = utc(nowMs + ttlMillis);
-      return claim(db, scope, key, fingerprint, now, expires)
-        .compose(v -> op.work().apply(db))
-        .compose(reply -> db.prepared(Sql.STORE_IDEMPOTENT_REPLY).execute(Tuple.of(reply.encode(), scope, key))
-          .map(reply));
-    });
+    return Operation.write(op.action(), op.key(), op.cacheWrites(), db -> claim(db, scope, key, fingerprint)
+      .compose(v -> op.work().apply(db))
+      .compose(reply -> db.prepared(Sql.STORE_IDEMPOTENT_REPLY).execute(Tuple.of(reply.encode(), scope, key))
+        .map(reply)));
   }
 
-  private Future<Void> claim(Db db, String scope, String key, String fingerprint, LocalDateTime now,
-                             LocalDateTime expires) {
-    return db.preparedNoLockWait(Sql.CLAIM_IDEMPOTENCY_KEY).execute(Tuple.of(scope, key, fingerprint, now, expires))
+  private Future<Void> claim(Db db, String scope, String key, String fingerprint) {
+    return db.preparedNoLockWait(Sql.CLAIM_IDEMPOTENCY_KEY).execute(Tuple.of(scope, key, fingerprint, ttlHours))
       .<Void>mapEmpty()
       .recover(err -> {
         if (Operations.isError(err, Operations.ER_DUP_ENTRY)) {
-          return existing(db, scope, key, fingerprint, now, expires);
+          return existing(db, scope, key, fingerprint);
         }
         return Future.failedFuture(Operations.isError(err, ER_LOCK_WAIT_TIMEOUT) ? inProgress() : err);
       });
   }
 
   /** The key is committed: replay, refuse, or take it over when it expired. */
-  private Future<Void> existing(Db db, String scope, String key, String fingerprint, LocalDateTime now,
-                                LocalDateTime expires) {
+  private Future<Void> existing(Db db, String scope, String key, String fingerprint) {
     return db.prepared(Sql.SELECT_IDEMPOTENCY_KEY).execute(Tuple.of(scope, key)).compose(rows -> {
       if (rows.size() == 0) {
         // Purged between the two statements: the retry will claim it.
         return Future.failedFuture(inProgress());
       }
       Row row = rows.iterator().next();
-      if (!row.getLocalDateTime("expires_at").isAfter(now)) {
+      if (row.getLong("expired") != 0) {
         return db.preparedNoLockWait(Sql.TAKE_OVER_EXPIRED_IDEMPOTENCY_KEY)
-          .execute(Tuple.of(fingerprint, now, expires, scope, key, now))
+          .execute(Tuple.of(fingerprint, ttlHours, scope, key))
           .compose(updated -> updated.rowCount() == 1 ? Future.<Void>succeededFuture()
             : Future.failedFuture(inProgress()))
           .recover(err -> Future.failedFuture(Operations.isError(err, ER_LOCK_WAIT_TIMEOUT) ? inProgress() : err));
@@ -113,19 +105,30 @@ final class Idempotency {
   }
 
   /**
-   * Deletes expired keys in batches of {@code batchSize}, one statement at a time, until a batch comes back short.
-   * Runs on the pool (non-blocking); the caller makes sure only one purge runs at a time.
+   * Deletes expired keys (by the database's clock) in batches of {@code batchSize}, each one background work of the
+   * request pool ({@link PoolExecutor#runMaintenance}: a counted admission permit, a request's deadline and its
+   * server-side limit, the connection back or destroyed by deadline + kill grace), until a batch comes back short,
+   * one fails, or {@code stopAtNanos} ({@link System#nanoTime()} scale) passed: the next purge goes on from there.
+   * A batch never waits for a row lock (a write in flight holds it): it fails at once and leaves the row to the
+   * next purge. The caller makes sure only one purge runs at a time.
    *
-   * @return the number of keys deleted
+   * @return the number of keys deleted; a failure is the failing batch's (the batches before it stay deleted)
    */
-  Future<Long> purge(Pool pool, int batchSize) {
-    return purgeFrom(pool, batchSize, utc(epochMillis.getAsLong()), 0);
+  static Future<Long> purge(PoolExecutor executor, int batchSize, long stopAtNanos) {
+    return purgeFrom(executor, batchSize, stopAtNanos, 0);
   }
 
-  private static Future<Long> purgeFrom(Pool pool, int batchSize, LocalDateTime now, long deleted) {
-    return pool.preparedQuery(Sql.PURGE_IDEMPOTENCY_KEYS).execute(Tuple.of(now, batchSize))
-      .compose(rows -> rows.rowCount() < batchSize ? Future.succeededFuture(deleted + rows.rowCount())
-        : purgeFrom(pool, batchSize, now, deleted + rows.rowCount()));
+  private static Future<Long> purgeFrom(PoolExecutor executor, int batchSize, long stopAtNanos, long deleted) {
+    Operation batch = Operation.write(PURGE, "batch of " + batchSize, List.of(),
+      db -> db.preparedNoLockWait(Sql.PURGE_IDEMPOTENCY_KEYS).execute(Tuple.of(batchSize))
+        .map(rows -> new JsonObject().put(DELETED, rows.rowCount())));
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(executor.defaultBudgetMs());
+    return executor.runMaintenance(batch, deadline, PURGE).compose(reply -> {
+      int rows = reply.getInteger(DELETED);
+      boolean more = rows == batchSize && System.nanoTime() - stopAtNanos < 0;
+      return more ? purgeFrom(executor, batchSize, stopAtNanos, deleted + rows)
+        : Future.succeededFuture(deleted + rows);
+    });
   }
 
   private static ProxyFailure inProgress() {
@@ -144,9 +147,5 @@ final class Idempotency {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is required of every JVM", e);
     }
-  }
-
-  private static LocalDateTime utc(long epochMillis) {
-    return LocalDateTime.ofInstant(Instant.ofEpochMilli(epochMillis), ZoneOffset.UTC);
   }
 }

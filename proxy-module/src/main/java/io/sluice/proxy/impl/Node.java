@@ -96,10 +96,7 @@ public final class Node {
     this.caches = new CacheRegistry(config.cache(), ticker);
     // The server never changes without a restart, so the probe keeps its pool across reloads.
     this.readiness = new ReadinessProbe(vertx, config.db());
-    long startMillis = System.currentTimeMillis();
-    long startTick = ticker.read();
-    this.idempotency = new Idempotency(
-      () -> startMillis + TimeUnit.NANOSECONDS.toMillis(ticker.read() - startTick), idempotencySettings.ttlHours());
+    this.idempotency = new Idempotency(idempotencySettings.ttlHours());
     this.idempotencySettings = idempotencySettings;
     this.current = Generation.build(vertx, this, config, budget);
     this.reconfiguration = new Reconfiguration(this);
@@ -277,22 +274,39 @@ public final class Node {
   }
 
   /**
-   * Deletes expired idempotency keys on the request pool (asynchronous: no event loop waits for it). One purge at a
-   * time; a failure is logged and the next period tries again.
+   * Deletes expired idempotency keys through the current generation's admission and statement guard
+   * ({@link Idempotency#purge}), at most one purge at a time and for at most one purge interval. Invariant: <em>a
+   * purge always ends</em> (each batch is answered by its deadline), so however it ends, the next one runs; a
+   * failure is one WARN line. A purge that found no free permit (the pool is busy with requests) is skipped. Call on
+   * the node's context; package-private so that a test can run one now.
+   *
+   * @return the keys deleted; fails when this purge failed or was skipped, or another one is running
    */
-  private void purgeExpiredKeys() {
-    Pool pool = current.pool();
-    if (purging || pool == null) {
-      return;
+  Future<Long> purgeExpiredKeys() {
+    PoolExecutor executor = current.executor();
+    if (executor == null) {
+      return Future.succeededFuture(0L);
+    }
+    if (purging) {
+      return Future.failedFuture(new IllegalStateException("a purge of expired idempotency keys is running"));
     }
     purging = true;
-    idempotency.purge(pool, idempotencySettings.purgeBatchSize())
+    long stopAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(idempotencySettings.purgeIntervalMs());
+    return Idempotency.purge(executor, idempotencySettings.purgeBatchSize(), stopAt)
       .onSuccess(n -> {
         if (n > 0) {
           log.debug("Purged {} expired idempotency key(s)", n);
         }
       })
-      .onFailure(err -> log.warn("Purge of expired idempotency keys failed: {}", err.toString()))
+      .onFailure(err -> {
+        if (err instanceof Rejected) {
+          log.debug("Purge of expired idempotency keys skipped: no free connection; the next runs in {} ms",
+            idempotencySettings.purgeIntervalMs());
+        } else {
+          log.warn("Purge of expired idempotency keys failed: {}; the next runs in {} ms", err.toString(),
+            idempotencySettings.purgeIntervalMs());
+        }
+      })
       .onComplete(ar -> purging = false);
   }
 

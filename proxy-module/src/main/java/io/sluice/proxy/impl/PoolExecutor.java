@@ -146,6 +146,34 @@ public final class PoolExecutor {
     return reply.future();
   }
 
+  /**
+   * Background work of the node (one batch of the idempotency purge) under the request's rules: a counted admission
+   * permit, taken only if one is free now ({@link Admission#tryAcquireMaintenance}), a connection by
+   * {@code deadline}, the statement guard (server-side limit, kill at the deadline, connection back or destroyed by
+   * deadline + {@code db.killGraceMs}), and the drain waits for it. Keeps the class invariant: the permit comes back
+   * exactly once, when the guard gave its connection back or destroyed it, or at once when no connection came. Fails
+   * with {@link Rejected} ({@link Rejection#QUEUE_FULL}, not counted) when no permit is free now: nothing ran.
+   */
+  Future<JsonObject> runMaintenance(Operation op, long deadline, String requestId) {
+    if (!admission.tryAcquireMaintenance()) {
+      return Future.failedFuture(new Rejected(Rejection.QUEUE_FULL));
+    }
+    enter();
+    Promise<JsonObject> reply = Promise.promise();
+    connection(deadline)
+      .compose(conn -> guard.execute(conn, op, deadline, reply, requestId))
+      .onComplete(ar -> {
+        admission.releaseMaintenance();
+        exit();
+        if (ar.succeeded()) {
+          reply.tryComplete(ar.result());
+        } else {
+          reply.tryFail(ar.cause());
+        }
+      });
+    return reply.future();
+  }
+
   /** One more unit of work (a request, or a batch of point reads) that a drain must wait for. */
   void enter() {
     inFlight.incrementAndGet();

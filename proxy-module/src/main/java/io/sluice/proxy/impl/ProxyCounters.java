@@ -16,7 +16,10 @@ final class ProxyCounters {
   final LongAdder pointReads = new LongAdder();
   final LongAdder spentOnArrival = new LongAdder();
   final LongAdder connectionFailures = new LongAdder();
-  /** Connections closed at the socket: a statement still running past deadline + grace, or a kill not confirmed. */
+  /**
+   * Connections closed at the socket: a statement still running past deadline + grace, a kill not confirmed, or a
+   * failed ROLLBACK.
+   */
   final LongAdder destroyed = new LongAdder();
 
   private static LongAdder[] adders(int n) {

@@ -47,23 +47,31 @@ public final class Sql {
   /**
    * Claims an idempotency key for the running transaction. Duplicate key (1062): a committed key exists; lock wait
    * (1205, at once on MariaDB, see {@link Db#preparedNoLockWait}): another transaction holds it, still in flight.
+   * Every idempotency time is the database's clock ({@code UTC_TIMESTAMP(3)}: the columns hold UTC whatever the
+   * session's {@code time_zone}), never a proxy's: a proxy whose clock runs ahead must not take over live keys.
    */
   static final String CLAIM_IDEMPOTENCY_KEY = "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, response,"
-    + " created_at, expires_at) VALUES (?, ?, ?, NULL, ?, ?)";
+    + " created_at, expires_at) VALUES (?, ?, ?, NULL, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) + INTERVAL ? HOUR)";
 
-  static final String SELECT_IDEMPOTENCY_KEY =
-    "SELECT fingerprint, response, expires_at FROM idempotency_keys WHERE scope = ? AND idem_key = ?";
+  /** {@code expired} is decided by the database's clock (1 or 0), like every idempotency time. */
+  static final String SELECT_IDEMPOTENCY_KEY = "SELECT fingerprint, response, expires_at <= UTC_TIMESTAMP(3) AS expired"
+    + " FROM idempotency_keys WHERE scope = ? AND idem_key = ?";
 
-  /** Takes over an expired key that the purge has not deleted yet; 0 rows when it is not expired (any more). */
+  /**
+   * Takes over an expired key that the purge has not deleted yet; 0 rows when it is not expired (any more). The
+   * expiry test and the new times are the database's clock, in the same statement as the row lock.
+   */
   static final String TAKE_OVER_EXPIRED_IDEMPOTENCY_KEY = "UPDATE idempotency_keys SET fingerprint = ?,"
-    + " response = NULL, created_at = ?, expires_at = ? WHERE scope = ? AND idem_key = ? AND expires_at <= ?";
+    + " response = NULL, created_at = UTC_TIMESTAMP(3), expires_at = UTC_TIMESTAMP(3) + INTERVAL ? HOUR"
+    + " WHERE scope = ? AND idem_key = ? AND expires_at <= UTC_TIMESTAMP(3)";
 
   /** The reply of the write, stored in its transaction just before COMMIT. */
   static final String STORE_IDEMPOTENT_REPLY =
     "UPDATE idempotency_keys SET response = ? WHERE scope = ? AND idem_key = ?";
 
-  /** One small batch of the purge; repeated while it deletes a full batch. */
-  static final String PURGE_IDEMPOTENCY_KEYS = "DELETE FROM idempotency_keys WHERE expires_at <= ? LIMIT ?";
+  /** One small batch of the purge (expired by the database's clock); repeated while it deletes a full batch. */
+  static final String PURGE_IDEMPOTENCY_KEYS =
+    "DELETE FROM idempotency_keys WHERE expires_at <= UTC_TIMESTAMP(3) LIMIT ?";
 
   static final String PING = "SELECT 1";
 

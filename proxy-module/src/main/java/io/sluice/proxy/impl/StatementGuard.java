@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * The statement guard: runs one operation on a borrowed connection within its deadline, and gives the connection
@@ -23,8 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Invariant (kept in {@link #execute}): <em>every borrowed connection comes back or is destroyed by the
  * statement deadline + {@code db.killGraceMs}</em>. A statement still running then (the server or the network stopped
- * answering, so the kill did not help), or a connection whose KILL QUERY was not confirmed (it may still land later,
- * on whatever runs there next), is closed at the socket ({@link Sockets#destroy}) and never reused; the lease ends at
+ * answering, so the kill did not help), a connection whose KILL QUERY was not confirmed (it may still land later,
+ * on whatever runs there next), or one whose ROLLBACK failed (its transaction may still be open, see
+ * {@link GuardedCommit}), is closed at the socket ({@link Sockets#destroy}) and never reused; the lease ends at
  * once, without waiting for anything from the server, so the admission permit comes back with it.
  *
  * <p>Threads: one request's guard runs on the context that borrowed the connection (its callbacks, timers and the
@@ -139,7 +141,8 @@ final class StatementGuard {
       }
     };
     connectionId
-      .compose(id -> statements(conn, statements, op, attempt, statementDeadline, requestId))
+      .compose(id -> statements(conn, statements, op, attempt, statementDeadline, requestId,
+        why -> lease.destroy(requestId, why)))
       .onComplete(ar -> {
         vertx.cancelTimer(timer);
         attempt.kill().onComplete(kill -> {
@@ -196,6 +199,9 @@ final class StatementGuard {
 
     /** Closes the socket: what runs there fails at once, the pool drops the connection. */
     void destroy(String requestId, String why) {
+      if (destroyed) {
+        return;
+      }
       destroyed = true;
       counters.destroyed.increment();
       boolean closed = Sockets.destroy(conn);
@@ -255,15 +261,16 @@ final class StatementGuard {
     });
   }
 
+  /** @param destroy closes the connection at the socket for the reason given, never to be reused */
   private Future<JsonObject> statements(SqlConnection conn, Db statements, Operation op, Attempt attempt,
-                                        long statementDeadline, String requestId) {
+                                        long statementDeadline, String requestId, Consumer<String> destroy) {
     return faults.beforeStatement(conn).compose(v -> {
       if (attempt.expired()) {
         // The caller has its answer already; a write must not start after it was told it timed out.
         return Future.failedFuture(Failures.statementTimeout());
       }
       Future<JsonObject> work = op.write()
-        ? commit.inTransaction(conn, statements, op, attempt, statementDeadline, requestId)
+        ? commit.inTransaction(conn, statements, op, attempt, statementDeadline, requestId, destroy)
         : work(op, statements).compose(result -> attempt.finish()
           ? Future.succeededFuture(result)
           : Future.failedFuture(Failures.statementTimeout()));

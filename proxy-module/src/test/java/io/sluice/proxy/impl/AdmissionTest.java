@@ -469,4 +469,25 @@ class AdmissionTest {
     }
     return sum;
   }
+
+  @Test
+  @DisplayName("background work takes a permit only when one is free, never queues, counts as held, and its release"
+    + " hands the permit to the oldest waiter")
+  void maintenancePermitIsCountedAndNeverQueued() {
+    Admission admission = admission(2, 10, 5_000);
+    assertTrue(admission.tryAcquireMaintenance());
+    assertEquals(1, admission.held());
+    assertTrue(acquire(admission, inMs(1_000)).succeeded());
+    assertFalse(admission.tryAcquireMaintenance(), "no permit free: refused at once, not queued");
+    Future<Void> waiting = acquire(admission, inMs(1_000));
+    assertFalse(waiting.isComplete(), "the background work's permit is not free for a request");
+
+    admission.releaseMaintenance();
+    assertTrue(waiting.succeeded(), "the released permit goes to the waiter");
+    assertEquals(2, admission.held());
+    release(admission, 1_000_000);
+    assertTrue(admission.tryAcquireMaintenance(), "a free permit and nobody in line");
+    admission.releaseMaintenance();
+    assertEquals(1, admission.held());
+  }
 }

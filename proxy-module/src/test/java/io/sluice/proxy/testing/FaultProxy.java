@@ -7,6 +7,7 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -28,6 +29,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *   <li>{@link Mode#DELAY}: each chunk of bytes is forwarded {@link #delay(Duration)} late.</li>
  * </ul>
  *
+ * <p>Apart from the mode, {@link #refuseRollbacks(boolean)}: a database whose ROLLBACK fails. Each ROLLBACK the
+ * client sends is answered with an error and never reaches the server, so the server's transaction stays open on a
+ * connection that is otherwise fine (MySQL protocol: a {@code COM_QUERY "ROLLBACK"} packet, in plain text).
+ *
  * <p>One connection can also be given its own mode ({@link #mode(int, Mode)}), by the order the proxy accepted it:
  * e.g. black-hole only the first connection a service opened.
  *
@@ -46,6 +51,7 @@ public final class FaultProxy implements AutoCloseable {
   /** Guarded by {@link #lock}. */
   private Mode mode = Mode.PASS;
   private long delayMs;
+  private volatile boolean refuseRollbacks;
   private volatile boolean closed;
 
   private FaultProxy(ServerSocketChannel server, InetSocketAddress target) {
@@ -102,6 +108,14 @@ public final class FaultProxy implements AutoCloseable {
       delayMs = delay.toMillis();
     }
     mode(Mode.DELAY);
+  }
+
+  /**
+   * While on, every ROLLBACK is answered with error 1180 (ER_ERROR_DURING_ROLLBACK) by the proxy, and not sent to
+   * the server: its transaction stays open.
+   */
+  public void refuseRollbacks(boolean on) {
+    refuseRollbacks = on;
   }
 
   /** Client connections open through the proxy (held ones included). */
@@ -191,11 +205,11 @@ public final class FaultProxy implements AutoCloseable {
         reset();
         return;
       }
-      daemon("fault-proxy-up", () -> pump(client, upstream)).start();
-      pump(upstream, client);
+      daemon("fault-proxy-up", () -> pump(client, upstream, true)).start();
+      pump(upstream, client, false);
     }
 
-    private void pump(SocketChannel from, SocketChannel to) {
+    private void pump(SocketChannel from, SocketChannel to, boolean fromClient) {
       ByteBuffer buffer = ByteBuffer.allocate(16 * 1024);
       try {
         while (true) {
@@ -214,14 +228,54 @@ public final class FaultProxy implements AutoCloseable {
             Thread.sleep(delayMs());
           }
           buffer.flip();
-          while (buffer.hasRemaining()) {
-            to.write(buffer);
+          if (fromClient && refuseRollbacks && isRollback(buffer)) {
+            write(from, rollbackError(buffer.get(3)));
+            continue;
           }
+          write(to, buffer);
         }
       } catch (IOException | InterruptedException e) {
         // the other side or a reset closed the link
       }
       closeQuietly();
+    }
+
+    /** Whole buffers only, and one writer at a time: a refused ROLLBACK is answered from the other direction. */
+    private static void write(SocketChannel to, ByteBuffer buffer) throws IOException {
+      synchronized (to) {
+        while (buffer.hasRemaining()) {
+          to.write(buffer);
+        }
+      }
+    }
+
+    /** One whole {@code COM_QUERY "ROLLBACK"} packet: 3 bytes of length, a sequence byte, 0x03, the text. */
+    private static boolean isRollback(ByteBuffer buffer) {
+      byte[] text = "ROLLBACK".getBytes(StandardCharsets.US_ASCII);
+      if (buffer.remaining() != 5 + text.length) {
+        return false;
+      }
+      int length = (buffer.get(0) & 0xff) | (buffer.get(1) & 0xff) << 8 | (buffer.get(2) & 0xff) << 16;
+      if (length != 1 + text.length || buffer.get(4) != 0x03) {
+        return false;
+      }
+      for (int i = 0; i < text.length; i++) {
+        if (buffer.get(5 + i) != text[i]) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /** The server's ERR packet for a command of sequence {@code seq}: 1180, SQLSTATE HY000. */
+    private static ByteBuffer rollbackError(byte seq) {
+      byte[] message = "Got error 1 during ROLLBACK (refused by FaultProxy)".getBytes(StandardCharsets.US_ASCII);
+      ByteBuffer payload = ByteBuffer.allocate(4 + 9 + message.length);
+      int length = 9 + message.length;
+      payload.put((byte) length).put((byte) (length >> 8)).put((byte) (length >> 16)).put((byte) (seq + 1));
+      payload.put((byte) 0xff).put((byte) (1180 & 0xff)).put((byte) (1180 >> 8)).put((byte) '#')
+        .put("HY000".getBytes(StandardCharsets.US_ASCII)).put(message);
+      return payload.flip();
     }
 
     /** RST both sides: SO_LINGER 0, then close. */
