@@ -37,8 +37,8 @@ public final class Failures {
           + " write may or may not have happened; retry with the same idempotency key, or read it back", null, reply)
         : new SluiceException(FailureCode.STATEMENT_TIMEOUT, "the database proxy did not answer by the deadline",
           null, reply);
-      case NO_HANDLERS -> new SluiceException(FailureCode.DB_UNAVAILABLE, "no database proxy is running on the event"
-        + " bus: nothing was sent", null, reply);
+      case NO_HANDLERS -> new SluiceException(FailureCode.DB_UNAVAILABLE, "no database proxy is registered on the event"
+        + " bus: nothing ran", null, reply);
       default -> new SluiceException(FailureCode.INTERNAL, "internal error: " + reply.getMessage(), null, reply);
     };
   }
