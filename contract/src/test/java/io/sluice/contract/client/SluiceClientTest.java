@@ -78,6 +78,8 @@ class SluiceClientTest {
         null, Instant.ofEpochMilli(NOW + inMs), NOW, DEFAULTS));
       assertEquals(FailureCode.STATEMENT_TIMEOUT, e.code(), "deadline in " + inMs + " ms");
     }
+    assertEquals(FailureCode.STATEMENT_TIMEOUT, assertThrows(SluiceException.class,
+      () -> SluiceClientImpl.deliveryOptions(Action.GET_USER, null, Instant.MIN, NOW, DEFAULTS)).code());
   }
 
   @Test

@@ -123,9 +123,10 @@ public final class SluiceClientImpl implements SluiceClient {
   public static DeliveryOptions deliveryOptions(String action, String idempotencyKey, Instant deadline,
                                                 long nowEpochMs, SluiceClientOptions options) {
     Objects.requireNonNull(deadline, "deadline");
-    // Compared as instants first: an Instant far away (Instant.MAX) has no epoch millisecond.
-    long remainingMs = deadline.isAfter(Instant.ofEpochMilli(nowEpochMs).plusMillis(ProxyContract.MAX_TIMEOUT_MS))
-      ? ProxyContract.MAX_TIMEOUT_MS
+    // Compared as instants first: an Instant far away (Instant.MAX, Instant.MIN) has no epoch millisecond.
+    Instant now = Instant.ofEpochMilli(nowEpochMs);
+    long remainingMs = deadline.isAfter(now.plusMillis(ProxyContract.MAX_TIMEOUT_MS)) ? ProxyContract.MAX_TIMEOUT_MS
+      : deadline.isBefore(now) ? -1
       : deadline.toEpochMilli() - nowEpochMs;
     CallBudget budget = CallBudget.of(remainingMs, nowEpochMs, options.getMinReplyMarginMs(),
       options.getMaxReplyMarginMs());
