@@ -42,7 +42,7 @@ class ArchitectureTest {
     List<String> literals = new ArrayList<>(Action.ALL);
     literals.add(ProxyContract.ADDRESS);
     List<Path> sources = new ArrayList<>();
-    for (String module : List.of("app", "api-module", "proxy-module", "diagnose", "bench")) {
+    for (String module : List.of("app", "api-module", "proxy-module", "example-consumer", "diagnose", "bench")) {
       try (Stream<Path> files = Files.walk(Path.of("..", module, "src", "main", "java"))) {
         files.filter(f -> f.toString().endsWith(".java")).forEach(sources::add);
       }

@@ -1,6 +1,7 @@
 package io.sluice.api;
 
 import io.sluice.contract.Action;
+import io.sluice.contract.CallBudget;
 import io.sluice.contract.LocalProxy;
 import io.sluice.contract.ProxyContract;
 import io.vertx.core.Future;
@@ -23,14 +24,6 @@ final class ProxyCaller {
   static final String REQUEST_ID_KEY = "requestId";
   static final String DEADLINE_KEY = "deadlineNanos";
   static final String IDEMPOTENCY_KEY = "idempotencyKey";
-
-  /**
-   * Time kept back from the proxy's budget for its reply to travel back: 10 % of it, from 10 to 50 ms. The proxy
-   * answers every write by its own deadline (committed, rolled back, or outcome unknown), so within this margin this
-   * side has the proxy's final answer; giving up without it is "outcome unknown" for a write.
-   */
-  private static final long MIN_REPLY_MARGIN_MS = 10;
-  private static final long MAX_REPLY_MARGIN_MS = 50;
 
   /** A proxy's reply: its body, and where a read came from (HIT, MISS, STALE; the age in seconds, or null). */
   record Answer(JsonObject body, String cacheStatus, String age, boolean replayed) {
@@ -60,25 +53,19 @@ final class ProxyCaller {
     long remainingMs = TimeUnit.NANOSECONDS.toMillis(ctx.<Long>get(DEADLINE_KEY) - System.nanoTime());
     // The proxy gets a little less than what is left here, so that its answer (a commit or a 504 with the write
     // rolled back) arrives before this side gives up: a 504 from the proxy means "nothing written".
-    long proxyBudgetMs = remainingMs - Math.max(MIN_REPLY_MARGIN_MS, Math.min(MAX_REPLY_MARGIN_MS, remainingMs / 10));
-    if (proxyBudgetMs <= 0) {
+    CallBudget budget = CallBudget.of(remainingMs, System.currentTimeMillis());
+    if (budget.spent()) {
       return Future.failedFuture(new ApiError.Failure(new ApiError(504, ApiError.DB_TIMEOUT,
         "the request's deadline passed before it reached the database")));
     }
     String requestId = ctx.get(REQUEST_ID_KEY);
     String key = ctx.get(IDEMPOTENCY_KEY);
-    long deadlineEpochMs = System.currentTimeMillis() + proxyBudgetMs;
     if (local != null) {
-      return local.request(action, body, requestId, proxyBudgetMs, deadlineEpochMs, key)
+      return local.request(action, body, requestId, budget.proxyBudgetMs(), budget.deadlineEpochMs(), key)
         .map(reply -> new Answer(reply.body(), reply.cacheStatus(),
           reply.ageSeconds() >= 0 ? Long.toString(reply.ageSeconds()) : null, reply.replayed()));
     }
-    // Both forms of the deadline: the absolute one survives the time the message spends queued on its way.
-    DeliveryOptions options = new DeliveryOptions()
-      .setSendTimeout(remainingMs)
-      .addHeader(ProxyContract.TIMEOUT_HEADER, Long.toString(proxyBudgetMs))
-      .addHeader(ProxyContract.DEADLINE_HEADER, Long.toString(deadlineEpochMs))
-      .addHeader(ProxyContract.ACTION_HEADER, action)
+    DeliveryOptions options = budget.deliveryOptions(action)
       .addHeader(ProxyContract.REQUEST_ID_HEADER, requestId)
       .setLocalOnly(localProxyNode && (action.equals(Action.READY) || action.equals(Action.STATS)));
     if (key != null) {
