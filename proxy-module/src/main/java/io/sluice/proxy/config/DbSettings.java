@@ -36,6 +36,11 @@ public record DbSettings(String host, int port, String database, String user, St
    * each read alone. At most 64.
    */
   public static final int DEFAULT_POINT_READ_BATCH = 64;
+  /**
+   * Prepared statements cached per connection. The server counts every one against its
+   * {@code max_prepared_stmt_count}, so the capacity guard checks the pool against it.
+   */
+  public static final int PREPARED_STATEMENT_CACHE_SIZE = 64;
 
   /**
    * The statement timeout, the kill grace, the capacity guard's reserve and the pool apply live; the server, the database and the
@@ -97,7 +102,7 @@ public record DbSettings(String host, int port, String database, String user, St
       .setCharset("utf8mb4")
       // Every statement is a prepared one; caching saves a round trip per request.
       .setCachePreparedStatements(true)
-      .setPreparedStatementCacheMaxSize(64);
+      .setPreparedStatementCacheMaxSize(PREPARED_STATEMENT_CACHE_SIZE);
   }
 
   /**
