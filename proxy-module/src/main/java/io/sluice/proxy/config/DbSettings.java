@@ -56,6 +56,11 @@ public record DbSettings(String host, int port, String database, String user, St
   public static final boolean DEFAULT_ALLOW_PUBLIC_KEY_RETRIEVAL = false;
   /** MySQL's and MariaDB's "Connections using insecure transport are prohibited" (SQLSTATE 08004). */
   private static final int ER_SECURE_TRANSPORT_REQUIRED = 3159;
+  /**
+   * Prepared statements cached per connection. The server counts every one against its
+   * {@code max_prepared_stmt_count}, so the capacity guard checks the pool against it.
+   */
+  public static final int PREPARED_STATEMENT_CACHE_SIZE = 64;
 
   /**
    * The statement timeout, the kill grace, the capacity guard's reserve and the pool apply live; the server, the database and the
@@ -125,7 +130,7 @@ public record DbSettings(String host, int port, String database, String user, St
       .setCharset("utf8mb4")
       // Every statement is a prepared one; caching saves a round trip per request.
       .setCachePreparedStatements(true)
-      .setPreparedStatementCacheMaxSize(64);
+      .setPreparedStatementCacheMaxSize(PREPARED_STATEMENT_CACHE_SIZE);
     return switch (tls.mode()) {
       case DISABLED -> options.setSslMode(SslMode.DISABLED);
       // Encryption only, as the mode promises: without trustAll Vert.x would check the certificate against the

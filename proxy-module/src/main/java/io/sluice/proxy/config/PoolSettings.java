@@ -47,7 +47,10 @@ public record PoolSettings(int maxSize, int maxWaitQueueSize, long acquireTimeou
    * it (Vert.x's default of 30 s once let a stale kill land on the next request's statement).
    */
   public static final long ADMIN_ACQUIRE_TIMEOUT_MS = 10_000;
-  /** At most this many admin requests wait; beyond it they fail at once (Vert.x's default is unbounded). */
+  /**
+   * Bound of the admin pool's wait queue (Vert.x's default is unbounded). Only the proxy's one shared admin
+   * connection waits there (it is borrowed once and pipelined, not leased per kill), so it is never reached.
+   */
   public static final int ADMIN_MAX_WAIT_QUEUE_SIZE = 8;
 
   public static PoolSettings from(JsonSection s) {
@@ -94,7 +97,10 @@ public record PoolSettings(int maxSize, int maxWaitQueueSize, long acquireTimeou
       .setMaxLifetimeUnit(TimeUnit.MILLISECONDS);
   }
 
-  /** The one-connection admin pool outside the request pool: a saturated pool must not block its own rescue. */
+  /**
+   * The one-connection admin pool outside the request pool: a saturated pool must not block its own rescue. Its
+   * connection is borrowed once and shared, pipelined, by kills and checks (the proxy's {@code AdminConnection}).
+   */
   public static PoolOptions adminPoolOptions() {
     return new PoolOptions()
       .setName(POOL_NAME + "-admin")

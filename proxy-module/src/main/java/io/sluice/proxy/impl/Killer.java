@@ -4,7 +4,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxException;
-import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
 
 import java.util.Collections;
@@ -12,27 +11,32 @@ import java.util.Map;
 import java.util.WeakHashMap;
 
 /**
- * Stops statements nobody waits for: {@code KILL QUERY <server connection id>}, sent on a dedicated one-connection
- * admin pool outside the request pool (a saturated request pool must not block its own rescue).
+ * Stops statements nobody waits for: {@code KILL QUERY <server connection id>}, sent on the node's
+ * {@link AdminConnection} outside the request pool (a saturated request pool must not block its own rescue).
+ *
+ * <p>Capacity: every kill is written on the admin connection as soon as it is asked for, pipelined with the others
+ * and with any capacity check, so a burst of deadlines as large as the pool costs one round trip and none fails for
+ * want of a connection (the admin pool used to lease its one connection per kill, behind a queue of 8, and a kill
+ * that found the queue full had its target closed at the socket while its statement ran on).
  *
  * <p>The server connection id of each physical connection is read once ({@code SELECT CONNECTION_ID()}) on its
  * first lease and remembered by the identity of Vert.x's internal connection object (weakly: a connection that is
  * closed and collected drops out). The ids come from the server, never from a message.
  *
  * <p>A kill is confirmed or it is not: {@link #killQuery} succeeds only when the server acknowledged the KILL within
- * the wait. A kill that could not be sent in time is dropped, never sent late (it takes its admin connection with
- * {@code getConnection()}, whose waiter leaves the pool's queue at its timeout, and checks the wait is not over
- * before it sends). A kill that was sent but not answered in time may still reach the server later, so its admin
- * connection is closed at the socket, and whoever asked must not reuse the target connection either: server
- * connection ids are never reused, so a late kill of a closed connection hits nobody.
+ * the wait. A kill whose admin connection is still being opened when the wait ends is dropped, never sent late. A
+ * kill that was sent but not answered in time means the admin connection stopped answering (the server answers a
+ * connection's commands in order): it is discarded, failing the kills behind it at once, and whoever asked must not
+ * reuse the target connection either: server connection ids are never reused, so a late kill of a closed connection
+ * hits nobody.
  */
 final class Killer {
 
   private final Vertx vertx;
-  private final Pool admin;
+  private final AdminConnection admin;
   private final Map<Object, Long> ids = Collections.synchronizedMap(new WeakHashMap<>());
 
-  Killer(Vertx vertx, Pool admin) {
+  Killer(Vertx vertx, AdminConnection admin) {
     this.vertx = vertx;
     this.admin = admin;
   }
@@ -57,7 +61,7 @@ final class Killer {
     Promise<Void> confirmed = Promise.promise();
     long timer = vertx.setTimer(waitMs, t -> confirmed.tryFail(
       VertxException.noStackTrace("not confirmed within " + waitMs + " ms")));
-    admin.getConnection().onComplete(ar -> {
+    admin.get().onComplete(ar -> {
       if (ar.failed()) {
         confirmed.tryFail(ar.cause());
         return;
@@ -65,7 +69,6 @@ final class Killer {
       SqlConnection conn = ar.result();
       if (confirmed.future().isComplete()) {
         // Too late to be of use: dropped, never sent.
-        conn.close();
         return;
       }
       // A number read from the server, not input: safe to inline (KILL takes no placeholder on every server).
@@ -73,16 +76,16 @@ final class Killer {
       confirmed.future().onFailure(err -> {
         if (!sent.isComplete()) {
           // The KILL is on the wire and unanswered: this admin connection is no use any more.
-          Sockets.destroy(conn);
+          admin.discard(conn);
         }
       });
       sent.onComplete(res -> {
         if (res.succeeded()) {
           confirmed.tryComplete();
         } else {
+          admin.failed(conn, res.cause());
           confirmed.tryFail(res.cause());
         }
-        conn.close();
       });
     });
     return confirmed.future().andThen(ar -> vertx.cancelTimer(timer));

@@ -27,7 +27,7 @@ import java.util.function.Supplier;
 
 /**
  * One proxy node (one process): its one request pool and one admission ({@link Generation}), its one set of caches,
- * the admin pool (KILL QUERY, capacity guard), the readiness probe, the idempotency purge, and the counters.
+ * the admin connection (KILL QUERY, capacity guard: {@link AdminConnection}), the readiness probe, the idempotency purge, and the counters.
  * Every event loop that consumes {@link ProxyContract#ADDRESS} calls {@link #handle}; {@code io.sluice.proxy.ProxyNode}
  * is its public face.
  *
@@ -54,7 +54,8 @@ public final class Node {
   final Vertx vertx;
   private final Context context;
   private final String id = UUID.randomUUID().toString();
-  final Pool adminPool;
+  private final Pool adminPool;
+  final AdminConnection admin;
   private final Sockets adminSockets;
   private final Killer killer;
   private final ServerLimits limits;
@@ -77,15 +78,17 @@ public final class Node {
   /** The pool and admission requests go to now. */
   volatile Generation current;
 
-  private Node(Vertx vertx, Context context, Pool adminPool, Sockets adminSockets, String serverVersion,
+  private Node(Vertx vertx, Context context, Pool adminPool, AdminConnection admin, Sockets adminSockets,
+               String serverVersion,
                ProxyConfig config, int eventLoops, Ticker ticker, MeterRegistry registry,
                CapacityGuard.ServerCapacity capacity, IdempotencySettings idempotencySettings,
                IntUnaryOperator initialShare) {
     this.vertx = vertx;
     this.context = context;
     this.adminPool = adminPool;
+    this.admin = admin;
     this.adminSockets = adminSockets;
-    this.killer = new Killer(vertx, adminPool);
+    this.killer = new Killer(vertx, admin);
     this.limits = ServerLimits.forVersion(serverVersion);
     this.metrics = new ProxyMetrics(registry);
     this.config = config;
@@ -133,24 +136,26 @@ public final class Node {
     DbSettings db = config.db();
     Sockets adminSockets = new Sockets();
     // One connection outside the request pool, for KILL QUERY and server checks: a saturated pool must not block
-    // its own rescue.
+    // its own rescue. Pipelined (AdminConnection): a burst of kills is one round trip.
     Pool adminPool = MySQLBuilder.pool()
       .with(PoolSettings.adminPoolOptions())
       .with(db.toNetClientOptions())
-      .connectingTo(db.toConnectOptions())
+      .connectingTo(db.toConnectOptions().setCachePreparedStatements(false)
+        .setPipeliningLimit(AdminConnection.PIPELINING_LIMIT))
       .withConnectHandler(adminSockets::register)
       .using(vertx)
       .build();
-    return adminPool.query("SELECT VERSION()").execute()
+    AdminConnection admin = new AdminConnection(adminPool);
+    return admin.get().compose(conn -> conn.query("SELECT VERSION()").execute())
       .map(rows -> rows.iterator().next().getString(0))
       .recover(err -> Future.failedFuture(db.connectFailure(err)))
       .onFailure(err -> log.error("Database proxy not started: cannot reach database {}:{}/{} as {}: {}",
         db.host(), db.port(), db.database(), db.user(), err.getMessage()))
-      .compose(version -> CapacityGuard.check(vertx, adminPool, db.pool().maxSize(),
+      .compose(version -> CapacityGuard.check(vertx, admin, db.pool().maxSize(),
           db.maxConnectionsReservePercent())
         .onFailure(err -> log.error("Database proxy not started: {}", err.getMessage()))
-        .map(capacity -> new Node(vertx, context, adminPool, adminSockets, version, config, eventLoops, ticker,
-          registry, capacity, idempotency, initialShare)))
+        .map(capacity -> new Node(vertx, context, adminPool, admin, adminSockets, version, config, eventLoops,
+          ticker, registry, capacity, idempotency, initialShare)))
       .compose(node -> node.checkPool().map(node).recover(err -> {
         log.error("Database proxy not started: its request pool cannot reach the database: {}", err.getMessage());
         return node.current.drainAndClose(vertx, db.killGraceMs()).eventually(node::close)

@@ -76,7 +76,7 @@ final class Reconfiguration {
     Future<Void> checked = guard
       // The whole db.pool.maxSize, not this node's share: in cluster mode it is the proxy tier's budget, and the
       // server must hold all of it (as at start).
-      ? CapacityGuard.check(node.vertx, node.adminPool, next.db().pool().maxSize(),
+      ? CapacityGuard.check(node.vertx, node.admin, next.db().pool().maxSize(),
           next.db().maxConnectionsReservePercent())
         .onSuccess(c -> node.capacity = c).mapEmpty()
       : Future.succeededFuture();

@@ -38,6 +38,13 @@ final class StatementGuard {
 
   /** Longest the 504 waits for the KILL QUERY to be acknowledged (so the database is quiet when callers look). */
   private static final long KILL_REPLY_GRACE_MS = 250;
+  /**
+   * A read whose statement still runs this long after its KILL QUERY was confirmed is killed again (until the grace
+   * ends). A KILL QUERY is a point in time: one that reaches the server before the statement has started is lost
+   * (MariaDB clears it at the next command), and MariaDB 11.4 was seen leaving a killed {@code SLEEP} asleep.
+   * Pipelined kills arrive fast enough to meet the first case under a burst.
+   */
+  private static final long KILL_RETRY_MS = 100;
 
   /** Why a statement was stopped for its deadline. */
   enum StopReason { KILLED, SERVER_LIMIT, BEFORE_STATEMENT }
@@ -104,9 +111,11 @@ final class StatementGuard {
     // The guard (below) is armed only once the deadline passed with the work unsettled: before that nothing can
     // outlive the bound, and one timer per statement instead of two is measurably cheaper (docs/benchmark.md).
     long guardAt = lease.start + TimeUnit.MILLISECONDS.toNanos(remainingMs + graceMs);
+    // Completes when the statements ended (for a read: its whole work), so a kill that did not stop them is repeated.
+    Promise<Void> workDone = Promise.promise();
     long timer = vertx.setTimer(remainingMs, id -> {
       lease.guard(guardAt);
-      onDeadline(attempt, connectionId, op, reply, requestId, graceMs);
+      onDeadline(attempt, connectionId, op, reply, requestId, guardAt, workDone.future());
     });
     Db statements = new Db() {
       @Override
@@ -145,6 +154,7 @@ final class StatementGuard {
         why -> lease.destroy(requestId, why)))
       .onComplete(ar -> {
         vertx.cancelTimer(timer);
+        workDone.tryComplete();
         attempt.kill().onComplete(kill -> {
           lease.cancelGuard();
           if (settled.future().isComplete()) {
@@ -223,7 +233,7 @@ final class StatementGuard {
 
   /** The deadline passed with work still running: answer 504 and stop the statement on the server. */
   private void onDeadline(Attempt attempt, Future<Long> connectionId, Operation op, Promise<JsonObject> reply,
-                          String requestId, long graceMs) {
+                          String requestId, long guardAt, Future<Void> workDone) {
     if (!attempt.expire()) {
       if (attempt.committing()) {
         // COMMIT sent and not acknowledged by the deadline: the write may land or not. Say so while the caller still
@@ -247,8 +257,9 @@ final class StatementGuard {
       reply.tryFail(timeout);
     }
     long id = connectionId.result();
-    // Bounded by the grace: a kill not confirmed by then means the connection is destroyed (see execute).
-    Future<Void> kill = killer.killQuery(id, graceMs)
+    // Bounded by the grace: a kill not confirmed by then means the connection is destroyed (see execute). A write
+    // is killed once: its work ends with a ROLLBACK that waits for the kill, so "until the work ended" cannot apply.
+    Future<Void> kill = killUntil(id, guardAt, op.write() ? Future.succeededFuture() : workDone)
       .onFailure(err -> killLog.warn("KILL QUERY {} for {} {} failed: {} request_id={}", id, op.action(),
         op.key(), err.getMessage(), requestId));
     attempt.killing(kill);
@@ -258,6 +269,29 @@ final class StatementGuard {
     kill.onComplete(ar -> {
       vertx.cancelTimer(grace);
       reply.tryFail(timeout);
+    });
+  }
+
+  /**
+   * {@code KILL QUERY id}, repeated every {@link #KILL_RETRY_MS} after each confirmation while {@code workDone} is not
+   * complete, until {@code until} ({@link System#nanoTime()} scale). Completes once the last kill sent is confirmed,
+   * so none is left in flight when the connection is given back; fails if one was not confirmed.
+   */
+  private Future<Void> killUntil(long id, long until, Future<Void> workDone) {
+    long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime()));
+    return killer.killQuery(id, waitMs).compose(v -> {
+      if (workDone.isComplete()) {
+        return Future.succeededFuture();
+      }
+      Promise<Void> pause = Promise.promise();
+      long retry = vertx.setTimer(KILL_RETRY_MS, t -> pause.tryComplete());
+      workDone.onComplete(ar -> {
+        vertx.cancelTimer(retry);
+        pause.tryComplete();
+      });
+      return pause.future().compose(p -> workDone.isComplete()
+        || until - System.nanoTime() <= TimeUnit.MILLISECONDS.toNanos(KILL_RETRY_MS)
+        ? Future.succeededFuture() : killUntil(id, until, workDone));
     });
   }
 

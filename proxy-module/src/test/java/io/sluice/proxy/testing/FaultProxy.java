@@ -118,6 +118,17 @@ public final class FaultProxy implements AutoCloseable {
     refuseRollbacks = on;
   }
 
+  /**
+   * {@link Mode#DELAY} of {@code delay} per forwarded chunk for the {@code index}-th connection only (the delay is
+   * the proxy's one setting: do not combine with {@link #delay(Duration)}).
+   */
+  public void delay(int index, Duration delay) {
+    synchronized (lock) {
+      delayMs = delay.toMillis();
+    }
+    mode(index, Mode.DELAY);
+  }
+
   /** Client connections open through the proxy (held ones included). */
   public int connections() {
     return links.size();
