@@ -243,6 +243,7 @@ public final class Bench {
       if (options.runs(SLOW_LANE)) {
         scenarios.add(slowLane());
       }
+      new FaultScenarios(this, options, progress, serviceJar, STAMP.format(date)).run().forEach(scenarios::add);
       return write(report(scenarios));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -981,7 +982,8 @@ public final class Bench {
     }
     JsonObject overload = Comparison.overloadComparison(scenarios);
     JsonObject slowLane = Comparison.slowLaneComparison(scenarios);
-    JsonArray targets = Comparison.targets(ratios, overload, slowLane).addAll(ShapeFigures.targets(scenarios));
+    JsonArray targets = Comparison.targets(ratios, overload, slowLane).addAll(ShapeFigures.targets(scenarios))
+      .addAll(FaultScenarios.targets(scenarios));
     ShapeFigures.addOpenLoop(overload, scenarios);
     report.put("ratios", ratios).put("overloadComparison", overload).put("slowLaneComparison", slowLane)
       .put("cluster", ShapeFigures.cluster(scenarios)).put("cache", ShapeFigures.cache(scenarios))

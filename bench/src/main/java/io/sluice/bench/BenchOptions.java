@@ -39,7 +39,7 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
   /** Every scenario, in the order the report lists them. */
   static final List<String> ALL_SCENARIOS = List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING,
     Bench.CLUSTERED, ShapeScenarios.CLUSTER_IDLE, ShapeScenarios.CLUSTER_SLOW, ShapeScenarios.CACHE_REPEAT,
-    ShapeScenarios.OVERLOAD_OPEN, Bench.SLOW_LANE);
+    ShapeScenarios.OVERLOAD_OPEN, Bench.SLOW_LANE, FaultScenarios.KILL_BURST, FaultScenarios.START_REFUSED);
 
   static final int DEFAULT_USERS = 10_000;
   static final int DEFAULT_CONCURRENCY = 64;
@@ -68,7 +68,7 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
       --load-generator G  auto: wrk when it is on the PATH, else the built-in closed loop (default;
                         env SLUICE_BENCH_LOAD_GENERATOR); overload always uses the closed loop
       --scenarios LIST  comma-separated, of fast-uncached,cached,overload,ceiling,clustered,cluster-idle,
-                        cluster-slow,cache-repeat,overload-open,slow-lane (default all;
+                        cluster-slow,cache-repeat,overload-open,slow-lane,kill-burst,start-refused (default all;
                         env SLUICE_BENCH_SCENARIOS); fast-uncached itself always runs (it hosts the
                         database and is the ratios' baseline), its peers only when it is listed;
                         cluster-slow and slow-lane need --users above 200 (users 1..200 are the locked ones)

@@ -30,7 +30,8 @@ final class BenchReport {
         .put("p50Ms", latency.getDouble("p50")).put("p90Ms", latency.getDouble("p90"))
         .put("p99Ms", latency.getDouble("p99")).put("maxMs", latency.getDouble("max"))
         .put("statusCounts", s.getJsonObject("statusCounts"))
-        .put("serverConnectionsMax", s.getJsonObject("server").getInteger("maxConnections"))
+        .put("serverConnectionsMax", s.getJsonObject("server") == null ? null
+          : s.getJsonObject("server").getInteger("maxConnections"))
         .put("keyFigure", keyFigure(s, scenarios)));
     }
     return rows;
@@ -70,6 +71,7 @@ final class BenchReport {
       }
       case Bench.CEILING -> "the database's ceiling: pool of "
         + s.getJsonObject("config").getJsonObject("pool").getInteger("maxSize") + ", no HTTP";
+      case FaultScenarios.KILL_BURST, FaultScenarios.START_REFUSED -> FaultScenarios.keyFigure(s);
       default -> ShapeFigures.keyFigure(s);
     };
   }
@@ -321,6 +323,12 @@ final class BenchReport {
   }
 
   private static void scenario(StringBuilder out, JsonObject s) {
+    if (FaultScenarios.isFault(s)) {
+      out.append("\n## ").append(s.getString("name")).append("\n\n").append(s.getString("measures")).append("\n\n");
+      out.append("| Metric | Value |\n|---|---|\n");
+      FaultScenarios.rows(s).forEach(r -> row(out, r.getKey(), r.getValue()));
+      return;
+    }
     JsonObject config = s.getJsonObject("config");
     JsonObject server = s.getJsonObject("server");
     out.append("\n## ").append(s.getString("name")).append("\n\n").append(s.getString("measures")).append("\n\n");

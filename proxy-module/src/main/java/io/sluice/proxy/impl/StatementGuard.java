@@ -298,6 +298,11 @@ final class StatementGuard {
   /** @param destroy closes the connection at the socket for the reason given, never to be reused */
   private Future<JsonObject> statements(SqlConnection conn, Db statements, Operation op, Attempt attempt,
                                         long statementDeadline, String requestId, Consumer<String> destroy) {
+    if (attempt.expired()) {
+      // Expired during the connection-id lookup: onDeadline sent no kill (it had no id), so nothing may start now,
+      // not even the injected latency, which would run unkilled until the guard closes the socket.
+      return Future.failedFuture(Failures.statementTimeout());
+    }
     return faults.beforeStatement(conn).compose(v -> {
       if (attempt.expired()) {
         // The caller has its answer already; a write must not start after it was told it timed out.
