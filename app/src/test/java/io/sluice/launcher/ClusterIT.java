@@ -365,6 +365,13 @@ class ClusterIT {
   @DisplayName("kill -9 of a proxy node under load: every acknowledged write stored once, errors only around the"
     + " kill, the survivor grows to the whole budget after the grace")
   void killOfAProxyNodeUnderLoad() throws Exception {
+    // The majority rule (ShareGovernor): a member that left less than the grace ago (the second API node of the
+    // test before) might be alive across a partition and still counts among the last known members; with it, proxy
+    // B and the API node would be 2 of 4 after the kill, a tie only the side with the lowest address wins.
+    SluiceProcess.awaitCondition("no departed member left among proxy B's last known members", POLL_BOUND, () -> {
+      JsonObject view = adminCluster(proxyB);
+      return view.getJsonArray("lastKnown").size() == view.getJsonArray("members").size();
+    });
     long userId = createUser(client(api));
     connections.resetMax();
     long killed;
