@@ -213,7 +213,8 @@ public final class TierMembership {
       .map(m -> new ShareGovernor.Member(id(m), seat(m), runsProxy(m))).toList();
     long proxies = seen.stream().filter(ShareGovernor.Member::proxy).count();
     members.forEach(m -> known.put(id(m), describe(m)));
-    boolean hadMajority = governor.majority();
+    // Before its first view a node has no last known members: nothing to warn about then.
+    boolean hadMajority = governor.lastKnown().isEmpty() || governor.majority();
     governor.viewMembers(seen, now);
     if (hadMajority != governor.majority()) {
       log.warn(governor.majority() ? "This node sees a majority of the last known members again: {}"
