@@ -144,6 +144,11 @@ class PartitionIT {
       assertTrue(view.getInteger("share") > 0, view.encodePrettily());
       assertTrue(view.getBoolean("majority"), view.encodePrettily());
     }
+    // Proxy B's registrations are back in the cluster (vertx-hazelcast republishes a node's own after a merge): the
+    // API node reaches B's stats address, registered once under B's node id.
+    SluiceProcess.awaitCondition("both proxy nodes' stats answered to the API node", POLL_BOUND, () ->
+      adminCluster(api).getJsonArray("members").stream().map(m -> (JsonObject) m)
+        .filter(m -> m.getString("role").equals("proxy")).allMatch(m -> m.getValue("stats") != null));
     // Requests through the API node: the proxy nodes' registrations are back, none answers 503 for want of a share.
     int[] ok = {0};
     String[] last = {""};
