@@ -365,6 +365,13 @@ class ClusterIT {
   @DisplayName("kill -9 of a proxy node under load: every acknowledged write stored once, errors only around the"
     + " kill, the survivor grows to the whole budget after the grace")
   void killOfAProxyNodeUnderLoad() throws Exception {
+    // The majority rule (ShareGovernor): a member that left less than the grace ago (the second API node of the
+    // test before, the outsiders) might be alive across a partition and still counts among the last known members;
+    // with one, proxy B and the API node would be 2 of 4 after the kill, a tie only the side with the lowest address
+    // wins. Wait until the last known members are the three nodes (the second API node may not even be dropped yet).
+    Set<Object> three = Set.of("127.0.0.1:" + apiMember, "127.0.0.1:" + proxyAMember, "127.0.0.1:" + proxyBMember);
+    SluiceProcess.awaitCondition("proxy B's last known members the three nodes", POLL_BOUND,
+      () -> Set.copyOf(adminCluster(proxyB).getJsonArray("lastKnown").getList()).equals(three));
     long userId = createUser(client(api));
     connections.resetMax();
     long killed;

@@ -32,11 +32,13 @@ final class SluiceProcess implements AutoCloseable {
 
   final Process process;
   final Path dir;
+  final String httpHost;
   final int httpPort;
 
-  private SluiceProcess(Process process, Path dir, int httpPort) {
+  private SluiceProcess(Process process, Path dir, String httpHost, int httpPort) {
     this.process = process;
     this.dir = dir;
+    this.httpHost = httpHost;
     this.httpPort = httpPort;
   }
 
@@ -54,7 +56,23 @@ final class SluiceProcess implements AutoCloseable {
     return start(name, httpPort, env, List.of("setsid"));
   }
 
+  /**
+   * As {@link #start(String, int, Map)}, in the network namespace {@code namespace} ({@code ip netns exec}, which
+   * execs java in place: the process is the JVM), HTTP on {@code httpHost:httpPort}, an address of that namespace.
+   */
+  static SluiceProcess startInNamespace(String name, String namespace, String httpHost, int httpPort,
+                                        Map<String, String> env) {
+    Map<String, String> all = new java.util.HashMap<>(env);
+    all.put("SLUICE_HTTP_HOST", httpHost);
+    return start(name, httpHost, httpPort, all, List.of("ip", "netns", "exec", namespace));
+  }
+
   private static SluiceProcess start(String name, int httpPort, Map<String, String> env, List<String> prefix) {
+    return start(name, "127.0.0.1", httpPort, env, prefix);
+  }
+
+  private static SluiceProcess start(String name, String httpHost, int httpPort, Map<String, String> env,
+                                     List<String> prefix) {
     try {
       Path target = Path.of("target", "process-it").toAbsolutePath();
       Files.createDirectories(target);
@@ -73,7 +91,7 @@ final class SluiceProcess implements AutoCloseable {
       builder.environment().put("SLUICE_EMBEDDED_SEED_USERS", "10");
       builder.environment().put("SLUICE_RELOAD_SCAN_PERIOD_MS", "0");
       builder.environment().putAll(env);
-      return new SluiceProcess(builder.start(), dir, httpPort);
+      return new SluiceProcess(builder.start(), dir, httpHost, httpPort);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -96,7 +114,7 @@ final class SluiceProcess implements AutoCloseable {
   }
 
   URI uri(String path) {
-    return URI.create("http://127.0.0.1:" + httpPort + path);
+    return URI.create("http://" + httpHost + ":" + httpPort + path);
   }
 
   /**

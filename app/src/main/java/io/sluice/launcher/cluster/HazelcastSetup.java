@@ -27,16 +27,21 @@ public final class HazelcastSetup {
   private HazelcastSetup() {
   }
 
-  /**
-   * Vert.x's own map settings ({@code __vertx.subs}, {@code __vertx.haInfo}, {@code __vertx.nodeInfo}) from
-   * {@link ConfigUtil#loadConfig()}, then: TCP-IP join on {@code cluster.members} only, this node on
-   * {@code cluster.host:cluster.port} only, its role as a member attribute.
-   */
   /** A fifth of {@code cluster.heartbeatTimeoutSeconds}, at least 1 s (Hazelcast's unit). */
   static int heartbeatIntervalSeconds(ClusterSettings cluster) {
     return Math.max(1, cluster.heartbeatTimeoutSeconds() / 5);
   }
 
+  /** How often the master looks for another cluster to merge with (and how long after start it first does). */
+  static int mergeDelaySeconds(ClusterSettings cluster) {
+    return cluster.heartbeatTimeoutSeconds();
+  }
+
+  /**
+   * Vert.x's own map settings ({@code __vertx.subs}, {@code __vertx.haInfo}, {@code __vertx.nodeInfo}) from
+   * {@link ConfigUtil#loadConfig()}, then: TCP-IP join on {@code cluster.members} only, this node on
+   * {@code cluster.host:cluster.port} only, its role as a member attribute.
+   */
   public static Config hazelcastConfig(ClusterSettings cluster) {
     String address = resolve(cluster.host());
     Config config = ConfigUtil.loadConfig();
@@ -49,6 +54,14 @@ public final class HazelcastSetup {
     // Hazelcast sends a heartbeat every 5 s by default: with a 5 s timeout one late heartbeat would drop a live
     // member. Five heartbeats per timeout, so a member is dropped only after several in a row went missing.
     config.setProperty("hazelcast.heartbeat.interval.seconds", Integer.toString(heartbeatIntervalSeconds(cluster)));
+    // Split-brain merge: Hazelcast's defaults (first check 300 s after start, then every 120 s) left a healed
+    // partition as two clusters for minutes, each side counting the other's proxy nodes as gone. A split exists
+    // only once a member was dropped, a heartbeat timeout after the cut, so checking once per timeout merges a
+    // healed partition within about one more timeout; checking more often costs a connection attempt to every
+    // absent member each time, for no faster detection of the split itself.
+    String mergeDelay = Integer.toString(mergeDelaySeconds(cluster));
+    config.setProperty("hazelcast.merge.first.run.delay.seconds", mergeDelay);
+    config.setProperty("hazelcast.merge.next.run.delay.seconds", mergeDelay);
     config.setProperty("hazelcast.local.localAddress", address);
     config.setProperty("hazelcast.socket.bind.any", "false");
     NetworkConfig network = config.getNetworkConfig();

@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Which proxy nodes count in the connection budget right now, given the membership views the cluster reports: the
@@ -14,31 +16,74 @@ import java.util.Map;
  *   <li>a proxy node that leaves keeps counting for {@code graceMs}: the survivors' shares grow only then. A node is
  *   removed from the cluster when it stops answering (crash, freeze, partition); a frozen one still holds its
  *   connections on the database server, and counting them twice could take the tier over its budget.</li>
+ *   <li><b>no growth without a majority</b>: a departed node stops counting only while this node sees a majority
+ *   of the last known members; otherwise it counts on, however long ago it left, so the shares of a side cut off
+ *   from the rest stay as they were (or shrink, when a node joins it).</li>
  * </ul>
  * The order is the cluster's (oldest first); a departed node keeps its place until it stops counting, so nobody's
  * share grows early because the remainder moved.
+ *
+ * <h2>The majority rule</h2>
+ * The <em>last known members</em> are every member of any role (API nodes are witnesses: they hold no connection
+ * but break ties), by {@link Member#seat() seat}, its Hazelcast address {@code host:port}: a restarted or merged
+ * member takes its seat back, whatever its new ids. A fresh node starts with the members of its first view. A
+ * member that joins is added to them only in a view that holds a majority; one that leaves is removed from them
+ * only when its grace has ended in such a view. A view <em>holds a majority</em> when more than half of the last
+ * known seats are live in it, or exactly half and the live ones include the lowest seat (string order: every node
+ * computes the same one from the same set; Akka's keep-majority breaks ties the same way). Invariants:
+ * <ul>
+ *   <li>two sides of a partition that start from the same last known set cannot both hold a majority, so at most
+ *   one side ever lets a departed proxy node stop counting: the other sides keep their last shares, and the tier
+ *   holds at most its budget plus the shares the cut-off nodes had before the cut (at most twice the budget),
+ *   never k × the budget for k sides;</li>
+ *   <li>departures are decided at the end of their grace, not as each removal arrives: a side whose members are
+ *   removed one by one (a partition seen one heartbeat timeout at a time) never passes through a "majority" of a
+ *   shrinking set.</li>
+ * </ul>
+ * Limits: a departure decided requires a majority, so after losing half of the last known seats including the
+ * lowest (the only proxy of two without an API node, or two of four) the survivors keep their shares until a seat
+ * comes back (a restarted member at its old address) or they restart.
  *
  * <p>Pure: the caller passes the time (ms, any monotonic origin) and asks again at {@link #nextChangeMs}. Not
  * thread-safe: one context owns it.
  */
 public final class ShareGovernor {
 
+  /** A member as a view reports it: its stable id (for shares), its seat (for the majority), its role. */
+  public record Member(String id, String seat, boolean proxy) {
+  }
+
   private static final long LIVE = Long.MIN_VALUE;
 
   private final long graceMs;
-  /** Every node that counts, in the cluster's order: {@link #LIVE}, or the time it left. */
+  /** Every proxy node that counts, by id, in the cluster's order: {@link #LIVE}, or the time it left. */
   private final Map<String, Long> roster = new LinkedHashMap<>();
+  /** The last known members, by seat: {@link #LIVE}, or the time the seat emptied. */
+  private final Map<String, Long> known = new LinkedHashMap<>();
+  /** The seats of the last view. */
+  private Set<String> liveSeats = Set.of();
 
   public ShareGovernor(long graceMs) {
     this.graceMs = graceMs;
   }
 
-  /** A new view of the live proxy nodes, oldest first, seen at {@code nowMs}. */
+  /** A view of proxy nodes only, each its own seat (no witnesses): the majority is over the proxy nodes. */
   public void view(List<String> liveProxiesOldestFirst, long nowMs) {
-    roster.replaceAll((id, leftAt) -> liveProxiesOldestFirst.contains(id) ? LIVE
-      : leftAt == LIVE ? nowMs : leftAt);
-    for (String id : liveProxiesOldestFirst) {
+    viewMembers(liveProxiesOldestFirst.stream().map(id -> new Member(id, id, true)).toList(), nowMs);
+  }
+
+  /** A new view of the live members (any role), oldest first, seen at {@code nowMs}. */
+  public void viewMembers(List<Member> liveOldestFirst, long nowMs) {
+    List<String> proxies = liveOldestFirst.stream().filter(Member::proxy).map(Member::id).toList();
+    roster.replaceAll((id, leftAt) -> proxies.contains(id) ? LIVE : leftAt == LIVE ? nowMs : leftAt);
+    for (String id : proxies) {
       roster.putIfAbsent(id, LIVE);
+    }
+    liveSeats = Set.copyOf(liveOldestFirst.stream().map(Member::seat).toList());
+    boolean fresh = known.isEmpty();
+    known.replaceAll((seat, leftAt) -> liveSeats.contains(seat) ? LIVE : leftAt == LIVE ? nowMs : leftAt);
+    if (fresh || majority()) {
+      liveOldestFirst.forEach(m -> known.putIfAbsent(m.seat(), LIVE));
     }
     expire(nowMs);
   }
@@ -49,7 +94,7 @@ public final class ShareGovernor {
     return List.copyOf(roster.keySet());
   }
 
-  /** The nodes that left and still count at {@code nowMs}, with the time each stops counting. */
+  /** The nodes that left and still count at {@code nowMs}, with the time each would stop counting. */
   public Map<String, Long> departing(long nowMs) {
     expire(nowMs);
     Map<String, Long> departing = new LinkedHashMap<>();
@@ -61,24 +106,52 @@ public final class ShareGovernor {
     return departing;
   }
 
-  /** When the next departed node stops counting (its grace ends), or -1 when none is pending. */
+  /** Whether the last view holds a majority of the last known members (see the class comment). */
+  public boolean majority() {
+    long present = known.keySet().stream().filter(liveSeats::contains).count();
+    if (present * 2 != known.size()) {
+      return present * 2 > known.size();
+    }
+    return present > 0 && liveSeats.contains(new TreeSet<>(known.keySet()).first());
+  }
+
+  /** The last known members' seats, in string order. */
+  public List<String> lastKnown() {
+    return List.copyOf(new TreeSet<>(known.keySet()));
+  }
+
+  /**
+   * When the next departed node or seat stops counting (its grace ends), or -1 when none is pending or the last
+   * view holds no majority (then only a new view can change anything).
+   */
   public long nextChangeMs() {
+    if (!majority()) {
+      return -1;
+    }
     long next = -1;
-    for (long leftAt : roster.values()) {
-      if (leftAt != LIVE && (next < 0 || leftAt + graceMs < next)) {
-        next = leftAt + graceMs;
+    for (Map<String, Long> map : List.of(roster, known)) {
+      for (long leftAt : map.values()) {
+        if (leftAt != LIVE && (next < 0 || leftAt + graceMs < next)) {
+          next = leftAt + graceMs;
+        }
       }
     }
     return next;
   }
 
+  /** Drops the departures whose grace has ended, only while the last view holds a majority. */
   private void expire(long nowMs) {
-    List<String> gone = new ArrayList<>();
-    roster.forEach((id, leftAt) -> {
-      if (leftAt != LIVE && nowMs - leftAt >= graceMs) {
-        gone.add(id);
-      }
-    });
-    gone.forEach(roster::remove);
+    if (!majority()) {
+      return;
+    }
+    for (Map<String, Long> map : List.of(roster, known)) {
+      List<String> gone = new ArrayList<>();
+      map.forEach((key, leftAt) -> {
+        if (leftAt != LIVE && nowMs - leftAt >= graceMs) {
+          gone.add(key);
+        }
+      });
+      gone.forEach(map::remove);
+    }
   }
 }

@@ -4,6 +4,7 @@ import com.hazelcast.cluster.Member;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.core.LifecycleEvent;
 import io.sluice.contract.FailureCode;
 import io.sluice.contract.ProxyContract;
 import io.vertx.core.Context;
@@ -42,6 +43,14 @@ import java.util.function.Supplier;
  * {@code getCluster().getMembers()}, which every member lists in the same order, oldest first; a member's role is
  * its {@link #ROLE_ATTRIBUTE}.
  *
+ * <p>A member is known by its Vert.x node id ({@link #NODE_ID_ATTRIBUTE}), not its Hazelcast UUID: when a partition
+ * heals, Hazelcast gives every member of the merging side a new UUID, while the node id, a member attribute from
+ * the config, stays. Keyed by UUID, a merged node kept its old UUID as "self", found itself missing from the
+ * counted nodes and took a share of 0 (503 for everything), while the others reserved a share for its new UUID.
+ * Invariant: {@code self} and the stats address below never change for the life of this process; vertx-hazelcast
+ * republishes its own registrations into {@code __vertx.subs} after a merge, so the stats consumer follows. For the
+ * majority rule ({@link ShareGovernor}) a member is its seat, its Hazelcast address.
+ *
  * <p>On a node that runs the proxy tier it also answers {@link ProxyContract#nodeStatsAddress} for its own member id
  * (a clustered consumer: peers ask it for {@code GET /admin/cluster}); the status asks every live proxy member for its
  * figures, each within {@link #STATS_TIMEOUT_MS}. Invariant: a member that does not answer in time (dead, frozen,
@@ -52,6 +61,12 @@ public final class TierMembership {
 
   /** Hazelcast member attribute carrying {@code cluster.role} ({@code all}, {@code api}, {@code proxy}). */
   public static final String ROLE_ATTRIBUTE = "sluice.role";
+
+  /**
+   * The member attribute in which vertx-hazelcast 5.0.x keeps the Vert.x node id ({@code NODE_ID_ATTRIBUTE}, private
+   * there): a random UUID set in the config at join, so it survives a split-brain merge, unlike the member's UUID.
+   */
+  static final String NODE_ID_ATTRIBUTE = "__vertx.nodeId";
 
   /** How long the status waits for a proxy member's figures: well inside the HTTP route's 2 s send timeout. */
   static final long STATS_TIMEOUT_MS = 1000;
@@ -73,6 +88,7 @@ public final class TierMembership {
   private volatile boolean stopped;
   private List<String> counted = List.of();
   private UUID listener;
+  private UUID lifecycleListener;
   private long timerId = -1;
   private MessageConsumer<JsonObject> statusConsumer;
   private MessageConsumer<JsonObject> configConsumer;
@@ -103,7 +119,7 @@ public final class TierMembership {
     this.budget = budget;
     this.onShare = onShare;
     this.governor = new ShareGovernor(settings.shareGraceMs());
-    this.self = hazelcast.getCluster().getLocalMember().getUuid().toString();
+    this.self = id(hazelcast.getCluster().getLocalMember());
   }
 
   /** Starts following the membership; call on {@code context}. Hands out the first share before it returns. */
@@ -143,6 +159,12 @@ public final class TierMembership {
         changed();
       }
     });
+    // After a merge the member list is another cluster's: look again, whatever membership events came with it.
+    lifecycleListener = hazelcast.getLifecycleService().addLifecycleListener(event -> {
+      if (event.getState() == LifecycleEvent.LifecycleState.MERGED) {
+        changed();
+      }
+    });
     refresh();
   }
 
@@ -156,6 +178,9 @@ public final class TierMembership {
     stopped = true;
     if (listener != null) {
       hazelcast.getCluster().removeMembershipListener(listener);
+    }
+    if (lifecycleListener != null) {
+      hazelcast.getLifecycleService().removeLifecycleListener(lifecycleListener);
     }
     if (timerId >= 0) {
       vertx.cancelTimer(timerId);
@@ -184,17 +209,24 @@ public final class TierMembership {
     }
     long now = nowMs();
     Set<Member> members = hazelcast.getCluster().getMembers();
-    List<String> proxies = members.stream().filter(TierMembership::runsProxy).map(m -> m.getUuid().toString())
-      .toList();
-    members.forEach(m -> known.put(m.getUuid().toString(), describe(m)));
-    governor.view(proxies, now);
+    List<ShareGovernor.Member> seen = members.stream()
+      .map(m -> new ShareGovernor.Member(id(m), seat(m), runsProxy(m))).toList();
+    long proxies = seen.stream().filter(ShareGovernor.Member::proxy).count();
+    members.forEach(m -> known.put(id(m), describe(m)));
+    // Before its first view a node has no last known members: nothing to warn about then.
+    boolean hadMajority = governor.lastKnown().isEmpty() || governor.majority();
+    governor.viewMembers(seen, now);
+    if (hadMajority != governor.majority()) {
+      log.warn(governor.majority() ? "This node sees a majority of the last known members again: {}"
+        : "This node sees no majority of the last known members {}: shares will not grow until it does",
+        governor.lastKnown());
+    }
     List<String> next = governor.counted(now);
-    known.keySet().removeIf(id -> !next.contains(id) && members.stream().noneMatch(m -> m.getUuid().toString()
-      .equals(id)));
+    known.keySet().removeIf(id -> !next.contains(id) && members.stream().noneMatch(m -> id(m).equals(id)));
     if (!next.equals(counted)) {
       counted = next;
       log.info("Proxy tier: {} of {} members live, {} counted in the budget; shares of db.pool.maxSize {}: {}",
-        proxies.size(), members.size(), next.size(), budget, ShareRule.shares(budget, next));
+        proxies, members.size(), next.size(), budget, ShareRule.shares(budget, next));
       if (settings.role().runsProxy()) {
         onShare.accept(shareOperator(next, self));
       }
@@ -235,7 +267,7 @@ public final class TierMembership {
     Map<String, Future<JsonObject>> asks = new HashMap<>();
     for (Member member : hazelcast.getCluster().getMembers()) {
       if (runsProxy(member)) {
-        String id = member.getUuid().toString();
+        String id = id(member);
         asks.put(id, vertx.eventBus().<JsonObject>request(ProxyContract.nodeStatsAddress(id), new JsonObject(),
             new DeliveryOptions().setSendTimeout(STATS_TIMEOUT_MS))
           .map(reply -> reply.body()).otherwise((JsonObject) null));
@@ -255,7 +287,7 @@ public final class TierMembership {
     Map<String, Integer> shares = ShareRule.shares(currentBudget, nowCounted);
     JsonArray members = new JsonArray();
     for (Member member : hazelcast.getCluster().getMembers()) {
-      String id = member.getUuid().toString();
+      String id = id(member);
       JsonObject described = describe(member).put("self", id.equals(self)).put("share", shares.get(id));
       if (runsProxy(member)) {
         Future<JsonObject> ask = asks.get(id);
@@ -274,14 +306,26 @@ public final class TierMembership {
       .put("shareGraceMs", settings.shareGraceMs())
       .put("share", settings.role().runsProxy() ? shares.getOrDefault(self, 0) : null)
       .put("members", members)
-      .put("departing", departing);
+      .put("departing", departing)
+      .put("majority", governor.majority())
+      .put("lastKnown", new JsonArray(governor.lastKnown()));
   }
 
   private static JsonObject describe(Member member) {
     return new JsonObject()
-      .put("id", member.getUuid().toString())
-      .put("address", member.getAddress().getHost() + ":" + member.getAddress().getPort())
+      .put("id", id(member))
+      .put("address", seat(member))
       .put("role", String.valueOf(member.getAttribute(ROLE_ATTRIBUTE)));
+  }
+
+  /** The Vert.x node id, stable across merges; the UUID for a member without one (not a Vert.x node). */
+  private static String id(Member member) {
+    String nodeId = member.getAttribute(NODE_ID_ATTRIBUTE);
+    return nodeId != null ? nodeId : member.getUuid().toString();
+  }
+
+  private static String seat(Member member) {
+    return member.getAddress().getHost() + ":" + member.getAddress().getPort();
   }
 
   private static boolean runsProxy(Member member) {

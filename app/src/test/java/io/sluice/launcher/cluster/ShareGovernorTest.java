@@ -101,4 +101,100 @@ class ShareGovernorTest {
     immediate.view(List.of("a"), 0);
     assertEquals(List.of("a"), immediate.counted(0));
   }
+
+  // The majority rule, on synthetic views with witnesses (API members "w1", "w2": no share, a seat each).
+
+  private static List<ShareGovernor.Member> members(String... ids) {
+    return java.util.Arrays.stream(ids).map(id -> new ShareGovernor.Member(id, "seat-" + id, !id.startsWith("w")))
+      .toList();
+  }
+
+  @Test
+  @DisplayName("a node cut off alone (thawed, partitioned) never grows: the others still count long after the grace")
+  void minorityNeverGrows() {
+    governor.viewMembers(members("a", "b", "c", "w1"), 0);
+    assertEquals(7, share("b", 0));
+    governor.viewMembers(members("b"), 1_000);
+    assertEquals(false, governor.majority());
+    assertEquals(-1, governor.nextChangeMs(), "nothing to wait for without a majority");
+    assertEquals(7, share("b", 1_000 + 100 * GRACE_MS));
+    assertEquals(List.of("a", "b", "c"), governor.counted(1_000 + 100 * GRACE_MS));
+  }
+
+  @Test
+  @DisplayName("the majority side of the same cut grows after the grace")
+  void majorityGrows() {
+    governor.viewMembers(members("a", "b", "c", "w1"), 0);
+    governor.viewMembers(members("a", "c", "w1"), 1_000);
+    assertEquals(true, governor.majority());
+    assertEquals(1_000 + GRACE_MS, governor.nextChangeMs());
+    assertEquals(List.of(10, 10), List.of(share("a", 1_000 + GRACE_MS), share("c", 1_000 + GRACE_MS)));
+    assertEquals(List.of("seat-a", "seat-c", "seat-w1"), governor.lastKnown());
+  }
+
+  @Test
+  @DisplayName("a tie is won by the side with the lowest seat: the other never grows")
+  void tieGoesToTheLowestSeat() {
+    ShareGovernor other = new ShareGovernor(GRACE_MS);
+    governor.view(List.of("a", "b"), 0);
+    other.view(List.of("a", "b"), 0);
+    governor.view(List.of("a"), 1_000);
+    other.view(List.of("b"), 1_000);
+    assertEquals(List.of("a"), governor.counted(1_000 + GRACE_MS));
+    assertEquals(List.of("a", "b"), other.counted(1_000 + 100 * GRACE_MS));
+  }
+
+  @Test
+  @DisplayName("members dropped one heartbeat at a time: the smaller side never passes through a majority")
+  void oneByOneRemovalGivesNoMajority() {
+    ShareGovernor other = new ShareGovernor(GRACE_MS);
+    governor.viewMembers(members("a", "b", "c", "d", "e"), 0);
+    other.viewMembers(members("a", "b", "c", "d", "e"), 0);
+    governor.viewMembers(members("a", "b", "d", "e"), 1_000);
+    governor.viewMembers(members("a", "b", "e"), 2_000);
+    governor.viewMembers(members("a", "b"), 3_000);
+    other.viewMembers(members("b", "c", "d", "e"), 1_000);
+    other.viewMembers(members("c", "d", "e"), 2_000);
+    assertEquals(List.of("a", "b", "c", "d", "e"), governor.counted(3_000 + 100 * GRACE_MS));
+    assertEquals(List.of("c", "d", "e"), other.counted(2_000 + GRACE_MS));
+  }
+
+  @Test
+  @DisplayName("nodes joining the cut-off side shrink its shares but give it no majority")
+  void joinersGiveNoMajority() {
+    governor.viewMembers(members("a", "b", "c"), 0);
+    governor.viewMembers(members("a"), 1_000);
+    governor.viewMembers(members("a", "x", "y"), 2_000);
+    assertEquals(false, governor.majority());
+    assertEquals(List.of("a", "b", "c", "x", "y"), governor.counted(2_000 + 100 * GRACE_MS));
+    assertEquals(List.of("seat-a", "seat-b", "seat-c"), governor.lastKnown());
+  }
+
+  @Test
+  @DisplayName("after the cut heals, the seats are back: the majority returns and the shares follow the live nodes")
+  void healRestoresTheMajority() {
+    governor.viewMembers(members("a", "b", "w1"), 0);
+    governor.viewMembers(members("b"), 1_000);
+    assertEquals(4, ShareRule.share(8, governor.counted(1_000 + GRACE_MS), "b"));
+    governor.viewMembers(members("a", "w1", "b"), 2_000 + GRACE_MS);
+    assertEquals(true, governor.majority());
+    assertEquals(-1, governor.nextChangeMs());
+    assertEquals(4, ShareRule.share(8, governor.counted(2_000 + GRACE_MS), "b"));
+  }
+
+  @Test
+  @DisplayName("a member restarted on its address (a new id) takes its seat back: a later kill still lets the"
+    + " survivors grow")
+  void restartedMemberTakesItsSeatBack() {
+    governor.viewMembers(List.of(new ShareGovernor.Member("a", "s1", true), new ShareGovernor.Member("b", "s2", true),
+      new ShareGovernor.Member("w", "s3", false)), 0);
+    governor.viewMembers(List.of(new ShareGovernor.Member("a", "s1", true), new ShareGovernor.Member("b", "s2", true)),
+      1_000);
+    governor.viewMembers(List.of(new ShareGovernor.Member("a", "s1", true), new ShareGovernor.Member("b", "s2", true),
+      new ShareGovernor.Member("w-restarted", "s3", false)), 2_000);
+    governor.viewMembers(List.of(new ShareGovernor.Member("b", "s2", true),
+      new ShareGovernor.Member("w-restarted", "s3", false)), 3_000);
+    assertEquals(true, governor.majority());
+    assertEquals(List.of("b"), governor.counted(3_000 + GRACE_MS));
+  }
 }
