@@ -161,14 +161,13 @@ final class FaultScenarios {
     return pool.getLong("connectionsDestroyed", 0L);
   }
 
-  /** Milliseconds from {@code since} until no injected statement runs; fails past {@link #QUIET_WAIT}. */
+  /**
+   * Milliseconds from {@code since} until no injected statement runs; {@link #QUIET_WAIT} at most (past the injected
+   * sleep itself: such a statement was never stopped), which the target row then shows as not met.
+   */
   private static long awaitQuiet(Connection db, long since) throws SQLException {
     long deadline = since + QUIET_WAIT.toNanos();
-    while (running(db) > 0) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(KILL_BURST + ": injected statements still run " + QUIET_WAIT.toMillis()
-          + " ms after the burst's last answer: never killed");
-      }
+    while (running(db) > 0 && System.nanoTime() < deadline) {
       sleepQuietly(10);
     }
     return Math.max(0, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since));
@@ -215,6 +214,7 @@ final class FaultScenarios {
         worstMs = Math.max(worstMs, ms);
         runs.add(new JsonObject().put("exitCode", exit).put("exitAfterMs", ms)
           .put("databaseDirCreated", Files.exists(dir.resolve("data"))));
+        deleteTree(dir);
       }
     } catch (IOException e) {
       throw new UncheckedIOException(START_REFUSED + ": " + e.getMessage(), e);
@@ -312,6 +312,14 @@ final class FaultScenarios {
     JsonObject s = Comparison.find(scenarios, name);
     JsonObject section = s.getJsonObject(key);
     return section == null ? new JsonObject() : section;
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 
   private static void sleepQuietly(long ms) {

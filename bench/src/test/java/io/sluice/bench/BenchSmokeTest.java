@@ -34,7 +34,7 @@ class BenchSmokeTest {
   private static final List<String> SCENARIOS =
     List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING, Bench.CLUSTERED,
       ShapeScenarios.CLUSTER_IDLE, ShapeScenarios.CLUSTER_SLOW, ShapeScenarios.CACHE_REPEAT,
-      ShapeScenarios.OVERLOAD_OPEN, Bench.SLOW_LANE);
+      ShapeScenarios.OVERLOAD_OPEN, Bench.SLOW_LANE, FaultScenarios.KILL_BURST, FaultScenarios.START_REFUSED);
 
   @Test
   @Timeout(value = 15, unit = TimeUnit.MINUTES)
@@ -66,6 +66,9 @@ class BenchSmokeTest {
     for (Object s : scenarios) {
       JsonObject scenario = (JsonObject) s;
       String name = scenario.getString("name");
+      if (FaultScenarios.isFault(scenario)) {
+        continue;
+      }
       assertTrue(scenario.getLong("requests") > 0, name + " completed requests");
       assertTrue(scenario.getDouble("throughputPerSecond") > 0, name + " has a throughput");
       assertNotNull(scenario.getJsonObject("latencyMs"), name + " has latencies");
@@ -99,9 +102,22 @@ class BenchSmokeTest {
       assertNotNull(o.getLong("count504"), program + " 504 count in " + o);
       assertNotNull(o.getDouble("successP99Ms"), program + " success p99 in " + o);
     }
-    // 8 of issue 11, 2 of issue 20, 4 of the slow lane, 6 of the shape scenarios.
-    assertEquals(20, report.getJsonArray("targets").size());
+    // 8 of issue 11, 2 of issue 20, 4 of the slow lane, 6 of the shape scenarios, 3 of the fault scenarios.
+    assertEquals(23, report.getJsonArray("targets").size());
+    assertFaults(scenarios);
     assertShapes(report, scenarios);
+  }
+
+  /** The fault scenarios ran: every burst answered and timed, every refused start exited with a code. */
+  private static void assertFaults(JsonArray scenarios) {
+    JsonObject kill = named(scenarios, FaultScenarios.KILL_BURST).getJsonObject("killBurst");
+    assertEquals(FaultScenarios.KILL_BURSTS, kill.getJsonArray("bursts").size(), "bursts: " + kill);
+    assertEquals((long) FaultScenarios.KILL_BURSTS * FaultScenarios.KILL_POOL, kill.getJsonObject("statuses").stream()
+      .mapToLong(e -> ((Number) e.getValue()).longValue()).sum(), "every request answered: " + kill);
+    assertNotNull(kill.getLong("connectionsDestroyed"), "connectionsDestroyed read: " + kill);
+    JsonObject start = named(scenarios, FaultScenarios.START_REFUSED).getJsonObject("startRefused");
+    assertEquals(FaultScenarios.START_RUNS, start.getJsonArray("runs").size(), "starts: " + start);
+    assertTrue(start.getBoolean("allExitedNonZero"), "a start on a taken port exited 0: " + start);
   }
 
   /**
