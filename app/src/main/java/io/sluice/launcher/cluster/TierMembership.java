@@ -209,7 +209,9 @@ public final class TierMembership {
     }
     long now = nowMs();
     Set<Member> members = hazelcast.getCluster().getMembers();
-    List<ShareGovernor.Member> seen = members.stream()
+    // Seats are Sluice's own nodes only: an event-bus consumer (role "client", the typed client's example) comes
+    // and goes with its own deployments, and a departed seat that never returns would hold the majority back.
+    List<ShareGovernor.Member> seen = members.stream().filter(TierMembership::isSluiceNode)
       .map(m -> new ShareGovernor.Member(id(m), seat(m), runsProxy(m))).toList();
     long proxies = seen.stream().filter(ShareGovernor.Member::proxy).count();
     members.forEach(m -> known.put(id(m), describe(m)));
@@ -326,6 +328,16 @@ public final class TierMembership {
 
   private static String seat(Member member) {
     return member.getAddress().getHost() + ":" + member.getAddress().getPort();
+  }
+
+  private static boolean isSluiceNode(Member member) {
+    String role = member.getAttribute(ROLE_ATTRIBUTE);
+    for (ClusterSettings.Role r : ClusterSettings.Role.values()) {
+      if (r.label().equals(role)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean runsProxy(Member member) {

@@ -139,7 +139,11 @@ final class CapacityGuard {
       if (ar.succeeded()) {
         done.tryComplete(ar.result());
       } else {
-        admin.failed(conn, ar.cause());
+        // A value missing or unreadable is the server's answer, not a broken connection: the kills pipelined on
+        // the same connection must not fail with it.
+        if (!(ar.cause() instanceof IllegalStateException || ar.cause() instanceof NumberFormatException)) {
+          admin.failed(conn, ar.cause());
+        }
         done.tryFail(ar.cause());
       }
     });

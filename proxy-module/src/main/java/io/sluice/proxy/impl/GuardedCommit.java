@@ -49,6 +49,9 @@ final class GuardedCommit {
         return tx.commit().map(ar.result()).recover(err -> {
           guard.commitLog.warn("{} {}: COMMIT failed, outcome unknown: {} request_id={}", op.action(), op.key(),
             err.toString(), requestId);
+          // As after a failed ROLLBACK: vertx-sql-client ends the Transaction with the COMMIT, failed or not, so no
+          // ROLLBACK would follow; if the server kept the transaction open, the next borrower would inherit it.
+          destroy.accept("its COMMIT failed");
           return Future.failedFuture(Failures.outcomeUnknown());
         });
       }
