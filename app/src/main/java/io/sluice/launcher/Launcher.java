@@ -302,8 +302,13 @@ public final class Launcher implements AutoCloseable {
   /** One line when the API is served without access control on an address other machines can reach. */
   private void warnIfOpen(JsonObject effective, boolean servesApi) {
     HttpSettings settings = HttpSettings.from(effective.getJsonObject("http"));
-    if (servesApi && !AuthSettings.from(effective.getJsonObject("auth")).jwt().enabled()
-      && !settings.listensOnLoopbackOnly()) {
+    AuthSettings.Jwt jwt = AuthSettings.from(effective.getJsonObject("auth")).jwt();
+    if (servesApi && jwt.enabled() && jwt.issuer().isEmpty() && jwt.audience().isEmpty()) {
+      // Any token the same key signed is then accepted, also one issued for another service.
+      log.warn("auth.jwt.issuer and auth.jwt.audience are both empty: tokens of any issuer and for any audience"
+        + " signed with this key are accepted; set at least one (docs/http-api.md#access-control)");
+    }
+    if (servesApi && !jwt.enabled() && !settings.listensOnLoopbackOnly()) {
       log.warn("auth.jwt.enabled is false and HTTP listens on {}:{}: anyone who reaches it reads and changes every"
         + " user's data. Set auth.jwt.* (docs/http-api.md#access-control) or bind http.host to 127.0.0.1",
         settings.host(), http.actualPort());

@@ -271,16 +271,25 @@ class AccessControlTest {
   }
 
   @Test
-  @DisplayName("with auth off and HTTP on a non-loopback address the start logs one WARN; with auth on, none")
+  @DisplayName("the start logs one WARN with auth off and HTTP on a non-loopback address, one with auth on and"
+    + " neither issuer nor audience, and none with auth on and an issuer")
   void openApiOnTheNetworkIsWarnedAbout() {
-    for (boolean enabled : new boolean[]{false, true}) {
+    record Case(boolean enabled, String issuer, String warning) {
+    }
+    for (Case c : List.of(new Case(false, "", "auth.jwt.enabled is false"),
+      new Case(true, "", "auth.jwt.issuer and auth.jwt.audience are both empty"),
+      new Case(true, "https://issuer.test", null))) {
       JsonObject config = TestSluice.config();
       config.getJsonObject("http").put("host", "0.0.0.0");
-      config.getJsonObject("auth").getJsonObject("jwt").put("enabled", enabled).put("hmacSecret", secret);
+      config.getJsonObject("auth").getJsonObject("jwt").put("enabled", c.enabled()).put("hmacSecret", secret)
+        .put("issuer", c.issuer());
       int before = warnings().size();
       try (TestSluice.Running ignored = TestSluice.start(config)) {
         List<String> warned = warnings().subList(before, warnings().size());
-        assertEquals(enabled ? 0 : 1, warned.size(), "auth.jwt.enabled " + enabled + ": " + warned);
+        assertEquals(c.warning() == null ? 0 : 1, warned.size(), c + ": " + warned);
+        if (c.warning() != null) {
+          assertTrue(warned.get(0).startsWith(c.warning()), c + ": " + warned);
+        }
       }
     }
   }
@@ -320,7 +329,7 @@ class AccessControlTest {
 
   private static List<String> warnings() {
     return log.stream().filter(e -> e.getLevel() == Level.WARN && e.getLoggerName().endsWith(".Launcher"))
-      .filter(e -> e.getFormattedMessage().startsWith("auth.jwt.enabled is false"))
+      .filter(e -> e.getFormattedMessage().startsWith("auth.jwt."))
       .map(ILoggingEvent::getFormattedMessage).toList();
   }
 
