@@ -258,15 +258,8 @@ final class FaultScenarios {
         + " bursts of " + KILL_POOL + " = the pool)", "none after " + KILL_QUIET_GOAL_MS + " ms",
       quiet == null ? null : quiet.doubleValue(), KILL_QUIET_GOAL_MS, " ms"));
     Long destroyed = kill.getLong("connectionsDestroyed");
-    JsonObject none = new JsonObject().put("target", "kill-burst: connections closed at the socket"
-        + " (connectionsDestroyed)").put("goal", "0").put("measured", destroyed)
-      .put("measuredText", destroyed == null ? "n/a" : String.valueOf(destroyed)).put("status", "n/a")
-      .put("margin", "not measured in this run");
-    if (destroyed != null) {
-      none.put("status", destroyed == 0 ? "met" : "not met").put("margin", destroyed == 0 ? "none"
-        : destroyed + " too many");
-    }
-    rows.add(none);
+    rows.add(ShapeFigures.none("kill-burst: connections closed at the socket (connectionsDestroyed)", destroyed,
+      null));
     JsonObject start = section(scenarios, START_REFUSED, "startRefused");
     Long worst = start.getLong("worstExitAfterMs");
     JsonObject row = Comparison.atMost("start-refused: a start on a taken HTTP port exits non-zero (" + START_RUNS

@@ -98,7 +98,7 @@ final class ShapeFigures {
   }
 
   /** A count whose goal is 0: met at 0, else not met by that many; no percentage of a zero goal. */
-  private static JsonObject none(String target, Long measured, Long of) {
+  static JsonObject none(String target, Long measured, Long of) {
     JsonObject row = new JsonObject().put("target", target).put("goal", "0").put("measured", measured)
       .put("measuredText", measured == null ? "n/a" : measured + (of == null ? "" : " / " + of))
       .put("status", "n/a").put("margin", "not measured in this run");

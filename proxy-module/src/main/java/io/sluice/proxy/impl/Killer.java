@@ -109,19 +109,11 @@ final class Killer {
     confirmed.future().onComplete(ar -> {
       vertx.cancelTimer(timer);
       if (Vertx.currentContext() == caller) {
-        complete(onCaller, ar.cause());
+        onCaller.handle(ar);
       } else {
-        caller.runOnContext(v -> complete(onCaller, ar.cause()));
+        caller.runOnContext(v -> onCaller.handle(ar));
       }
     });
     return onCaller.future();
-  }
-
-  private static void complete(Promise<Void> promise, Throwable failure) {
-    if (failure == null) {
-      promise.tryComplete();
-    } else {
-      promise.tryFail(failure);
-    }
   }
 }
