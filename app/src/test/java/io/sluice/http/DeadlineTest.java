@@ -2,6 +2,7 @@ package io.sluice.http;
 
 import io.sluice.api.HttpVerticle;
 import io.sluice.launcher.TestSluice;
+import io.sluice.proxy.config.FaultSettings;
 import io.sluice.proxy.testing.Poll;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -26,9 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(VertxExtension.class)
 class DeadlineTest {
 
-  /** Statements of ours on the server: fault injection runs DO SLEEP on each borrowed connection. */
+  /** Statements of ours on the server: fault injection makes each borrowed connection wait first. */
   private static final String RUNNING_SLEEPS =
-    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%'";
+    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '" + FaultSettings.PROCESSLIST_PATTERN + "'";
 
   private static TestSluice.Running start(int maxSize, long latencyMs, long requestTimeoutMs,
     long maxRequestTimeoutMs) {
@@ -54,7 +55,7 @@ class DeadlineTest {
       HttpResponse<Buffer> response = get(sluice, "/users/910001", 300L).await();
       assertEquals(504, response.statusCode(), response.bodyAsString());
       assertEquals("db_timeout", response.bodyAsJsonObject().getString("error"));
-      // The injected DO SLEEP(3) would run for another 2.7 s if it had not been killed.
+      // The injected wait of 3 s would run for another 2.7 s if it had not been killed.
       Poll.until(Duration.ofMillis(1500), "the timed-out statement still runs on the server",
         () -> sluice.sql().count(RUNNING_SLEEPS) == 0);
 

@@ -3,6 +3,7 @@ package io.sluice.launcher;
 import io.sluice.contract.Action;
 import io.sluice.contract.ProxyContract;
 import io.sluice.proxy.DatabaseProxyVerticle;
+import io.sluice.proxy.config.FaultSettings;
 import io.sluice.proxy.config.PoolSettings;
 import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.ProxyClient;
@@ -146,7 +147,7 @@ class ConfigReloadTest {
       Future<?> all = Future.all(slow);
       while (!all.isComplete()) {
         maxRunning = Math.max(maxRunning, sluice.sql().count(
-          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%'"));
+          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '" + FaultSettings.PROCESSLIST_PATTERN + "'"));
       }
       assertEquals(6, maxRunning, "statements running at once on the server");
       slow.forEach(r -> assertEquals(404, r.result().statusCode()));

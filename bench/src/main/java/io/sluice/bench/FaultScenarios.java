@@ -1,6 +1,7 @@
 package io.sluice.bench;
 
 import io.sluice.diagnose.DbCheck;
+import io.sluice.proxy.config.FaultSettings;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -32,7 +33,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Issue 22's fault shapes, each in a service of its own:
  * <ul>
- *   <li>{@code kill-burst}: pool {@value #KILL_POOL}, {@code DO SLEEP} of {@value #KILL_SLEEP_MS} ms injected on every
+ *   <li>{@code kill-burst}: pool {@value #KILL_POOL}, latency of {@value #KILL_SLEEP_MS} ms injected on every
  *   borrowed connection, lanes off (so every request of a burst reaches the server). {@value #KILL_BURSTS} bursts of
  *   {@value #KILL_POOL} requests at once, each with a {@value #KILL_DEADLINE_MS} ms deadline: every statement outlives
  *   its deadline. After each burst's last answer the server's processlist is polled every 50 ms until no injected
@@ -60,7 +61,7 @@ final class FaultScenarios {
   private static final Duration QUIET_WAIT = Duration.ofMillis(KILL_SLEEP_MS + 2000);
   private static final Duration START_WAIT = Duration.ofSeconds(60);
   private static final String RUNNING_SLEEPS =
-    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%'";
+    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '" + FaultSettings.PROCESSLIST_PATTERN + "'";
 
   private final Bench bench;
   private final BenchOptions options;
@@ -153,7 +154,7 @@ final class FaultScenarios {
       statuses.forEach((status, n) -> statusJson.put(String.valueOf(status), n));
       JsonObject json = bench.scenario(KILL_BURST, KILL_BURSTS + " bursts of " + KILL_POOL + " GET"
           + " /users/{id}/notifications at once, as many as the pool, each with X-Request-Timeout " + KILL_DEADLINE_MS
-          + " ms, every borrowed connection running DO SLEEP of " + KILL_SLEEP_MS + " ms first (fault injection),"
+          + " ms, every borrowed connection waiting " + KILL_SLEEP_MS + " ms first (fault injection, a lock wait),"
           + " lanes off. Every statement outlives its deadline and must be killed on the server. Targets: no"
           + " statement running " + KILL_QUIET_GOAL_MS + " ms after the last answer; connectionsDestroyed unchanged.",
         KILL_POOL, running);

@@ -4,6 +4,7 @@ import io.sluice.contract.Action;
 import io.sluice.contract.FailureCode;
 import io.sluice.contract.ProxyContract;
 import io.sluice.proxy.config.DbSettings;
+import io.sluice.proxy.config.FaultSettings;
 import io.sluice.proxy.testing.FaultProxy;
 import io.sluice.proxy.testing.FaultProxy.Mode;
 import io.sluice.proxy.testing.Poll;
@@ -41,10 +42,10 @@ class DatabaseFaultsTest {
   /** Generous bounds for polling; nothing here asserts how fast something happens. */
   private static final Duration WITHIN = Duration.ofSeconds(60);
   private static final long GRACE_MS = 500;
-  /** The slow statements: injected {@code DO SLEEP} far longer than any request's budget. */
+  /** The slow statements: injected latency far longer than any request's budget. */
   private static final long SLOW_MS = 20_000;
   private static final String SLEEPING_IDS =
-    "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%' ORDER BY ID";
+    "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE '" + FaultSettings.PROCESSLIST_PATTERN + "' ORDER BY ID";
 
   private Vertx vertx;
   private FaultProxy faults;

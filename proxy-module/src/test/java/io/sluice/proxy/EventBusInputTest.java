@@ -7,6 +7,7 @@ import io.sluice.contract.Action;
 import io.sluice.contract.FailureCode;
 import io.sluice.contract.Fields;
 import io.sluice.contract.ProxyContract;
+import io.sluice.proxy.config.FaultSettings;
 import io.sluice.proxy.testing.Poll;
 import io.sluice.proxy.testing.TestConfigs;
 import io.sluice.proxy.testing.TestSql;
@@ -36,9 +37,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The event-bus headers are input like the body: bounded, validated, and never logged as given when unsafe. */
 class EventBusInputTest {
 
-  /** Statements of ours on the server: fault injection runs DO SLEEP on each borrowed connection. */
+  /** Statements of ours on the server: fault injection makes each borrowed connection wait first. */
   private static final String RUNNING_SLEEPS =
-    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP%'";
+    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '" + FaultSettings.PROCESSLIST_PATTERN + "'";
   private static final Pattern LOGGED_ID = Pattern.compile("request_id=(\\S*)");
 
   private Vertx vertx;
@@ -97,7 +98,7 @@ class EventBusInputTest {
     deploySlow();
     for (String huge : List.of(Long.toString(Long.MAX_VALUE), "99999999999999999999999999")) {
       assertEquals(FailureCode.STATEMENT_TIMEOUT, failureCode(getUser(930_001, huge, null)), huge);
-      // Without the kill the injected DO SLEEP(60) would run for another minute.
+      // Without the kill the injected wait of 60 s would run for another minute.
       Poll.until(Duration.ofSeconds(30), "the statement of timeout-ms=" + huge + " still runs on the server",
         () -> sql.count(RUNNING_SLEEPS) == 0);
     }

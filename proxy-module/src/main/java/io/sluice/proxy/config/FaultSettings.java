@@ -8,9 +8,20 @@ import io.vertx.core.json.JsonObject;
 
 /**
  * Fault injection for rehearsing the incident ({@code faults.dbLatency}): when enabled, the proxy keeps each borrowed
- * connection busy on the server with {@code DO SLEEP(x)}, x uniform in [minMs, maxMs], before its statement.
+ * connection busy on the server for x ms, x uniform in [minMs, maxMs], before its statement. The wait is a
+ * {@code GET_LOCK} on a lock the node holds while injection is on, so that a deadline's {@code KILL QUERY} ends it
+ * at once, as it would a real slow statement.
  */
 public record FaultSettings(boolean dbLatencyEnabled, long minMs, long maxMs) {
+
+  /**
+   * The comment every injected statement carries right after its {@code DO}: a processlist query finds them with
+   * {@code INFO LIKE 'DO <mark>%'} ({@link #PROCESSLIST_PATTERN}), which does not match that query itself.
+   */
+  public static final String STATEMENT_MARK = "/* injected latency */";
+
+  /** The LIKE pattern of the injected statements in {@code information_schema.PROCESSLIST.INFO}. */
+  public static final String PROCESSLIST_PATTERN = "DO " + STATEMENT_MARK + "%";
 
   public static final long DEFAULT_MIN_MS = 400;
   public static final long DEFAULT_MAX_MS = 1000;

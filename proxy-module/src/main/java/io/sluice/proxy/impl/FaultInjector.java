@@ -9,14 +9,17 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Rehearses the incident: before each statement, keeps the borrowed connection busy on the server for a random
- * time, so the pool saturates exactly as it would with slow queries.
+ * time, so the pool saturates exactly as it would with slow queries. The wait is on the node's {@link LatencyGate},
+ * which a deadline's kill ends at once.
  */
 final class FaultInjector {
 
   private final FaultSettings settings;
+  private final LatencyGate gate;
 
-  FaultInjector(FaultSettings settings) {
+  FaultInjector(FaultSettings settings, LatencyGate gate) {
     this.settings = settings;
+    this.gate = gate;
   }
 
   boolean enabled() {
@@ -30,6 +33,10 @@ final class FaultInjector {
     long ms = settings.minMs() == settings.maxMs()
       ? settings.minMs()
       : ThreadLocalRandom.current().nextLong(settings.minMs(), settings.maxMs() + 1);
-    return conn.preparedQuery(Sql.INJECTED_LATENCY).execute(Tuple.of(ms / 1000.0)).mapEmpty();
+    double seconds = ms / 1000.0;
+    String lock = gate.heldLock();
+    return (lock != null
+      ? conn.preparedQuery(Sql.INJECTED_LATENCY).execute(Tuple.of(lock, seconds, lock))
+      : conn.preparedQuery(Sql.INJECTED_SLEEP).execute(Tuple.of(seconds))).mapEmpty();
   }
 }

@@ -32,7 +32,8 @@ record Generation(Pool pool, Sockets sockets, PoolExecutor executor, ProxyConfig
       .withConnectHandler(sockets::register)
       .using(vertx)
       .build();
-    return new Generation(built, sockets, new PoolExecutor(vertx, built, node.killer(), node.limits(), sized.db(),
+    return new Generation(built, sockets, new PoolExecutor(vertx, built, node.killer(), node.limits(),
+      node.latencyGate(), sized.db(),
       config.faults(), node.metrics(), node.counters()), config);
   }
 

@@ -58,6 +58,8 @@ public final class Node {
   final AdminConnection admin;
   private final Sockets adminSockets;
   private final Killer killer;
+  /** What the injected latency waits on; holds a connection only while {@code faults.dbLatency} is on. */
+  private final LatencyGate latencyGate;
   private final ServerLimits limits;
   private final ProxyMetrics metrics;
   private final ProxyCounters counters = new ProxyCounters();
@@ -89,6 +91,8 @@ public final class Node {
     this.admin = admin;
     this.adminSockets = adminSockets;
     this.killer = new Killer(vertx, admin);
+    this.latencyGate = new LatencyGate(vertx, config.db());
+    latencyGate.update(config.faults());
     this.limits = ServerLimits.forVersion(serverVersion);
     this.metrics = new ProxyMetrics(registry);
     this.config = config;
@@ -169,8 +173,8 @@ public final class Node {
           db.lanes().enabled() ? "on" : "off", db.statementTimeoutMs(), db.host(), db.port(), db.database());
         log.info("Caches: {}", config.cache().toJson().encode());
         if (config.faults().dbLatencyEnabled()) {
-          log.warn("FAULT INJECTION ON: every statement is preceded by DO SLEEP of {}..{} ms on its connection."
-            + " Do not run this in production.", config.faults().minMs(), config.faults().maxMs());
+          log.warn("FAULT INJECTION ON: every statement waits {}..{} ms on its connection first (a lock wait on the"
+            + " server). Do not run this in production.", config.faults().minMs(), config.faults().maxMs());
         }
       });
   }
@@ -200,6 +204,10 @@ public final class Node {
 
   Killer killer() {
     return killer;
+  }
+
+  LatencyGate latencyGate() {
+    return latencyGate;
   }
 
   ServerLimits limits() {
@@ -345,6 +353,7 @@ public final class Node {
    */
   public Future<Void> close() {
     vertx.cancelTimer(purgeTimer);
+    latencyGate.close();
     metrics.close();
     return Future.join(readiness.close(),
         adminSockets.close(vertx, adminPool, PoolSettings.POOL_NAME + "-admin", config.db().killGraceMs()))

@@ -58,13 +58,13 @@ public final class PoolExecutor {
   private volatile int pointReadBatch;
   private final Map<PointReads.Kind, PointReads> pointReads = new ConcurrentHashMap<>();
 
-  PoolExecutor(Vertx vertx, Pool pool, Killer killer, ServerLimits limits, DbSettings db, FaultSettings faults,
-               ProxyMetrics metrics, ProxyCounters counters) {
+  PoolExecutor(Vertx vertx, Pool pool, Killer killer, ServerLimits limits, LatencyGate gate, DbSettings db,
+               FaultSettings faults, ProxyMetrics metrics, ProxyCounters counters) {
     this.vertx = vertx;
     this.pool = pool;
     this.poolSettings = db.pool();
     this.counters = counters;
-    this.guard = new StatementGuard(vertx, killer, limits, metrics, counters);
+    this.guard = new StatementGuard(vertx, killer, limits, gate, metrics, counters);
     this.admission = Admission.forPool(vertx, poolSettings, db.lanes(), counters.rejections);
     update(db, faults);
   }

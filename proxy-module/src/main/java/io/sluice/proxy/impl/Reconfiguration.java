@@ -95,8 +95,10 @@ final class Reconfiguration {
       } else {
         node.current = new Generation(null, null, null, next);
       }
+      node.latencyGate().update(next.faults());
       if (next.faults().dbLatencyEnabled() && !old.faults().dbLatencyEnabled()) {
-        log.warn("FAULT INJECTION ON: every statement is preceded by DO SLEEP of {}..{} ms on its connection.",
+        log.warn("FAULT INJECTION ON: every statement waits {}..{} ms on its connection first (a lock wait on the"
+            + " server).",
           next.faults().minMs(), next.faults().maxMs());
       }
       return new JsonObject().put("poolSwapped", newPool).put("pool", next.db().pool().toJson())

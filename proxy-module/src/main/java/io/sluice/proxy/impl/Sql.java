@@ -1,5 +1,7 @@
 package io.sluice.proxy.impl;
 
+import io.sluice.proxy.config.FaultSettings;
+
 /**
  * Every statement the proxy runs on request traffic. Parameters are {@code ?} placeholders only. The class is public
  * only so that {@link io.sluice.proxy.ProxyStatements} can republish the one statement tools outside the proxy must
@@ -75,8 +77,19 @@ public final class Sql {
 
   static final String PING = "SELECT 1";
 
-  /** Fault injection: keeps the borrowed connection busy on the server, like a slow query would. */
-  static final String INJECTED_LATENCY = "DO SLEEP(?)";
+  /**
+   * Fault injection: keeps the borrowed connection busy on the server, like a slow query would, by waiting for the
+   * {@link LatencyGate}'s lock (name, seconds, name). Should the holder be gone, the waiter takes the lock and gives it
+   * back at once: no session keeps it.
+   */
+  static final String INJECTED_LATENCY =
+    "DO " + FaultSettings.STATEMENT_MARK + " GET_LOCK(?, ?), RELEASE_LOCK(?)";
+
+  /** Fault injection while the {@link LatencyGate} has no holder (start, holder reconnecting): seconds. */
+  static final String INJECTED_SLEEP = "DO " + FaultSettings.STATEMENT_MARK + " SLEEP(?)";
+
+  /** The {@link LatencyGate}'s holder takes its lock, without waiting: 1 when it has it. */
+  static final String TAKE_LATENCY_GATE = "SELECT GET_LOCK(?, 0)";
 
   private Sql() {
   }

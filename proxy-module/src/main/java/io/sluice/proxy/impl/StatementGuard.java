@@ -65,11 +65,14 @@ final class StatementGuard {
   private volatile long statementTimeoutMs;
   private volatile long killGraceMs;
   private volatile FaultInjector faults;
+  private final LatencyGate gate;
   /** Connections currently held by requests. */
   private final AtomicInteger active = new AtomicInteger();
 
-  StatementGuard(Vertx vertx, Killer killer, ServerLimits limits, ProxyMetrics metrics, ProxyCounters counters) {
+  StatementGuard(Vertx vertx, Killer killer, ServerLimits limits, LatencyGate gate, ProxyMetrics metrics,
+                 ProxyCounters counters) {
     this.vertx = vertx;
+    this.gate = gate;
     this.killer = killer;
     this.limits = limits;
     this.metrics = metrics;
@@ -80,7 +83,7 @@ final class StatementGuard {
   void update(DbSettings db, FaultSettings faults) {
     this.statementTimeoutMs = db.statementTimeoutMs();
     this.killGraceMs = db.killGraceMs();
-    this.faults = new FaultInjector(faults);
+    this.faults = new FaultInjector(faults, gate);
   }
 
   long statementTimeoutMs() {

@@ -39,6 +39,11 @@ public final class TestSql implements AutoCloseable {
     return rows.size() == 0 ? null : String.valueOf(rows.iterator().next().getValue(0));
   }
 
+  /** A statement that cannot be prepared ({@code KILL}, ...), with its values already in {@code sql}. */
+  public void execute(String sql) {
+    pool.query(sql).execute().await();
+  }
+
   @Override
   public void close() {
     pool.close().await();
