@@ -71,8 +71,8 @@ final class ClusterBudget {
 
   static final int BUDGET = 8;
   static final int RELOADED_BUDGET = 12;
-  static final int HEARTBEAT_SECONDS = 5;
-  static final long GRACE_MS = 5000;
+  static final int HEARTBEAT_SECONDS = 10;
+  static final long GRACE_MS = 10_000;
   static final long RECOVERY_SLACK_MS = 10_000;
   static final long ROLLING_GAP_MS = 500;
   static final int CLIENTS = 24;
