@@ -57,7 +57,7 @@ final class CacheRegistry {
       if (write instanceof Operation.CacheWrite.Put put) {
         cache.put(put.keyOf().apply(reply), reply);
       } else if (write instanceof Operation.CacheWrite.Invalidate invalidate) {
-        cache.invalidate(invalidate.affected());
+        cache.invalidateGroup(invalidate.group());
       }
     }
   }
@@ -73,7 +73,7 @@ final class CacheRegistry {
         continue;
       }
       if (write instanceof Operation.CacheWrite.Invalidate invalidate) {
-        cache.invalidate(invalidate.affected());
+        cache.invalidateGroup(invalidate.group());
       } else if (write instanceof Operation.CacheWrite.Put put && put.requestKey() != null) {
         // The write may have committed: the entry under the key it names may be old now.
         cache.drop(put.requestKey());
@@ -104,7 +104,7 @@ final class CacheRegistry {
       if (write instanceof Operation.CacheWrite.Put put && (reply != null || put.requestKey() != null)) {
         cache.drop(reply != null ? put.keyOf().apply(reply) : put.requestKey());
       } else if (write instanceof Operation.CacheWrite.Invalidate invalidate) {
-        cache.invalidate(invalidate.affected());
+        cache.invalidateGroup(invalidate.group());
       }
     }
   }
