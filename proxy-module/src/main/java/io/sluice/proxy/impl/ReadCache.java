@@ -33,9 +33,9 @@ import java.util.function.Supplier;
  *   <li>Coalescing: concurrent misses for one key share one load, so they cost one statement.</li>
  *   <li>Stale-if-saturated: entries are kept {@code staleGraceSeconds} past their TTL; when the pool rejects a read
  *   (it would fail 503) such an entry answers instead.</li>
- *   <li>Writes go through {@link #put}/{@link #invalidate} before they are acknowledged, and they detach any load in
- *   flight for the key: a read that started before the write cannot store its older result afterwards, and a read
- *   that starts after the write never joins it.</li>
+ *   <li>Writes go through {@link #put}/{@link #drop}/{@link #invalidateGroup} before they are acknowledged, and they
+ *   detach any load in flight for the key: a read that started before the write cannot store its older result
+ *   afterwards, and a read that starts after the write never joins it.</li>
  * </ul>
  * Caffeine bounds the size and drops entries after TTL + grace; its maintenance runs on the calling thread.
  *
