@@ -246,7 +246,8 @@ class RemoteInvalidationsTest {
   }
 
   @Test
-  @DisplayName("the size walk stops as soon as the budget is spent, and accepts the largest valid message")
+  @DisplayName("the size walk stops as soon as the budget is spent, and accepts the largest and the deepest valid"
+    + " messages")
   void budgetWalk() {
     assertTrue(RemoteInvalidations.JsonBudget.within(new JsonObject().put("a", "b"), 20, 2));
     assertFalse(RemoteInvalidations.JsonBudget.within(new JsonObject().put("a", "x".repeat(100)), 20, 2));
@@ -260,7 +261,14 @@ class RemoteInvalidationsTest {
     assertTrue(RemoteInvalidations.JsonBudget.within(largest, RemoteInvalidations.MAX_ENCODED_CHARS,
       RemoteInvalidations.MAX_DEPTH));
     accept(largest);
-    assertEquals(1, invalidations.applied());
+
+    JsonObject deepest = new JsonObject();
+    for (int level = 1; level < Requests.MAX_SETTINGS_DEPTH; level++) {
+      deepest = new JsonObject().put("d", deepest);
+    }
+    JsonObject deepBody = new JsonObject().put(Fields.USER_ID, 1L).put(Fields.SETTINGS, deepest);
+    accept(RemoteInvalidations.message(PEER, Action.PUT_SETTINGS, deepBody, deepBody));
+    assertEquals(2, invalidations.applied(), "settings as deep as a request may send them");
   }
 
   @Test
