@@ -209,8 +209,10 @@ final class RemoteInvalidations {
 
   /**
    * Whether a JSON value's encoding fits a budget, estimated while walking it and abandoned as soon as it does
-   * not: the work is at most the budget, however large the value. Strings count their length (an escape or a
-   * character outside ASCII may make the encoding somewhat longer), numbers 20, the structure its punctuation.
+   * not: the work is at most the budget, however large the value. Scalars count their characters (a string's
+   * escapes and a character outside ASCII make the encoding longer, never shorter), structures their punctuation
+   * (one comma too many per container): the estimate never exceeds the encoding by more than that, so a message
+   * whose encoding fits is never refused.
    */
   static final class JsonBudget {
 
@@ -223,11 +225,17 @@ final class RemoteInvalidations {
 
     /** The budget left after {@code value}, or a negative number once it is spent. */
     private static long remaining(Object value, long budget, int depth) {
-      if (value == null || value instanceof Boolean) {
-        return budget - 5;
+      if (value == null) {
+        return budget - 4;
       }
-      if (value instanceof Number) {
-        return budget - 20;
+      if (value instanceof Boolean b) {
+        return budget - (b ? 4 : 5);
+      }
+      if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
+        return budget - digits(((Number) value).longValue());
+      }
+      if (value instanceof Number n) {
+        return budget - n.toString().length();
       }
       if (value instanceof CharSequence s) {
         return budget - 2 - s.length();
@@ -255,6 +263,18 @@ final class RemoteInvalidations {
       }
       // Anything else (an Instant, an enum) is not sent by a proxy node: no budget for it.
       return -1;
+    }
+
+    /** Characters of {@code n} in decimal, with its sign. */
+    private static int digits(long n) {
+      if (n == Long.MIN_VALUE) {
+        return 20;
+      }
+      int digits = n < 0 ? 2 : 1;
+      for (long rest = Math.abs(n); rest >= 10; rest /= 10) {
+        digits++;
+      }
+      return digits;
     }
 
     private static long entries(Map<?, ?> map, long budget, int depth) {

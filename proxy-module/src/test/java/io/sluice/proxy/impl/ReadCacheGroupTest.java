@@ -1,5 +1,6 @@
 package io.sluice.proxy.impl;
 
+import io.sluice.contract.FailureCode;
 import io.sluice.proxy.config.CacheSettings;
 import io.sluice.proxy.testing.FakeTicker;
 import io.vertx.core.Future;
@@ -100,6 +101,15 @@ class ReadCacheGroupTest {
 
     assertNull(cache.peek(new ListKey(1, 20)), "the detached load stored its older value");
     assertEquals(0, cache.indexed(1L), "the completed load left the index");
+  }
+
+  @Test
+  @DisplayName("a failed load leaves the index: nothing is left for a later invalidation to visit")
+  void failedLoadLeavesTheIndex() {
+    Promise<JsonObject> load = startLoad(cache, new ListKey(1, 20));
+    load.fail(new ProxyFailure(FailureCode.NOT_FOUND, "user 1 not found"));
+    assertEquals(0, cache.indexed(1L));
+    assertEquals(0, cache.invalidateGroup(1L));
   }
 
   @Test

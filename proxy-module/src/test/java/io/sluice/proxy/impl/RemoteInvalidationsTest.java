@@ -262,13 +262,34 @@ class RemoteInvalidationsTest {
       RemoteInvalidations.MAX_DEPTH));
     accept(largest);
 
+    JsonArray numbers = new JsonArray();
+    while (new JsonObject().put("n", numbers).encode().length() < Fields.MAX_SETTINGS_BYTES - 10) {
+      numbers.add(numbers.size() % 10);
+    }
+    JsonObject numbersBody = new JsonObject().put(Fields.USER_ID, 1L).put(Fields.SETTINGS,
+      new JsonObject().put("n", numbers));
+    accept(RemoteInvalidations.message(PEER, Action.PUT_SETTINGS, numbersBody, numbersBody));
+    assertEquals(2, invalidations.applied(), "16 KiB of small numbers, in body and reply");
+
     JsonObject deepest = new JsonObject();
     for (int level = 1; level < Requests.MAX_SETTINGS_DEPTH; level++) {
       deepest = new JsonObject().put("d", deepest);
     }
     JsonObject deepBody = new JsonObject().put(Fields.USER_ID, 1L).put(Fields.SETTINGS, deepest);
     accept(RemoteInvalidations.message(PEER, Action.PUT_SETTINGS, deepBody, deepBody));
-    assertEquals(2, invalidations.applied(), "settings as deep as a request may send them");
+    assertEquals(3, invalidations.applied(), "settings as deep as a request may send them");
+  }
+
+  @Test
+  @DisplayName("the size estimate is the encoding's length, give or take a comma per container")
+  void estimateFollowsTheEncoding() {
+    JsonObject sample = new JsonObject().put("a", 1).put("b", -42L).put("c", 2.5).put("d", true).put("e", false)
+      .putNull("f").put("g", "text").put("h", new JsonArray().add(1).add("x").add(new JsonObject()))
+      .put("i", Long.MIN_VALUE);
+    int length = sample.encode().length();
+    int containers = 3;
+    assertTrue(RemoteInvalidations.JsonBudget.within(sample, length + containers, 5));
+    assertFalse(RemoteInvalidations.JsonBudget.within(sample, length - 1, 5));
   }
 
   @Test
