@@ -115,7 +115,7 @@ final class CacheRegistry {
     return drops;
   }
 
-  /** One key, or one group of keys ({@link ReadCache#invalidateGroup}), to drop from one cache. */
+  /** One key, or one group of keys ({@link ReadCache#invalidateGroup}), to drop from one cache; the other is null. */
   record Drop(ReadCache<Object> cache, Object key, Object group) {
     void run() {
       if (key != null) {

@@ -44,7 +44,8 @@ import java.util.function.Supplier;
  * </ul>
  *
  * <p>Threads: {@link #handle} runs on the event loop the request came in on; the admin pool's checks, the purge
- * timer, the readiness probe and reconfiguration run on the node's context ({@link #call} hops there).
+ * timer, the readiness probe, reconfiguration and the other nodes' cache invalidations ({@link #onRemoteWrite},
+ * validated and bounded by {@link RemoteInvalidations}) run on the node's context ({@link #call} hops there).
  * {@link #stats()} and the meters read volatile or atomic state and may run on any thread.
  */
 public final class Node {
