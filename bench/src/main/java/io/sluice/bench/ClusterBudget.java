@@ -130,9 +130,9 @@ final class ClusterBudget {
         + " statement), server connections of the tier's account counted every " + SAMPLE_MS + " ms: a rolling start"
         + " of 3 proxy nodes " + ROLLING_GAP_MS + " ms apart; a reload of db.pool.maxSize to " + RELOADED_BUDGET
         + " while a third proxy node joins; a proxy node frozen past the heartbeat timeout, a replacement, then the"
-        + " thaw. Targets: the peak never above 2 x budget + 3 x proxy nodes (admin, probe, latency lock); one cluster with every share above 0"
-        + " within heartbeat timeout + grace + " + (RECOVERY_SLACK_MS / 1000) + " s of the thaw and every read then"
-        + " 200; the thawed node's pool never above its share before the freeze.")
+        + " thaw. Targets: the peak never above 2 x budget + 3 x proxy nodes (admin, probe, latency lock); one"
+        + " cluster with every share above 0 within heartbeat timeout + grace + " + (RECOVERY_SLACK_MS / 1000)
+        + " s of the thaw and every read then 200; the thawed node's pool never above its share before the freeze.")
       .put("config", new JsonObject().put("budget", BUDGET).put("reloadedBudget", RELOADED_BUDGET)
         .put("heartbeatTimeoutSeconds", HEARTBEAT_SECONDS).put("shareGraceMs", GRACE_MS).put("clients", CLIENTS)
         .put("injectedLatencyMs", LATENCY_MS).put("sampleMs", SAMPLE_MS).put("account", db.user())
