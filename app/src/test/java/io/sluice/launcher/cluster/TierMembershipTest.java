@@ -69,15 +69,16 @@ class TierMembershipTest {
     JsonObject status = status(a);
     assertEquals(3, status.getJsonArray("members").size(), status.encodePrettily());
     assertEquals(BUDGET / 2, status.getInteger("share"));
-    // Each proxy member's own figures, asked on its address: a's (only the four numbers), none from b, which follows
-    // no membership and so never answers; an API member has no figures at all.
+    // Each proxy member's own figures, asked on its address: a's (the four numbers and what the growth gate reads:
+    // held, with no draining pool its share, and the share granted), none from b, which follows no membership and so
+    // never answers; an API member has no figures at all.
     for (Object m : status.getJsonArray("members")) {
       JsonObject member = (JsonObject) m;
       if (member.getString("role").equals("api")) {
         assertTrue(!member.containsKey("stats"), member.encode());
       } else if (member.getBoolean("self")) {
-        assertEquals(new JsonObject().put("inUse", 1).put("waiting", 0).put("maxSize", BUDGET / 2).put("eventLoops", 2),
-          member.getJsonObject("stats"));
+        assertEquals(new JsonObject().put("inUse", 1).put("waiting", 0).put("maxSize", BUDGET / 2).put("eventLoops", 2)
+          .put("held", BUDGET / 2).put("granted", BUDGET / 2), member.getJsonObject("stats"));
       } else {
         assertTrue(member.containsKey("stats") && member.getValue("stats") == null, member.encode());
       }

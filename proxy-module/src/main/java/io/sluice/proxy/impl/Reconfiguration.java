@@ -31,6 +31,12 @@ final class Reconfiguration {
   final LongAdder swaps = new LongAdder();
   /** Swaps whose old pool is not closed yet. */
   final AtomicInteger draining = new AtomicInteger();
+  /**
+   * The connections those old pools may still hold (the sum of their sizes). Raised before the new generation is
+   * published and lowered only once the old pool is closed, so that {@link Node#held()}, read on any thread, never
+   * under-reports: peers decide whether they may grow from it.
+   */
+  final AtomicInteger drainingConnections = new AtomicInteger();
   /** The last reconfiguration accepted, done or not. Node context only. */
   private Future<?> reconfiguring = Future.succeededFuture();
 
@@ -107,6 +113,11 @@ final class Reconfiguration {
   }
 
   private void swap(Generation was, ProxyConfig next, int nextBudget) {
+    int oldSize = was.pool() == null ? 0 : was.maxSize();
+    if (oldSize > 0) {
+      // Counted as draining before the new generation is visible: held() stays >= what the server may see.
+      drainingConnections.addAndGet(oldSize);
+    }
     node.current = Generation.build(node.vertx, node, next, nextBudget);
     swaps.increment();
     if (was.pool() == null) {
@@ -118,6 +129,7 @@ final class Reconfiguration {
       + " flight finish", nextBudget, next.db().pool().describe(), was.maxSize(), was.executor().inUse());
     was.drainAndClose(node.vertx, next.db().killGraceMs()).onComplete(ar -> {
       draining.decrementAndGet();
+      drainingConnections.addAndGet(-oldSize);
       log.info("Old database pool drained and closed");
     });
   }
