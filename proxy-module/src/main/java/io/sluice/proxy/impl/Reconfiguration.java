@@ -71,7 +71,10 @@ final class Reconfiguration {
         "db host, port, database, user, password, tls and allowPublicKeyRetrieval cannot change without a restart"));
     }
     int nextBudget = Node.clamp(nextShare, next.db().pool().maxSize());
-    boolean newPool = next.db().pool().needsNewPool(old.db().pool()) || nextBudget != node.budget
+    // The size is the node's budget, compared on its own: in cluster mode a reload of db.pool.maxSize that leaves
+    // this node's share as it is (the growth gate has not passed yet) must not swap a pool for one of the same size.
+    boolean newPool = next.db().pool().withMaxSize(0).needsNewPool(old.db().pool().withMaxSize(0))
+      || nextBudget != node.budget
       || next.db().lanes().enabled() != old.db().lanes().enabled();
     if (newPool && draining.get() > 0) {
       return Future.failedFuture(new ProxyFailure(FailureCode.POOL_SATURATED,
