@@ -23,6 +23,10 @@ import java.util.TreeSet;
  * The order is the cluster's (oldest first); a departed node keeps its place until it stops counting, so nobody's
  * share grows early because the remainder moved.
  *
+ * <p>What the governor decides is the <em>target</em> share; a node moves up to it only through the growth gate
+ * ({@link GrowthGate}: the others have confirmed that they hold no more than their shares), so that the pools in
+ * force never add up to more than the budget, the invariant this class and the gate keep together.
+ *
  * <h2>The majority rule</h2>
  * The <em>last known members</em> are every member of any role (API nodes are witnesses: they hold no connection
  * but break ties), by {@link Member#seat() seat}, its Hazelcast address {@code host:port}: a restarted or merged
