@@ -149,6 +149,7 @@ class BudgetBoundIT {
     connections.resetMax();
     SluiceProcess d = proxies.get(3);
     String frozenId = adminCluster(d).getString("self");
+    int frozenPool = adminPool(d).getInteger("maxSize");
     d.signal("STOP");
     try {
       SluiceProcess.awaitCondition("the frozen node dropped by the API node", POLL_BOUND,
@@ -178,6 +179,12 @@ class BudgetBoundIT {
       List<SluiceProcess> live = proxies.stream().filter(node -> node != d).toList();
       SluiceProcess.awaitCondition("the live proxy nodes at their grants, nothing draining", POLL_BOUND,
         () -> live.stream().allMatch(this::atItsGrant));
+      // The invariant itself, from the nodes' own figures (stable now: nothing changes while the node is frozen):
+      // the pools in force, the frozen node's included, add up to at most the budget.
+      int inForce = frozenPool + live.stream().mapToInt(node -> adminPool(node).getInteger("maxSize")).sum();
+      System.out.printf("BudgetBoundIT (c): pools in force with the frozen node's %d: %d (budget %d)%n", frozenPool,
+        inForce, RAISED_BUDGET);
+      assertTrue(inForce <= RAISED_BUDGET, inForce + " connections in the pools in force > " + RAISED_BUDGET);
       steadyWindow("c: frozen node reserved", RAISED_BUDGET);
     } finally {
       d.signal("CONT");
