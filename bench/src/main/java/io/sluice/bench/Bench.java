@@ -189,6 +189,7 @@ public final class Bench {
       JsonObject ceiling = null;
       JsonObject clustered = null;
       JsonObject clusterIdle = null;
+      JsonObject clusterBudget = null;
       ShapeScenarios shapes = new ShapeScenarios(this, options, progress, wrk, serviceJar, STAMP.format(date));
       Map<String, JsonObject> direct = new LinkedHashMap<>();
       Map<String, JsonObject> blocking = new LinkedHashMap<>();
@@ -204,6 +205,9 @@ public final class Bench {
         }
         if (options.runs(CEILING)) {
           ceiling = ceiling(running);
+        }
+        if (options.runs(ClusterBudget.CLUSTER_BUDGET)) {
+          clusterBudget = new ClusterBudget(this, options, progress, serviceJar, STAMP.format(date)).run(running);
         }
         if (options.runs(FAST_UNCACHED)) {
           direct.put(FAST_UNCACHED, peer(FAST_UNCACHED, DIRECT, running, 0, -1));
@@ -244,6 +248,9 @@ public final class Bench {
         scenarios.add(slowLane());
       }
       new FaultScenarios(this, options, progress, serviceJar, STAMP.format(date)).run().forEach(scenarios::add);
+      if (clusterBudget != null) {
+        scenarios.add(clusterBudget);
+      }
       return write(report(scenarios));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -829,6 +836,11 @@ public final class Bench {
     Files.copy(options.jar(), serviceJar, StandardCopyOption.REPLACE_EXISTING);
   }
 
+  /** The embedded MariaDB's directory (its client, its socket) under {@link #dataDir}. */
+  Path embeddedDir() {
+    return dataDir().resolve("mariadb");
+  }
+
   /** One data directory per user count: a directory once seeded is never seeded again. */
   private Path dataDir() {
     return options.workDir().resolve("data-" + options.users());
@@ -983,7 +995,7 @@ public final class Bench {
     JsonObject overload = Comparison.overloadComparison(scenarios);
     JsonObject slowLane = Comparison.slowLaneComparison(scenarios);
     JsonArray targets = Comparison.targets(ratios, overload, slowLane).addAll(ShapeFigures.targets(scenarios))
-      .addAll(FaultScenarios.targets(scenarios));
+      .addAll(FaultScenarios.targets(scenarios)).addAll(ClusterBudget.targets(scenarios));
     ShapeFigures.addOpenLoop(overload, scenarios);
     report.put("ratios", ratios).put("overloadComparison", overload).put("slowLaneComparison", slowLane)
       .put("cluster", ShapeFigures.cluster(scenarios)).put("cache", ShapeFigures.cache(scenarios))

@@ -72,6 +72,7 @@ final class BenchReport {
       case Bench.CEILING -> "the database's ceiling: pool of "
         + s.getJsonObject("config").getJsonObject("pool").getInteger("maxSize") + ", no HTTP";
       case FaultScenarios.KILL_BURST, FaultScenarios.START_REFUSED -> FaultScenarios.keyFigure(s);
+      case ClusterBudget.CLUSTER_BUDGET -> ClusterBudget.keyFigure(s);
       default -> ShapeFigures.keyFigure(s);
     };
   }
@@ -327,6 +328,12 @@ final class BenchReport {
       out.append("\n## ").append(s.getString("name")).append("\n\n").append(s.getString("measures")).append("\n\n");
       out.append("| Metric | Value |\n|---|---|\n");
       FaultScenarios.rows(s).forEach(r -> row(out, r.getKey(), r.getValue()));
+      return;
+    }
+    if (ClusterBudget.CLUSTER_BUDGET.equals(s.getString("name"))) {
+      out.append("\n## ").append(s.getString("name")).append("\n\n").append(s.getString("measures")).append("\n\n");
+      out.append("| Sequence | Figures |\n|---|---|\n");
+      ClusterBudget.rows(s).forEach(r -> row(out, r.getKey(), r.getValue()));
       return;
     }
     JsonObject config = s.getJsonObject("config");

@@ -83,11 +83,19 @@ final class ServiceProcess implements AutoCloseable {
    */
   static ServiceProcess startNode(String name, Path jar, String heap, Path workDir, Path logFile,
                                   Map<String, String> overrides) {
+    return startNode(name, jar, heap, workDir, logFile, overrides, List.of());
+  }
+
+  /** {@link #startNode(String, Path, String, Path, Path, Map)} with {@code args} after the jar ({@code --config f}). */
+  static ServiceProcess startNode(String name, Path jar, String heap, Path workDir, Path logFile,
+                                  Map<String, String> overrides, List<String> args) {
     int port = freePort();
     Map<String, String> env = new LinkedHashMap<>(overrides);
     env.put("SLUICE_HTTP_HOST", "127.0.0.1");
     env.put("SLUICE_HTTP_PORT", String.valueOf(port));
-    return spawn(name, List.of(javaBinary(), "-Xmx" + heap, "-jar", jar.toString()), port, workDir, logFile, env);
+    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx" + heap, "-jar", jar.toString()));
+    command.addAll(args);
+    return spawn(name, command, port, workDir, logFile, env);
   }
 
   /**

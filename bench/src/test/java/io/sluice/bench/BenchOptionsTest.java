@@ -29,6 +29,8 @@ class BenchOptionsTest {
 
     BenchOptions all = parse();
     assertEquals(BenchOptions.ALL_SCENARIOS, all.scenarios());
+    assertEquals(BenchOptions.SMOKE_SCENARIOS, parse("--smoke").scenarios(), "--smoke leaves cluster-budget out");
+    assertTrue(!BenchOptions.SMOKE_SCENARIOS.contains(ClusterBudget.CLUSTER_BUDGET));
     assertTrue(!all.rerun().contains("--scenarios"), all.rerun());
   }
 

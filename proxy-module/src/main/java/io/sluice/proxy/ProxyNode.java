@@ -122,7 +122,7 @@ public final class ProxyNode {
   private Future<Void> listen() {
     admin = vertx.eventBus().localConsumer(ProxyContract.ADMIN_ADDRESS, this::handleAdmin);
     invalidations = vertx.eventBus().<Object>consumer(ProxyContract.CACHE_INVALIDATE_ADDRESS,
-      message -> core.onRemoteWrite(message.body() instanceof JsonObject body ? body : null));
+      message -> core.onRemoteWrite(message::body));
     return Future.all(admin.completion(), invalidations.completion()).mapEmpty();
   }
 

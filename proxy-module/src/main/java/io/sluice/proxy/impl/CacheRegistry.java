@@ -5,10 +5,12 @@ import io.sluice.proxy.config.CachesConfig;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
@@ -57,7 +59,7 @@ final class CacheRegistry {
       if (write instanceof Operation.CacheWrite.Put put) {
         cache.put(put.keyOf().apply(reply), reply);
       } else if (write instanceof Operation.CacheWrite.Invalidate invalidate) {
-        cache.invalidate(invalidate.affected());
+        cache.invalidateGroup(invalidate.group());
       }
     }
   }
@@ -73,7 +75,7 @@ final class CacheRegistry {
         continue;
       }
       if (write instanceof Operation.CacheWrite.Invalidate invalidate) {
-        cache.invalidate(invalidate.affected());
+        cache.invalidateGroup(invalidate.group());
       } else if (write instanceof Operation.CacheWrite.Put put && put.requestKey() != null) {
         // The write may have committed: the entry under the key it names may be old now.
         cache.drop(put.requestKey());
@@ -91,20 +93,35 @@ final class CacheRegistry {
   }
 
   /**
-   * For a write seen on another proxy node: drops (never puts) every entry it may have changed. A put's key comes
-   * from the reply, or for a write with no reply (outcome unknown) from the request when it names one, as
-   * {@link #invalidateFor} does here.
+   * For a write seen on another proxy node: what to drop (never put) here, every entry it may have changed. A
+   * put's key comes from the reply, or for a write with no reply (outcome unknown) from the request when it names
+   * one, as {@link #invalidateFor} does here. Resolved before anything is dropped, so that a reply that yields no
+   * valid key (a {@link ProxyFailure} from the put's {@code keyOf}) drops nothing.
    */
-  void dropFor(List<Operation.CacheWrite> writes, JsonObject reply) {
+  List<Drop> dropsFor(List<Operation.CacheWrite> writes, JsonObject reply) {
+    List<Drop> drops = new ArrayList<>(writes.size());
     for (Operation.CacheWrite write : writes) {
       ReadCache<Object> cache = caches.get(write.cache());
       if (cache == null) {
         continue;
       }
       if (write instanceof Operation.CacheWrite.Put put && (reply != null || put.requestKey() != null)) {
-        cache.drop(reply != null ? put.keyOf().apply(reply) : put.requestKey());
+        drops.add(new Drop(cache, Objects.requireNonNull(reply != null ? put.keyOf().apply(reply) : put.requestKey()),
+          null));
       } else if (write instanceof Operation.CacheWrite.Invalidate invalidate) {
-        cache.invalidate(invalidate.affected());
+        drops.add(new Drop(cache, null, invalidate.group()));
+      }
+    }
+    return drops;
+  }
+
+  /** One key, or one group of keys ({@link ReadCache#invalidateGroup}), to drop from one cache; the other is null. */
+  record Drop(ReadCache<Object> cache, Object key, Object group) {
+    void run() {
+      if (key != null) {
+        cache.drop(key);
+      } else {
+        cache.invalidateGroup(group);
       }
     }
   }

@@ -118,7 +118,8 @@ final class LatencyGate {
     }
     holder = null;
     if (wanted) {
-      warnings.warn("Injected latency: the connection holding its lock closed; statements sleep instead until one is back");
+      warnings.warn("Injected latency: the connection holding its lock closed; statements sleep instead until one is"
+        + " back");
       retry();
     }
   }

@@ -44,7 +44,8 @@ import java.util.function.Supplier;
  * </ul>
  *
  * <p>Threads: {@link #handle} runs on the event loop the request came in on; the admin pool's checks, the purge
- * timer, the readiness probe and reconfiguration run on the node's context ({@link #call} hops there).
+ * timer, the readiness probe, reconfiguration and the other nodes' cache invalidations ({@link #onRemoteWrite},
+ * validated and bounded by {@link RemoteInvalidations}) run on the node's context ({@link #call} hops there).
  * {@link #stats()} and the meters read volatile or atomic state and may run on any thread.
  */
 public final class Node {
@@ -67,6 +68,7 @@ public final class Node {
   final Idempotency idempotency;
   private final IdempotencySettings idempotencySettings;
   final CacheRegistry caches;
+  private final RemoteInvalidations remoteInvalidations;
   private final int eventLoops;
   private final long purgeTimer;
   private final Reconfiguration reconfiguration;
@@ -101,6 +103,7 @@ public final class Node {
     this.budget = clamp(initialShare, config.db().pool().maxSize());
     this.capacity = capacity;
     this.caches = new CacheRegistry(config.cache(), ticker);
+    this.remoteInvalidations = new RemoteInvalidations(id, caches);
     // The server never changes without a restart, so the probe keeps its pool across reloads.
     this.readiness = new ReadinessProbe(vertx, config.db());
     this.idempotency = new Idempotency(idempotencySettings.ttlHours());
@@ -249,31 +252,24 @@ public final class Node {
    * without a cluster: the only consumer is this node's, which ignores its own messages.
    */
   private void publish(String action, JsonObject body, JsonObject reply) {
-    vertx.eventBus().publish(ProxyContract.CACHE_INVALIDATE_ADDRESS, new JsonObject().put("node", id)
-      .put("action", action).put("body", body).put("reply", reply));
+    vertx.eventBus().publish(ProxyContract.CACHE_INVALIDATE_ADDRESS,
+      RemoteInvalidations.message(id, action, body, reply));
   }
 
   /**
-   * A write seen on another node: drops the entries it may have changed here. The cross-node bound is eventual, one
-   * event-bus hop: a read here between that node's acknowledgement and this message's arrival can still be
-   * answered from the old entry.
+   * A message on {@link ProxyContract#CACHE_INVALIDATE_ADDRESS}, from any member of the event bus: drops the
+   * entries the write it describes may have changed here, or drops the message when it is not valid
+   * ({@link RemoteInvalidations}). Never throws. The cross-node bound is eventual, one event-bus hop: a read here
+   * between that node's acknowledgement and this message's arrival can still be answered from the old entry.
+   *
+   * @param body reads the message's body (on a clustered event bus, decoding it may fail)
    */
-  public void onRemoteWrite(JsonObject message) {
-    if (message == null || id.equals(message.getString("node"))) {
-      return;
-    }
-    Operation op;
-    try {
-      JsonObject body = message.getJsonObject("body");
-      op = Operations.prepare(message.getString("action"), body == null ? new JsonObject() : body);
-      if (!op.write()) {
-        return;
-      }
-    } catch (RuntimeException e) {
-      log.debug("Ignored a cache invalidation that does not describe a write: {}", e.getMessage());
-      return;
-    }
-    caches.dropFor(op.cacheWrites(), message.getValue("reply") instanceof JsonObject r ? r : null);
+  public void onRemoteWrite(Supplier<Object> body) {
+    remoteInvalidations.accept(body);
+  }
+
+  RemoteInvalidations remoteInvalidations() {
+    return remoteInvalidations;
   }
 
   /** Live reload ({@link Action#APPLY_CONFIG}); call on the node's context. */

@@ -51,7 +51,8 @@ final class NodeStats {
         .put("eventLoops", node.eventLoops())
         .put("server", node.capacity.toJson()))
       .put("lanes", lanes(executor))
-      .put("caches", node.caches.stats());
+      .put("caches", node.caches.stats())
+      .put("invalidations", node.remoteInvalidations().stats());
   }
 
   /** {@code {<action>: {limit, inFlight, waiting, p90Ms, executed, dropped, rejected: {<reason>: n}}}}. */
@@ -121,6 +122,7 @@ final class NodeStats {
       Node::retryAfterSeconds);
     bindLanes(node, metrics);
     node.caches.bind(metrics);
+    node.remoteInvalidations().bind(metrics);
   }
 
   /** Per lane, read through the current generation (a pool swap brings new lanes under the same meters). */

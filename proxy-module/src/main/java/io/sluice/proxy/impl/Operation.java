@@ -6,7 +6,6 @@ import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Function;
-import java.util.function.Predicate;
 
 /**
  * One validated request, ready to run on a borrowed connection, with what it means to the caches: a read names the
@@ -96,16 +95,19 @@ record Operation(String action, String key, boolean write, CacheRead cacheRead, 
       return new Put(cache, reply -> key, key);
     }
 
-    /** Drops the entries whose key is a {@code type} matching {@code affected}. */
-    static <K> CacheWrite invalidate(String cache, Class<K> type, Predicate<K> affected) {
-      return new Invalidate(cache, key -> type.isInstance(key) && affected.test(type.cast(key)));
+    /**
+     * Drops the entries whose key is a {@link ReadCache.Grouped} of {@code group} (every cached list of one user),
+     * through the cache's group index: the work is that group's entries, never the whole cache.
+     */
+    static CacheWrite invalidate(String cache, Object group) {
+      return new Invalidate(cache, Objects.requireNonNull(group));
     }
 
     /** @param requestKey the key when the request names it, or null when only the reply knows it */
     record Put(String cache, Function<JsonObject, Object> keyOf, Object requestKey) implements CacheWrite {
     }
 
-    record Invalidate(String cache, Predicate<Object> affected) implements CacheWrite {
+    record Invalidate(String cache, Object group) implements CacheWrite {
     }
   }
 }

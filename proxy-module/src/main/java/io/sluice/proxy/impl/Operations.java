@@ -31,8 +31,15 @@ final class Operations {
   static final int ER_DUP_ENTRY = 1062;
   static final int ER_NO_REFERENCED_ROW = 1452;
 
-  /** Cache key of a notification list: the same user can be read with several filters. */
-  private record NotificationsKey(long userId, boolean unreadOnly, int limit) {
+  /**
+   * Cache key of a notification list: the same user can be read with several filters, and a notification write
+   * drops them all through the user's group.
+   */
+  private record NotificationsKey(long userId, boolean unreadOnly, int limit) implements ReadCache.Grouped {
+    @Override
+    public Object group() {
+      return userId;
+    }
   }
 
   private Operations() {
@@ -59,7 +66,9 @@ final class Operations {
   private static Operation createUser(JsonObject body) {
     String name = Requests.text(body, Fields.NAME, Fields.MAX_NAME_LENGTH, false).trim();
     String email = Requests.email(body);
-    List<CacheWrite> caches = List.of(CacheWrite.put(CachesConfig.USERS, reply -> reply.getLong(Fields.ID)));
+    // positiveId: on another node the reply is untrusted input (Node#onRemoteWrite); here it is the new row's id.
+    List<CacheWrite> caches = List.of(CacheWrite.put(CachesConfig.USERS,
+      reply -> Requests.positiveId(reply, Fields.ID)));
     return Operation.write(Action.CREATE_USER, "new user", caches, db -> db.prepared(Sql.INSERT_USER)
       .execute(Tuple.of(name, email, now()))
       .map(rows -> new JsonObject()
@@ -167,8 +176,7 @@ final class Operations {
 
   /** A notification write changes every cached list of that user, whatever its filter and limit. */
   private static List<CacheWrite> userNotifications(long userId) {
-    return List.of(CacheWrite.invalidate(CachesConfig.NOTIFICATIONS, NotificationsKey.class,
-      key -> key.userId() == userId));
+    return List.of(CacheWrite.invalidate(CachesConfig.NOTIFICATIONS, userId));
   }
 
   private static Future<Void> requireUser(Db db, long userId) {

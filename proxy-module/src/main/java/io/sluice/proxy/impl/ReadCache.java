@@ -14,10 +14,13 @@ import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -30,9 +33,9 @@ import java.util.function.Supplier;
  *   <li>Coalescing: concurrent misses for one key share one load, so they cost one statement.</li>
  *   <li>Stale-if-saturated: entries are kept {@code staleGraceSeconds} past their TTL; when the pool rejects a read
  *   (it would fail 503) such an entry answers instead.</li>
- *   <li>Writes go through {@link #put}/{@link #invalidate} before they are acknowledged, and they detach any load in
- *   flight for the key: a read that started before the write cannot store its older result afterwards, and a read
- *   that starts after the write never joins it.</li>
+ *   <li>Writes go through {@link #put}/{@link #drop}/{@link #invalidateGroup} before they are acknowledged, and they
+ *   detach any load in flight for the key: a read that started before the write cannot store its older result
+ *   afterwards, and a read that starts after the write never joins it.</li>
  * </ul>
  * Caffeine bounds the size and drops entries after TTL + grace; its maintenance runs on the calling thread.
  *
@@ -48,6 +51,20 @@ import java.util.function.Supplier;
  * key's lock, so either the load's compute ran first (the write then overwrites or removes its entry) or it runs
  * after and sees {@code detached}. A load the write does not find in {@link #loads} has already stored its entry,
  * which the write then sees. A load that starts after the write committed reads the new value from the database.
+ *
+ * <p>Groups: a key that is {@link Grouped} (a notification list: one user, several filters) is indexed under its
+ * group, so that {@link #invalidateGroup} drops one user's keys in O(that user's entries and loads), never by
+ * scanning the cache; a flood of invalidations cannot cost more than the entries it names. The index
+ * ({@link #byGroup}) maps each group to its <em>holders</em>: every {@link Entry} in {@link #entries} and every
+ * {@link Load} in flight under a key of the group, each by identity. Invariant: <em>from a load's publication until
+ * its stored entry leaves the cache, its key has a holder in the index</em>. Kept by: a load is indexed after it is
+ * published and before its statement starts, and unindexed only after it left {@link #loads}; its entry is indexed
+ * inside the same {@code compute} that stores it, so before the load is unindexed; an entry is unindexed by the
+ * removal listener, which Caffeine calls for every removal (explicit, replaced, expired, size) after it. Holders
+ * are removed by identity, so a late removal of an old entry never unindexes the new entry of the same key, in
+ * whatever order the two run. The index may briefly hold a holder that already left (harmless: dropping a key
+ * with no entry is a no-op); it never lacks one. A load published but not yet indexed when an invalidation takes
+ * its snapshot has not started its statement, so it reads what the write committed.
  */
 final class ReadCache<K> {
 
@@ -55,7 +72,23 @@ final class ReadCache<K> {
   record Result(JsonObject value, String status, long ageSeconds) {
   }
 
-  private record Entry(JsonObject value, long loadedAtNanos) {
+  /**
+   * A key whose entries are dropped together ({@link #invalidateGroup}): {@code group()} needs value equality and
+   * must not change.
+   */
+  interface Grouped {
+    Object group();
+  }
+
+  /** A class, not a record: the group index tells entries apart by identity. */
+  private static final class Entry {
+    final JsonObject value;
+    final long loadedAtNanos;
+
+    Entry(JsonObject value, long loadedAtNanos) {
+      this.value = value;
+      this.loadedAtNanos = loadedAtNanos;
+    }
   }
 
   /**
@@ -74,11 +107,19 @@ final class ReadCache<K> {
   private volatile long staleLimitNanos;
   private final Cache<K, Entry> entries;
   private final Map<K, Load> loads = new ConcurrentHashMap<>();
+  /**
+   * Group → its holders (an {@link Entry} or a {@link Load}, by identity) → their key. Each holder map is touched
+   * only inside {@code byGroup.compute*} of its group, which serializes it; nothing calls into {@link #entries}
+   * or {@link #loads} from there (lock order: a key's lock in {@link #entries}, then a group's here).
+   */
+  private final Map<Object, Map<Object, K>> byGroup = new ConcurrentHashMap<>();
   private final LongAdder hits = new LongAdder();
   private final LongAdder misses = new LongAdder();
   private final LongAdder staleServes = new LongAdder();
   private final LongAdder evictions = new LongAdder();
   private final LongAdder coalesced = new LongAdder();
+  private final LongAdder groupInvalidations = new LongAdder();
+  private final LongAdder groupKeysDropped = new LongAdder();
 
   ReadCache(String name, CacheSettings settings, Ticker ticker) {
     this.name = name;
@@ -92,6 +133,8 @@ final class ReadCache<K> {
       .ticker(ticker)
       .executor(Runnable::run)
       .<K, Entry>evictionListener((key, entry, cause) -> evictions.increment())
+      // Every removal, whatever its cause, on the thread that caused it, after it (the executor runs it in place).
+      .removalListener((key, entry, cause) -> unindex(key, entry))
       .build();
   }
 
@@ -164,6 +207,8 @@ final class ReadCache<K> {
 
   /** Runs the load that {@code load} (already published in {@link #loads}) stands for. */
   private Load start(K key, Load load, Supplier<Future<JsonObject>> loader) {
+    // Before the statement starts (class comment: groups).
+    index(key, load);
     Future<JsonObject> loaded;
     try {
       loaded = loader.get();
@@ -176,6 +221,7 @@ final class ReadCache<K> {
       }
       // Only now: a write that no longer finds this load in `loads` must find its entry in `entries` (class comment).
       loads.remove(key, load);
+      unindex(key, load);
       load.promise.handle(ar);
     });
     return load;
@@ -194,6 +240,7 @@ final class ReadCache<K> {
         return old;
       }
       Entry entry = new Entry(value, ticker.read());
+      index(k, entry);
       whileStoring.run();
       return entry;
     });
@@ -204,6 +251,11 @@ final class ReadCache<K> {
    * write on another thread at exactly that point. A no-op otherwise.
    */
   volatile Runnable whileStoring = () -> { };
+
+  /** Runs Caffeine's pending maintenance (expiry, size eviction) now: for tests. */
+  void cleanUp() {
+    entries.cleanUp();
+  }
 
   /** The value of a fresh or stale entry for {@code key}, or null: for tests. */
   JsonObject peek(K key) {
@@ -242,24 +294,93 @@ final class ReadCache<K> {
   /** Stores the value a write just committed. */
   void put(K key, JsonObject value) {
     if (settings.enabled()) {
-      detach(key::equals);
-      entries.put(key, new Entry(value, ticker.read()));
+      detachKey(key);
+      entries.asMap().compute(key, (k, old) -> {
+        Entry entry = new Entry(value, ticker.read());
+        index(k, entry);
+        return entry;
+      });
     }
   }
 
-  /** Drops the entry (and any load in flight) of one key, without scanning the cache. */
+  /** Drops the entry (and any load in flight) of one key, without scanning anything. */
   void drop(K key) {
-    detach(key::equals);
+    detachKey(key);
     entries.invalidate(key);
   }
 
-  /** Drops every entry (and load in flight) whose key matches, after a write that changed them. */
+  /**
+   * Drops every entry (and load in flight) whose key is a {@link Grouped} of {@code group}, after a write that
+   * changed them: O(that group's entries and loads), whatever the size of the cache. Each key goes through
+   * {@link #drop}, so the class comment's invariant holds key by key.
+   *
+   * @return the keys dropped (for the index's tests and the stats)
+   */
+  int invalidateGroup(Object group) {
+    List<K> keys = groupKeys(group);
+    keys.forEach(this::drop);
+    groupInvalidations.increment();
+    groupKeysDropped.add(keys.size());
+    return keys.size();
+  }
+
+  /**
+   * Drops every entry (and load in flight) whose key matches. Scans the whole cache: for disabling it, not for
+   * a write (a write names its keys or its group).
+   */
   void invalidate(Predicate<K> affected) {
     List<K> detached = detach(affected);
     entries.asMap().keySet().removeIf(affected);
     // The scan above may pass a key whose load is storing right now on another thread; removing each detached key
     // by itself takes that key's lock after the load's compute (see the class comment).
     detached.forEach(entries::invalidate);
+  }
+
+  /** Marks the load in flight for {@code key}, if any, detached and forgets it. */
+  private void detachKey(K key) {
+    Load load = loads.remove(key);
+    if (load != null) {
+      load.detached = true;
+    }
+  }
+
+  private void index(K key, Object holder) {
+    if (key instanceof Grouped grouped) {
+      byGroup.compute(grouped.group(), (g, holders) -> {
+        Map<Object, K> map = holders == null ? new IdentityHashMap<>() : holders;
+        map.put(holder, key);
+        return map;
+      });
+    }
+  }
+
+  private void unindex(K key, Object holder) {
+    if (key instanceof Grouped grouped) {
+      byGroup.computeIfPresent(grouped.group(), (g, holders) -> {
+        holders.remove(holder);
+        return holders.isEmpty() ? null : holders;
+      });
+    }
+  }
+
+  /** The distinct keys that have a holder in {@code group}'s index now. */
+  private List<K> groupKeys(Object group) {
+    List<K> keys = new ArrayList<>();
+    byGroup.computeIfPresent(group, (g, holders) -> {
+      new LinkedHashSet<>(holders.values()).forEach(keys::add);
+      return holders;
+    });
+    return keys;
+  }
+
+  /** Holders (entries and loads in flight) indexed under {@code group}: for tests. */
+  int indexed(Object group) {
+    AtomicInteger n = new AtomicInteger();
+    byGroup.computeIfPresent(group, (g, holders) -> {
+      n.set(holders.size());
+      return holders;
+    });
+    return n.get();
   }
 
   /** Marks every load in flight for a matching key detached and forgets it; returns their keys. */
@@ -288,7 +409,10 @@ final class ReadCache<K> {
       .put("misses", misses.sum())
       .put("staleServes", staleServes.sum())
       .put("evictions", evictions.sum())
-      .put("coalescedWaits", coalesced.sum());
+      .put("coalescedWaits", coalesced.sum())
+      .put("groupInvalidations", groupInvalidations.sum())
+      .put("groupKeysDropped", groupKeysDropped.sum())
+      .put("indexedGroups", byGroup.size());
   }
 
   long hits() {
@@ -324,6 +448,10 @@ final class ReadCache<K> {
       name);
     metrics.counter("sluice.cache.coalesced.waits", "Misses that joined a load in flight for the same key", coalesced,
       LongAdder::sum, "cache", name);
+    metrics.counter("sluice.cache.group.invalidations", "Invalidations of one group's keys (a user's lists)",
+      groupInvalidations, LongAdder::sum, "cache", name);
+    metrics.counter("sluice.cache.group.keys.dropped", "Keys those invalidations dropped: the work they did",
+      groupKeysDropped, LongAdder::sum, "cache", name);
     metrics.gauge("sluice.cache.size", "Entries held", entries, Cache::estimatedSize, "cache", name);
   }
 }

@@ -21,7 +21,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The caches as operations name them: which cache a read or a write reaches, without a database. */
 class CacheRegistryTest {
 
-  private record ListKey(long userId, int limit) {
+  private record ListKey(long userId, int limit) implements ReadCache.Grouped {
+    @Override
+    public Object group() {
+      return userId;
+    }
   }
 
   private final CacheRegistry caches = new CacheRegistry(ProxyConfig.defaults().cache(), new FakeTicker());
@@ -65,7 +69,7 @@ class CacheRegistryTest {
   }
 
   @Test
-  @DisplayName("an invalidation drops the matching keys of its cache only")
+  @DisplayName("an invalidation drops the keys of its group in its cache only")
   void invalidateDropsMatchingKeys() {
     CacheRead mine = new CacheRead(CachesConfig.NOTIFICATIONS, new ListKey(1, 20));
     CacheRead mineOtherLimit = new CacheRead(CachesConfig.NOTIFICATIONS, new ListKey(1, 5));
@@ -75,8 +79,7 @@ class CacheRegistryTest {
       caches.read(read, () -> value("cached"));
     }
 
-    caches.afterWrite(List.of(CacheWrite.invalidate(CachesConfig.NOTIFICATIONS, ListKey.class,
-      key -> key.userId() == 1)), new JsonObject());
+    caches.afterWrite(List.of(CacheWrite.invalidate(CachesConfig.NOTIFICATIONS, 1L)), new JsonObject());
 
     assertEquals(ProxyContract.CACHE_MISS, caches.read(mine, () -> value("fresh")).result().status());
     assertEquals(ProxyContract.CACHE_MISS, caches.read(mineOtherLimit, () -> value("fresh")).result().status());

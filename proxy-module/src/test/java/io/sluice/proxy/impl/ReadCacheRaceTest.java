@@ -44,8 +44,12 @@ class ReadCacheRaceTest {
   }
 
   private void holdTheNextStore() {
+    holdTheNextStore(cache);
+  }
+
+  private void holdTheNextStore(ReadCache<?> held) {
     AtomicBoolean first = new AtomicBoolean(true);
-    cache.whileStoring = () -> {
+    held.whileStoring = () -> {
       if (first.getAndSet(false)) {
         storing.countDown();
         await(release);
@@ -64,7 +68,12 @@ class ReadCacheRaceTest {
 
   /** Runs the load's completion on thread A and {@code write} on thread B once A is inside its store. */
   private void raceStoreAgainst(Promise<JsonObject> load, Runnable write) throws InterruptedException {
-    holdTheNextStore();
+    raceStoreAgainst(cache, load, write);
+  }
+
+  private void raceStoreAgainst(ReadCache<?> held, Promise<JsonObject> load, Runnable write)
+    throws InterruptedException {
+    holdTheNextStore(held);
     Thread loader = new Thread(() -> load.complete(OLD), "loader");
     loader.start();
     await(storing);
@@ -86,6 +95,27 @@ class ReadCacheRaceTest {
     Promise<JsonObject> load = startLoad(1L);
     raceStoreAgainst(load, () -> cache.invalidate(key -> key == 1L));
     assertNull(cache.peek(1L), "the load stored an outdated value after the invalidation returned");
+  }
+
+  /** A user's list, grouped by user as the notifications cache keys it. */
+  private record ListKey(long userId, int limit) implements ReadCache.Grouped {
+    @Override
+    public Object group() {
+      return userId;
+    }
+  }
+
+  @Test
+  @DisplayName("a group invalidation from another thread while a load of that group stores its older value leaves"
+    + " no entry, and no holder in the index")
+  void groupInvalidationDuringStoreWins() throws InterruptedException {
+    ReadCache<ListKey> lists = new ReadCache<>("lists", ONE_MINUTE, new FakeTicker());
+    ListKey key = new ListKey(1, 20);
+    Promise<JsonObject> load = Promise.promise();
+    lists.get(key, load::future);
+    raceStoreAgainst(lists, load, () -> lists.invalidateGroup(1L));
+    assertNull(lists.peek(key), "the load stored an outdated value after the invalidation returned");
+    assertEquals(0, lists.indexed(1L));
   }
 
   @Test
