@@ -238,8 +238,9 @@ public final class Launcher implements AutoCloseable {
    * This node's share of the proxy tier's connection budget, from the cluster's membership ({@link TierMembership}):
    * called on the membership's context at start (before the proxy is deployed) and whenever the proxy nodes that
    * count change. {@code next} maps a budget ({@code db.pool.maxSize}, which reloads change) to this node's part of
-   * it; the proxy node resizes its pool through its live pool swap (shrinking at once; growing is delayed by
-   * the membership's grace before it gets here).
+   * it; the proxy node resizes its pool through its live pool swap. Shrinking comes here at once; growing only
+   * after the membership's grace and its growth gate (the budget bound: every other proxy node has confirmed that it
+   * holds no more than its share), and never above the share the gate granted, whatever budget a reload brings.
    */
   private void shareChanged(IntUnaryOperator next) {
     ProxyNode node;
@@ -259,7 +260,8 @@ public final class Launcher implements AutoCloseable {
   /**
    * Hands {@code next} to the proxy, and tries again every {@link #SHARE_RETRY_MS} while it is refused (a previous
    * pool still draining, the database briefly away) and still the share in force: a shrink that was never applied
-   * would leave the tier over its budget.
+   * would leave the tier over its budget. Meanwhile the proxy reports both pools in its {@code held}, so no peer's
+   * growth gate passes until the shrink is applied and the old pool has closed.
    */
   private void applyShare(ProxyNode node, IntUnaryOperator next) {
     node.setShare(next).onFailure(err -> {

@@ -70,6 +70,12 @@ final class ServerConnections implements AutoCloseable {
     return max.getAndSet(last.get());
   }
 
+  /** Starts a window of its own: the highest count from the next sample on (the last one may be older). */
+  void startWindow() {
+    check();
+    max.set(0);
+  }
+
   private void check() {
     if (failure != null) {
       throw new AssertionError("counting the server's connections failed", failure);

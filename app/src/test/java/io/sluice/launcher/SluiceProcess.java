@@ -64,19 +64,54 @@ final class SluiceProcess implements AutoCloseable {
                                         Map<String, String> env) {
     Map<String, String> all = new java.util.HashMap<>(env);
     all.put("SLUICE_HTTP_HOST", httpHost);
-    return start(name, httpHost, httpPort, all, List.of("ip", "netns", "exec", namespace));
+    return start(name, httpHost, httpPort, all, List.of("ip", "netns", "exec", namespace), null);
   }
 
   private static SluiceProcess start(String name, int httpPort, Map<String, String> env, List<String> prefix) {
-    return start(name, "127.0.0.1", httpPort, env, prefix);
+    return start(name, "127.0.0.1", httpPort, env, prefix, null);
+  }
+
+  /**
+   * As {@link #start(String, int, Map)}, reading {@code yaml} as its {@code conf/config.yaml} (the default path,
+   * relative to its working directory), which {@link #writeConfig} changes for the reload to find; keys set in
+   * {@code env} override the file and cannot be reloaded.
+   */
+  static SluiceProcess startWithConfig(String name, int httpPort, Map<String, String> env, String yaml) {
+    return start(name, "127.0.0.1", httpPort, env, List.of(), yaml);
+  }
+
+  /** Replaces {@code conf/config.yaml} at once (written aside, then moved): a scan never reads half a file. */
+  void writeConfig(String yaml) {
+    try {
+      Path conf = dir.resolve("conf");
+      Path next = Files.writeString(conf.resolve("config.yaml.next"), yaml);
+      Files.move(next, conf.resolve("config.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Sends {@code signal} ({@code STOP}, {@code CONT}) to this process alone, as {@code kill -SIGNAL pid} does. */
+  void signal(String signal) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).redirectErrorStream(true)
+      .start();
+    String output = new String(kill.getInputStream().readAllBytes());
+    if (kill.waitFor() != 0) {
+      throw new AssertionError("kill -" + signal + " " + process.pid() + " failed: " + output);
+    }
   }
 
   private static SluiceProcess start(String name, String httpHost, int httpPort, Map<String, String> env,
-                                     List<String> prefix) {
+                                     List<String> prefix, String yaml) {
     try {
       Path target = Path.of("target", "process-it").toAbsolutePath();
       Files.createDirectories(target);
       Path dir = Files.createTempDirectory(target, name + "-");
+      if (yaml != null) {
+        Files.createDirectories(dir.resolve("conf"));
+        Files.writeString(dir.resolve("conf").resolve("config.yaml"), yaml);
+      }
       List<String> command = new ArrayList<>(prefix);
       command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
         jar().toString()));

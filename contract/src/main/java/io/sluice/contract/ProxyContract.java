@@ -147,10 +147,13 @@ public final class ProxyContract {
   public static final String CLUSTER_STATUS_ADDRESS = "sluice.cluster.status";
 
   /**
-   * Request {@code {}} → one proxy node's pool figures {@code {inUse, waiting, maxSize, eventLoops}} ({@code maxSize}
-   * is the node's share of the budget), for {@code GET /admin/cluster} on any node. One address per proxy node,
-   * named by its Hazelcast member id, so that a request reaches that node and no other. A clustered (not local)
-   * consumer, since peers must reach it; it is read-only and reveals nothing but these four numbers.
+   * Request {@code {}} → one proxy node's figures {@code {inUse, waiting, maxSize, eventLoops, held, granted, roster,
+   * departing}} ({@code maxSize} is the node's share of the budget in force; {@code held} the connections its request
+   * pools may hold, draining ones included; {@code granted} the share its growth gate allowed; {@code roster} the node
+   * ids it counts, oldest first; {@code departing} {@code [{id, countedForMs, held}]} the departed nodes it still
+   * reserves), for {@code GET /admin/cluster} on any node and for the growth gate of every proxy node. One address per
+   * proxy node, named by its member id, so that a request reaches that node and no other. A clustered (not local)
+   * consumer, since peers must reach it; it is read-only and reveals nothing but these figures and member ids.
    */
   public static String nodeStatsAddress(String memberId) {
     return NODE_STATS_PREFIX + memberId + ".stats";

@@ -159,6 +159,11 @@ class DatabaseFaultsTest {
     List<Future<JsonObject>> slow = slowRequests(2, 4_000);
     JsonObject bigger = new JsonObject().put("db", new JsonObject().put("pool", new JsonObject().put("maxSize", 4)));
     assertTrue(send(Action.APPLY_CONFIG, bigger, 10_000).await().getBoolean("poolSwapped"));
+    // While the old pool drains beside the new one, the node reports both as held (what a clustered peer's growth
+    // gate reads): 3 + 4, not the 4 of the new pool alone.
+    JsonObject swapping = poolStats();
+    assertEquals(1, swapping.getInteger("poolsDraining"), swapping.encode());
+    assertEquals(3 + 4, swapping.getInteger("held"), swapping.encode());
     faults.mode(Mode.BLACKHOLE);
 
     for (Future<JsonObject> reply : slow) {
@@ -167,6 +172,7 @@ class DatabaseFaultsTest {
     // The old pool drains (its two stuck connections destroyed) and closes (its idle one closed at the socket).
     Poll.until(WITHIN, "the old pool drained and closed", () -> poolStats().getInteger("poolsDraining") == 0);
     assertEquals(2, poolStats().getLong("connectionsDestroyed"));
+    assertEquals(4, poolStats().getInteger("held"), "the old pool no longer held once closed");
 
     // A connection of the new pool stuck in its handshake, then the proxy is undeployed.
     assertEquals(FailureCode.DB_UNAVAILABLE, failureCode(ping(1_000)));

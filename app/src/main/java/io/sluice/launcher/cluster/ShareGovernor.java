@@ -23,6 +23,10 @@ import java.util.TreeSet;
  * The order is the cluster's (oldest first); a departed node keeps its place until it stops counting, so nobody's
  * share grows early because the remainder moved.
  *
+ * <p>What the governor decides is the <em>target</em> share; a node moves up to it only through the growth gate
+ * ({@link GrowthGate}: the others have confirmed that they hold no more than their shares), so that the pools in
+ * force never add up to more than the budget, the invariant this class and the gate keep together.
+ *
  * <h2>The majority rule</h2>
  * The <em>last known members</em> are every member of any role (API nodes are witnesses: they hold no connection
  * but break ties), by {@link Member#seat() seat}, its Hazelcast address {@code host:port}: a restarted or merged
@@ -43,6 +47,9 @@ import java.util.TreeSet;
  * Limits: a departure decided requires a majority, so after losing half of the last known seats including the
  * lowest (the only proxy of two without an API node, or two of four) the survivors keep their shares until a seat
  * comes back (a restarted member at its old address) or they restart.
+ *
+ * <p>A node that joins during another's grace never saw it leave: it learns it from the peers that still count it
+ * ({@link #adopt}), so that it reserves the same shares they do.
  *
  * <p>Pure: the caller passes the time (ms, any monotonic origin) and asks again at {@link #nextChangeMs}. Not
  * thread-safe: one context owns it.
@@ -104,6 +111,41 @@ public final class ShareGovernor {
       }
     });
     return departing;
+  }
+
+  /**
+   * A departed node a peer still counts, for {@code countedForMs} more, and which this node does not count: a node
+   * that joined while it was in its grace never saw it leave. It is counted here too, as departed, until the same
+   * moment, placed as the peer places it ({@code peerRoster}, oldest first: after the last node that precedes it
+   * there), so that both compute the same shares. Ignored when this node counts it already or sees it live.
+   *
+   * @return whether the node was added
+   */
+  public boolean adopt(String id, long countedForMs, List<String> peerRoster, long nowMs) {
+    if (roster.containsKey(id) || liveSeats.isEmpty()) {
+      return false;
+    }
+    int at = peerRoster.indexOf(id);
+    String after = null;
+    for (int i = at - 1; i >= 0 && after == null; i--) {
+      if (roster.containsKey(peerRoster.get(i))) {
+        after = peerRoster.get(i);
+      }
+    }
+    long leftAt = nowMs + Math.max(0, countedForMs) - graceMs;
+    Map<String, Long> rebuilt = new LinkedHashMap<>();
+    if (after == null) {
+      rebuilt.put(id, leftAt);
+    }
+    for (Map.Entry<String, Long> entry : roster.entrySet()) {
+      rebuilt.put(entry.getKey(), entry.getValue());
+      if (entry.getKey().equals(after)) {
+        rebuilt.put(id, leftAt);
+      }
+    }
+    roster.clear();
+    roster.putAll(rebuilt);
+    return true;
   }
 
   /** Whether the last view holds a majority of the last known members (see the class comment). */

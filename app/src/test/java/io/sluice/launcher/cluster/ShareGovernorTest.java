@@ -197,4 +197,28 @@ class ShareGovernorTest {
     assertEquals(true, governor.majority());
     assertEquals(List.of("b"), governor.counted(3_000 + GRACE_MS));
   }
+
+  @Test
+  @DisplayName("a node that joins during another's grace adopts it from a peer: same place, same end of the grace")
+  void joinerAdoptsADepartedNodeFromAPeer() {
+    // The joiner c sees a live and itself; a still counts b, which left 5 s ago, for 15 s more.
+    governor.view(List.of("a", "c"), 0);
+    assertEquals(List.of("a", "c"), governor.counted(0));
+    boolean adopted = governor.adopt("b", GRACE_MS - 5_000, List.of("a", "b", "c"), 0);
+    assertEquals(true, adopted);
+    assertEquals(List.of("a", "b", "c"), governor.counted(0), "b in the place the peer gives it");
+    assertEquals(Map.of("b", GRACE_MS - 5_000), governor.departing(0));
+    assertEquals(List.of(7, 7, 6), List.of(share("a", 0), share("b", 0), share("c", 0)), "the peer's shares");
+    assertEquals(false, governor.adopt("b", GRACE_MS, List.of("a", "b", "c"), 1_000), "counted already");
+    assertEquals(false, governor.adopt("a", GRACE_MS, List.of("a", "b", "c"), 1_000), "live here");
+    assertEquals(List.of("a", "c"), governor.counted(GRACE_MS - 5_000), "its grace ends when the peer's does");
+  }
+
+  @Test
+  @DisplayName("a departed node the peer lists first is adopted first")
+  void adoptedOldestGoesFirst() {
+    governor.view(List.of("b", "c"), 0);
+    governor.adopt("a", 1_000, List.of("a", "b", "c"), 0);
+    assertEquals(List.of("a", "b", "c"), governor.counted(0));
+  }
 }

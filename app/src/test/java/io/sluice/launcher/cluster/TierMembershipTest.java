@@ -69,15 +69,16 @@ class TierMembershipTest {
     JsonObject status = status(a);
     assertEquals(3, status.getJsonArray("members").size(), status.encodePrettily());
     assertEquals(BUDGET / 2, status.getInteger("share"));
-    // Each proxy member's own figures, asked on its address: a's (only the four numbers), none from b, which follows
-    // no membership and so never answers; an API member has no figures at all.
+    // Each proxy member's own figures, asked on its address: a's (the four numbers and what the growth gate reads:
+    // held, with no draining pool its share, and the share granted), none from b, which follows no membership and so
+    // never answers; an API member has no figures at all.
     for (Object m : status.getJsonArray("members")) {
       JsonObject member = (JsonObject) m;
       if (member.getString("role").equals("api")) {
         assertTrue(!member.containsKey("stats"), member.encode());
       } else if (member.getBoolean("self")) {
-        assertEquals(new JsonObject().put("inUse", 1).put("waiting", 0).put("maxSize", BUDGET / 2).put("eventLoops", 2),
-          member.getJsonObject("stats"));
+        assertEquals(new JsonObject().put("inUse", 1).put("waiting", 0).put("maxSize", BUDGET / 2).put("eventLoops", 2)
+          .put("held", BUDGET / 2).put("granted", BUDGET / 2), member.getJsonObject("stats"));
       } else {
         assertTrue(member.containsKey("stats") && member.getValue("stats") == null, member.encode());
       }
@@ -88,6 +89,39 @@ class TierMembershipTest {
     await("the whole budget back after the grace", () -> shares.get(shares.size() - 1) == BUDGET);
     assertEquals(List.of(BUDGET, BUDGET / 2, BUDGET), shares);
     assertTrue(status(a).getJsonArray("departing").isEmpty());
+  }
+
+  @Test
+  @DisplayName("growth gate: a joiner stays at 0 while a peer holds more than its share (an old pool draining), and"
+    + " grows once that peer reports its share")
+  void joinerWaitsUntilThePeerHoldsItsShare() {
+    ClusterSettings first = settings("proxy", ports[0]);
+    Vertx a = join(first);
+    List<Integer> sharesOfA = new CopyOnWriteArrayList<>();
+    // a's proxy as its stats report it: its pool at half the budget, and the old whole-budget pool still draining.
+    java.util.concurrent.atomic.AtomicInteger heldByA = new java.util.concurrent.atomic.AtomicInteger(BUDGET + BUDGET / 2);
+    follow(a, first, share -> sharesOfA.add(share.applyAsInt(BUDGET)), () -> new JsonObject().put("pool",
+      new JsonObject().put("inUse", 0).put("waiting", 0).put("maxSize", BUDGET / 2).put("eventLoops", 1)
+        .put("held", heldByA.get())));
+
+    ClusterSettings second = settings("proxy", ports[1]);
+    Vertx b = join(second);
+    List<Integer> sharesOfB = new CopyOnWriteArrayList<>();
+    follow(b, second, share -> sharesOfB.add(share.applyAsInt(BUDGET)), () -> new JsonObject().put("pool",
+      new JsonObject().put("inUse", 0).put("waiting", 0).put("maxSize", 0).put("eventLoops", 1).put("held", 0)));
+    await("a shrunk to half the budget", () -> sharesOfA.get(sharesOfA.size() - 1) == BUDGET / 2);
+    // Both stats addresses up (a lists every proxy's figures): from here b's gate hears a's 30, every 250 ms.
+    await("a reaches b's stats address", () -> status(a).getJsonArray("members").stream()
+      .allMatch(m -> ((JsonObject) m).getValue("stats") != null));
+    JsonObject waiting = status(b);
+    assertEquals(BUDGET / 2, waiting.getInteger("share"), waiting.encodePrettily());
+    assertEquals(0, waiting.getInteger("granted"), "b must not grow while a holds " + heldByA.get() + ": "
+      + waiting.encodePrettily());
+    assertTrue(sharesOfB.stream().allMatch(share -> share == 0), sharesOfB.toString());
+
+    heldByA.set(BUDGET / 2);
+    await("b granted its share once a holds its own", () -> status(b).getInteger("granted") == BUDGET / 2);
+    await("b's pool handed its share", () -> sharesOfB.get(sharesOfB.size() - 1) == BUDGET / 2);
   }
 
   private ClusterSettings settings(String role, int port) {

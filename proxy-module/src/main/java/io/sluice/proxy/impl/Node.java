@@ -327,6 +327,17 @@ public final class Node {
     return reconfiguration.draining.get();
   }
 
+  /**
+   * The connections this node may hold on the server right now: the size of the pool in force plus the sizes of the
+   * old pools still draining beside it (their connections stay open until they close). Never less than what the
+   * server can see from the request pools; any thread.
+   */
+  int held() {
+    // The draining sizes first: a swap raises them before it publishes the new generation.
+    int draining = reconfiguration.drainingConnections.get();
+    return current.maxSize() + draining;
+  }
+
   /** The Retry-After the node would give now (at least 1). Any thread. */
   long retryAfterSeconds() {
     PoolExecutor executor = current.executor();

@@ -46,6 +46,7 @@ final class NodeStats {
         .put("statementTimeouts", stops(counters))
         .put("swaps", node.reconfigurationSwaps().sum())
         .put("poolsDraining", node.reconfigurationDraining())
+        .put("held", node.held())
         .put("configuredMaxSize", db.pool().maxSize())
         .put("eventLoops", node.eventLoops())
         .put("server", node.capacity.toJson()))

@@ -31,6 +31,12 @@ final class Reconfiguration {
   final LongAdder swaps = new LongAdder();
   /** Swaps whose old pool is not closed yet. */
   final AtomicInteger draining = new AtomicInteger();
+  /**
+   * The connections those old pools may still hold (the sum of their sizes). Raised before the new generation is
+   * published and lowered only once the old pool is closed, so that {@link Node#held()}, read on any thread, never
+   * under-reports: peers decide whether they may grow from it.
+   */
+  final AtomicInteger drainingConnections = new AtomicInteger();
   /** The last reconfiguration accepted, done or not. Node context only. */
   private Future<?> reconfiguring = Future.succeededFuture();
 
@@ -65,7 +71,10 @@ final class Reconfiguration {
         "db host, port, database, user, password, tls and allowPublicKeyRetrieval cannot change without a restart"));
     }
     int nextBudget = Node.clamp(nextShare, next.db().pool().maxSize());
-    boolean newPool = next.db().pool().needsNewPool(old.db().pool()) || nextBudget != node.budget
+    // The size is the node's budget, compared on its own: in cluster mode a reload of db.pool.maxSize that leaves
+    // this node's share as it is (the growth gate has not passed yet) must not swap a pool for one of the same size.
+    boolean newPool = next.db().pool().withMaxSize(0).needsNewPool(old.db().pool().withMaxSize(0))
+      || nextBudget != node.budget
       || next.db().lanes().enabled() != old.db().lanes().enabled();
     if (newPool && draining.get() > 0) {
       return Future.failedFuture(new ProxyFailure(FailureCode.POOL_SATURATED,
@@ -107,6 +116,11 @@ final class Reconfiguration {
   }
 
   private void swap(Generation was, ProxyConfig next, int nextBudget) {
+    int oldSize = was.pool() == null ? 0 : was.maxSize();
+    if (oldSize > 0) {
+      // Counted as draining before the new generation is visible: held() stays >= what the server may see.
+      drainingConnections.addAndGet(oldSize);
+    }
     node.current = Generation.build(node.vertx, node, next, nextBudget);
     swaps.increment();
     if (was.pool() == null) {
@@ -118,6 +132,7 @@ final class Reconfiguration {
       + " flight finish", nextBudget, next.db().pool().describe(), was.maxSize(), was.executor().inUse());
     was.drainAndClose(node.vertx, next.db().killGraceMs()).onComplete(ar -> {
       draining.decrementAndGet();
+      drainingConnections.addAndGet(-oldSize);
       log.info("Old database pool drained and closed");
     });
   }
