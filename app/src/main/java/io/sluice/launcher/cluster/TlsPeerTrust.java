@@ -61,8 +61,8 @@ public final class TlsPeerTrust implements PeerTrust {
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
   /** Members present without a verdict yet → their pending retry timer (-1 while a probe runs); on the context. */
   private final Map<String, Long> undecided = new HashMap<>();
-  /** Attempts made per undecided member, for the backoff; on the context. */
-  private final Map<String, Integer> attempts = new HashMap<>();
+  /** Probes without a verdict per undecided member, for the backoff; written on the context. */
+  private final Map<String, Integer> attempts = new ConcurrentHashMap<>();
   private volatile boolean stopped;
   private Vertx vertx;
   private Context context;
@@ -153,6 +153,11 @@ public final class TlsPeerTrust implements PeerTrust {
   @Override
   public boolean refused(String nodeId) {
     return refused.contains(nodeId);
+  }
+
+  /** How many probes of this member ended without a verdict (0 once it has one, or left). */
+  int probesWithoutVerdict(String nodeId) {
+    return attempts.getOrDefault(nodeId, 0);
   }
 
   private void changed() {
