@@ -63,6 +63,8 @@ public final class TlsPeerTrust implements PeerTrust {
   private final Map<String, Long> undecided = new HashMap<>();
   /** Probes without a verdict per undecided member, for the backoff; written on the context. */
   private final Map<String, Integer> attempts = new ConcurrentHashMap<>();
+  /** The reason of each undecided member's last probe, logged when it changes; on the context. */
+  private final Map<String, String> lastReason = new HashMap<>();
   private volatile boolean stopped;
   private Vertx vertx;
   private Context context;
@@ -186,6 +188,7 @@ public final class TlsPeerTrust implements PeerTrust {
         vertx.cancelTimer(entry.getValue());
       }
       attempts.remove(entry.getKey());
+      lastReason.remove(entry.getKey());
       return true;
     });
     present.forEach((nodeId, member) -> {
@@ -223,6 +226,7 @@ public final class TlsPeerTrust implements PeerTrust {
       case TRUSTED -> {
         undecided.remove(nodeId);
         attempts.remove(nodeId);
+        lastReason.remove(nodeId);
         trusted.add(nodeId);
         log.info("Peer trusted: {} holds a certificate of the cluster's CA", where);
         notifyListeners();
@@ -230,6 +234,7 @@ public final class TlsPeerTrust implements PeerTrust {
       case REFUSED -> {
         undecided.remove(nodeId);
         attempts.remove(nodeId);
+        lastReason.remove(nodeId);
         refused.add(nodeId);
         log.warn("Peer refused: {} failed event-bus TLS ({}); it gets no requests and no share", where,
           probed.outcome().reason());
@@ -238,8 +243,10 @@ public final class TlsPeerTrust implements PeerTrust {
       case PENDING -> {
         int attempt = attempts.merge(nodeId, 1, Integer::sum);
         long delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS << Math.min(attempt - 1, 16));
-        if (attempt == 1 || delay == MAX_RETRY_MS && attempt % 12 == 0) {
-          log.info("Peer not trusted yet: {}: {}; probing again in {} ms", where, probed.outcome().reason(), delay);
+        String reason = probed.outcome().reason();
+        // Once per reason, then about once a minute: a member that never proves itself is worth a line, not a flood.
+        if (!reason.equals(lastReason.put(nodeId, reason)) || delay == MAX_RETRY_MS && attempt % 12 == 0) {
+          log.info("Peer not trusted yet: {}: {}; probing again in {} ms", where, reason, delay);
         }
         undecided.put(nodeId, vertx.setTimer(delay, id -> {
           if (!stopped && undecided.containsKey(nodeId)) {
