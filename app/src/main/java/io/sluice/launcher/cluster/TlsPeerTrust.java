@@ -5,6 +5,7 @@ import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.LifecycleEvent;
+import io.netty.util.NetUtil;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -15,6 +16,7 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +40,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * <p>Why the probed endpoint is the right one: the event bus sends a member's messages to the endpoint its
  * {@code NodeInfo} names, read when it opens the connection (vert.x 5.0.8 {@code ClusteredEventBus.connect}), with
  * the same TLS client settings. A member that later points its {@code NodeInfo} elsewhere gets its connections
- * through the event bus's own handshake, which fails for an endpoint without the cluster's certificate.
+ * through the event bus's own handshake, which fails for an endpoint without the cluster's certificate. The trust is
+ * in the endpoint, not in the member: a member without the certificate that published a trusted node's endpoint as
+ * its own would pass the probe (its requests would land on that node). A Sluice node binds its member port and its
+ * event bus to the one {@code cluster.host}, so an endpoint on another host than the member's address is not probed
+ * ({@link #sameHost}): such a copy needs an address on the trusted node's own host.
  *
  * <p>Threads: Hazelcast's listener threads only schedule work on this trust's context; probes, timers and the
  * change listeners run there. {@link #counts} and {@link #refused} read concurrent sets from any thread (the event
@@ -113,6 +119,9 @@ public final class TlsPeerTrust implements PeerTrust {
       lifecycleListener = hazelcast.getLifecycleService().addLifecycleListener(event -> {
         if (event.getState() == LifecycleEvent.LifecycleState.MERGED) {
           changed();
+        } else if (event.getState() == LifecycleEvent.LifecycleState.SHUTTING_DOWN) {
+          // Vert.x is closing and leaving the cluster: no more probes or timers on a closing instance.
+          stopped = true;
         }
       });
       reconcile();
@@ -206,12 +215,26 @@ public final class TlsPeerTrust implements PeerTrust {
     Promise<NodeInfo> info = Promise.promise();
     manager.getNodeInfo(nodeId, info);
     info.future()
-      .compose(node -> probe.check(node.host(), node.port()).map(outcome -> new Probed(node, outcome)))
+      .compose(node -> sameHost(node.host(), member.getAddress().getHost())
+        ? probe.check(node.host(), node.port()).map(outcome -> new Probed(node, outcome))
+        : Future.succeededFuture(new Probed(node, new PeerProbe.Outcome(PeerProbe.Verdict.PENDING,
+          "its event-bus endpoint is not on its member address " + member.getAddress().getHost()))))
       .otherwise(err -> new Probed(null, PeerProbe.Outcome.pending(err)))
       .onComplete(ar -> run(() -> settle(nodeId, member, ar.result())));
   }
 
   private record Probed(NodeInfo node, PeerProbe.Outcome outcome) {
+  }
+
+  /**
+   * Whether two IP literals name the same address (no name is resolved: a host name never matches). A Sluice node
+   * binds its member port and its event bus to the one {@code cluster.host}; a member whose published endpoint is on
+   * another host may be copying a trusted node's endpoint to be counted as that node, and is not probed.
+   */
+  static boolean sameHost(String endpointHost, String memberHost) {
+    byte[] endpoint = NetUtil.createByteArrayFromIpAddressString(endpointHost);
+    byte[] member = NetUtil.createByteArrayFromIpAddressString(memberHost);
+    return endpoint != null && Arrays.equals(endpoint, member);
   }
 
   /** On the context: records a verdict, or schedules the next probe of a member still present. */

@@ -110,6 +110,16 @@ class TlsPeerTrustTest {
     await("C forgotten once it left", () -> !trust.refused(c.id) && changes.get() > before);
   }
 
+  @Test
+  @DisplayName("an endpoint matches its member's host by address, never by name")
+  void sameHostComparesAddresses() {
+    assertTrue(TlsPeerTrust.sameHost("127.0.0.1", "127.0.0.1"));
+    assertTrue(TlsPeerTrust.sameHost("::1", "0:0:0:0:0:0:0:1"));
+    assertFalse(TlsPeerTrust.sameHost("10.0.0.2", "10.0.0.1"));
+    assertFalse(TlsPeerTrust.sameHost("localhost", "127.0.0.1"));
+    assertFalse(TlsPeerTrust.sameHost("127.0.0.1", "localhost"));
+  }
+
   private record Member(Vertx vertx, String id, MessageConsumer<JsonObject> consumer) {
   }
 
