@@ -67,6 +67,13 @@ public final class TlsPeerTrust implements PeerTrust {
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
   /** Members present without a verdict yet → their pending retry timer (-1 while a probe runs); on the context. */
   private final Map<String, Long> undecided = new HashMap<>();
+  /**
+   * Members present without a verdict → the round of probes in force. A member that left and came back (a partition
+   * healed) starts a new round; a probe of an earlier round that ends later is ignored, so one member never has two
+   * rounds of probes running. On the context.
+   */
+  private final Map<String, Long> rounds = new HashMap<>();
+  private long nextRound;
   /** Probes without a verdict per undecided member, for the backoff; written on the context. */
   private final Map<String, Integer> attempts = new ConcurrentHashMap<>();
   /** The reason of each undecided member's last probe, logged when it changes; on the context. */
@@ -198,12 +205,15 @@ public final class TlsPeerTrust implements PeerTrust {
       }
       attempts.remove(entry.getKey());
       lastReason.remove(entry.getKey());
+      rounds.remove(entry.getKey());
       return true;
     });
     present.forEach((nodeId, member) -> {
       if (!trusted.contains(nodeId) && !refused.contains(nodeId) && !undecided.containsKey(nodeId)) {
         undecided.put(nodeId, -1L);
-        probe(nodeId, member);
+        long round = nextRound++;
+        rounds.put(nodeId, round);
+        probe(nodeId, member, round);
       }
     });
     if (forgot) {
@@ -211,7 +221,7 @@ public final class TlsPeerTrust implements PeerTrust {
     }
   }
 
-  private void probe(String nodeId, Member member) {
+  private void probe(String nodeId, Member member, long round) {
     Promise<NodeInfo> info = Promise.promise();
     manager.getNodeInfo(nodeId, info);
     info.future()
@@ -220,7 +230,7 @@ public final class TlsPeerTrust implements PeerTrust {
         : Future.succeededFuture(new Probed(node, new PeerProbe.Outcome(PeerProbe.Verdict.PENDING,
           "its event-bus endpoint is not on its member address " + member.getAddress().getHost()))))
       .otherwise(err -> new Probed(null, PeerProbe.Outcome.pending(err)))
-      .onComplete(ar -> run(() -> settle(nodeId, member, ar.result())));
+      .onComplete(ar -> run(() -> settle(nodeId, member, round, ar.result())));
   }
 
   private record Probed(NodeInfo node, PeerProbe.Outcome outcome) {
@@ -238,8 +248,8 @@ public final class TlsPeerTrust implements PeerTrust {
   }
 
   /** On the context: records a verdict, or schedules the next probe of a member still present. */
-  private void settle(String nodeId, Member member, Probed probed) {
-    if (stopped || !undecided.containsKey(nodeId)) {
+  private void settle(String nodeId, Member member, long round, Probed probed) {
+    if (stopped || !rounds.containsKey(nodeId) || rounds.get(nodeId) != round) {
       return;
     }
     String where = "member " + nodeId + " (" + member.getAddress() + ", role " + member.getAttribute(
@@ -248,6 +258,7 @@ public final class TlsPeerTrust implements PeerTrust {
     switch (probed.outcome().verdict()) {
       case TRUSTED -> {
         undecided.remove(nodeId);
+        rounds.remove(nodeId);
         attempts.remove(nodeId);
         lastReason.remove(nodeId);
         trusted.add(nodeId);
@@ -256,10 +267,11 @@ public final class TlsPeerTrust implements PeerTrust {
       }
       case REFUSED -> {
         undecided.remove(nodeId);
+        rounds.remove(nodeId);
         attempts.remove(nodeId);
         lastReason.remove(nodeId);
         refused.add(nodeId);
-        log.warn("Peer refused: {} failed event-bus TLS ({}); it gets no requests and no share", where,
+        log.warn("Peer refused: {} failed event-bus TLS ({}); it gets no requests", where,
           probed.outcome().reason());
         notifyListeners();
       }
@@ -272,9 +284,9 @@ public final class TlsPeerTrust implements PeerTrust {
           log.info("Peer not trusted yet: {}: {}; probing again in {} ms", where, reason, delay);
         }
         undecided.put(nodeId, vertx.setTimer(delay, id -> {
-          if (!stopped && undecided.containsKey(nodeId)) {
+          if (!stopped && rounds.containsKey(nodeId) && rounds.get(nodeId) == round) {
             undecided.put(nodeId, -1L);
-            probe(nodeId, member);
+            probe(nodeId, member, round);
           }
         }));
       }

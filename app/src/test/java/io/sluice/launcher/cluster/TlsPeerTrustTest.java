@@ -111,6 +111,26 @@ class TlsPeerTrustTest {
   }
 
   @Test
+  @DisplayName("event-bus TLS off: every member counts, and sends reach a member that nothing vouches for")
+  void withoutTlsEveryMemberCounts() {
+    ClusterSettings settingsA = settings(ports[0], null, "a");
+    HazelcastClusterManager managerA = new HazelcastClusterManager(HazelcastSetup.hazelcastConfig(settingsA));
+    PeerTrust trust = SluiceVertx.peerTrust(settingsA, managerA);
+    assertFalse(trust instanceof TlsPeerTrust);
+    Vertx a = SluiceVertx.createClustered(settingsA, managerA, trust).await();
+    nodes.add(a);
+    Member b = join(settings(ports[1], null, "b"), "b");
+    assertTrue(trust.counts(b.id) && !trust.refused(b.id));
+    await("A's requests reach B", () -> {
+      try {
+        return "b".equals(answer(a));
+      } catch (ReplyException e) {
+        return false;
+      }
+    });
+  }
+
+  @Test
   @DisplayName("an endpoint matches its member's host by address, never by name")
   void sameHostComparesAddresses() {
     assertTrue(TlsPeerTrust.sameHost("127.0.0.1", "127.0.0.1"));
