@@ -103,6 +103,8 @@ class PeerTrustIT {
     + " trusted")
   void intrudersGetNoRequests() {
     WebClient client = TestSluice.client(clientVertx, api.httpPort);
+    SluiceProcess.awaitCondition("the API node ready (it reaches a trusted proxy)", POLL_BOUND,
+      () -> client.get("/health/ready").send().await().statusCode() == 200);
     long id = createUser(client);
 
     AtomicInteger received = new AtomicInteger();

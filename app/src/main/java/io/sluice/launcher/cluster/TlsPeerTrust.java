@@ -16,6 +16,7 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -102,7 +103,9 @@ public final class TlsPeerTrust implements PeerTrust {
 
   /**
    * Starts following the membership on a context of its own, once {@code vertx} (built with this trust's manager)
-   * has joined; completes once every present member's first probe is under way. Until then only this node counts.
+   * has joined. Completes once every member present at start has been probed once (bounded by two probe timeouts,
+   * connect and handshake, plus the node-info lookup), so that a node that just started has its verdicts on the
+   * nodes already there before it serves: without them its first requests would find no trusted proxy (503).
    */
   public Future<Void> start(Vertx vertx) {
     this.vertx = vertx;
@@ -131,8 +134,7 @@ public final class TlsPeerTrust implements PeerTrust {
           stopped = true;
         }
       });
-      reconcile();
-      started.complete();
+      Future.join(reconcile()).onComplete(ar -> started.complete());
     });
     return started.future();
   }
@@ -179,13 +181,14 @@ public final class TlsPeerTrust implements PeerTrust {
   }
 
   private void changed() {
-    run(this::reconcile);
+    run(() -> reconcile());
   }
 
-  /** Probes members that appeared, forgets those that left; on the context. */
-  private void reconcile() {
+  /** Probes members that appeared, forgets those that left; on the context. Returns the probes it started. */
+  private List<Future<Void>> reconcile() {
+    List<Future<Void>> probes = new ArrayList<>();
     if (stopped) {
-      return;
+      return probes;
     }
     String self = manager.getNodeId();
     Map<String, Member> present = new HashMap<>();
@@ -213,15 +216,18 @@ public final class TlsPeerTrust implements PeerTrust {
         undecided.put(nodeId, -1L);
         long round = nextRound++;
         rounds.put(nodeId, round);
-        probe(nodeId, member, round);
+        probes.add(probe(nodeId, member, round));
       }
     });
     if (forgot) {
       notifyListeners();
     }
+    return probes;
   }
 
-  private void probe(String nodeId, Member member, long round) {
+  /** One probe of the member; the result completes once its outcome is settled on the context. */
+  private Future<Void> probe(String nodeId, Member member, long round) {
+    Promise<Void> settled = Promise.promise();
     Promise<NodeInfo> info = Promise.promise();
     manager.getNodeInfo(nodeId, info);
     info.future()
@@ -230,7 +236,11 @@ public final class TlsPeerTrust implements PeerTrust {
         : Future.succeededFuture(new Probed(node, new PeerProbe.Outcome(PeerProbe.Verdict.PENDING,
           "its event-bus endpoint is not on its member address " + member.getAddress().getHost()))))
       .otherwise(err -> new Probed(null, PeerProbe.Outcome.pending(err)))
-      .onComplete(ar -> run(() -> settle(nodeId, member, round, ar.result())));
+      .onComplete(ar -> run(() -> {
+        settle(nodeId, member, round, ar.result());
+        settled.complete();
+      }));
+    return settled.future();
   }
 
   private record Probed(NodeInfo node, PeerProbe.Outcome outcome) {
