@@ -2,6 +2,7 @@ package io.sluice.launcher;
 
 import io.sluice.launcher.cluster.ClusterSettings;
 import io.sluice.launcher.cluster.HazelcastSetup;
+import io.sluice.launcher.cluster.PeerTrust;
 import io.vertx.core.Vertx;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vertx.core.json.JsonObject;
@@ -89,7 +90,9 @@ public final class Main {
         vertx.close().await(Launcher.SHUTDOWN_GRACE_MS, TimeUnit.MILLISECONDS);
         log.info("Joining cluster {} as {} on {}:{} (members: {})", cluster.name(), cluster.role().label(),
           cluster.host(), cluster.port(), cluster.members().isEmpty() ? "this node only" : cluster.members());
-        vertx = SluiceVertx.createClustered(cluster, manager).await();
+        // Issue 21: sends go only to members this trust counts (proxy nodes that proved the cluster's certificate).
+        PeerTrust trust = SluiceVertx.peerTrust(cluster, manager);
+        vertx = SluiceVertx.createClustered(cluster, manager, trust).await();
       } catch (Throwable e) {
         log.error("Sluice did not start: cannot join cluster {} on {}:{}: {}", cluster.name(), cluster.host(),
           cluster.port(), describe(e));

@@ -2,9 +2,14 @@ package io.sluice.launcher;
 
 import io.sluice.launcher.cluster.ClusterSettings;
 import io.sluice.launcher.cluster.HazelcastSetup;
+import io.sluice.launcher.cluster.PeerTrust;
+import io.sluice.launcher.cluster.TlsPeerTrust;
+import io.sluice.launcher.cluster.TrustedNodeSelector;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.impl.VertxBootstrapImpl;
+import io.vertx.core.transport.Transport;
 import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
@@ -26,13 +31,31 @@ public final class SluiceVertx {
    * A Vert.x on the clustered event bus ({@code cluster.enabled}), joined through {@code manager}: completes once
    * this node is a member. The cluster manager turns Hazelcast's own shutdown hook off, so whoever owns the result
    * must close it to leave the cluster ({@link Main}'s signal handler does, through the launcher).
+   *
+   * <p>Sends go only to members that {@code trust} counts ({@link TrustedNodeSelector}); a {@link TlsPeerTrust} is
+   * started once the node has joined, before this completes. Vert.x 5.0.x has no public builder method for a node
+   * selector: the builder's own steps ({@code Vertx.builder().buildClustered()}, vert.x 5.0.8 {@code Vertx.java}
+   * lines 110-139) are taken here on {@code VertxBootstrapImpl}, which accepts one.
    */
-  public static Future<Vertx> createClustered(ClusterSettings cluster, HazelcastClusterManager manager) {
-    return Vertx.builder()
-      .with(new VertxOptions().setMetricsOptions(metricsOptions())
-        .setEventBusOptions(HazelcastSetup.eventBusOptions(cluster)))
-      .withClusterManager(manager)
-      .buildClustered();
+  public static Future<Vertx> createClustered(ClusterSettings cluster, HazelcastClusterManager manager,
+                                              PeerTrust trust) {
+    VertxBootstrapImpl bootstrap = new VertxBootstrapImpl();
+    bootstrap.options(new VertxOptions().setMetricsOptions(metricsOptions())
+      .setEventBusOptions(HazelcastSetup.eventBusOptions(cluster)));
+    bootstrap.transport(Transport.NIO.implementation());
+    return bootstrap.clusterManager(manager).clusterNodeSelector(new TrustedNodeSelector(trust)).init()
+      .clusteredVertx()
+      .compose(vertx -> trust instanceof TlsPeerTrust tls ? tls.start(vertx).map(vertx) : Future.succeededFuture(vertx));
+  }
+
+  /**
+   * Whom this node trusts with proxy traffic ({@link PeerTrust}): with {@code cluster.tls.enabled}, members whose
+   * event bus proves it holds the cluster's certificate ({@link TlsPeerTrust}, on {@code manager}); without, every
+   * member, and only the network keeps strangers off the Hazelcast and event-bus ports (docs/scale-out.md#security).
+   */
+  public static PeerTrust peerTrust(ClusterSettings cluster, HazelcastClusterManager manager) {
+    return cluster.tls().enabled() ? new TlsPeerTrust(manager, HazelcastSetup.eventBusOptions(cluster))
+      : PeerTrust.everyone();
   }
 
   /**
