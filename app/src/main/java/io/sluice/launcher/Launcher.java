@@ -13,6 +13,7 @@ import io.sluice.proxy.config.ProxySettings;
 import io.sluice.proxy.db.DatabaseSetup;
 import io.sluice.proxy.db.EmbeddedDatabase;
 import io.sluice.launcher.cluster.ClusterSettings;
+import io.sluice.launcher.cluster.PeerTrust;
 import io.sluice.launcher.cluster.TierMembership;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -74,6 +75,8 @@ public final class Launcher implements AutoCloseable {
   /** This node's share of the proxy tier's budget: all of it unless clustered (see {@link #shareChanged}). */
   private IntUnaryOperator share = IntUnaryOperator.identity();
   private volatile ConfigReloader reloader;
+  /** Which members count in the shares and seats; every one unless event-bus TLS is on. */
+  private final PeerTrust trust;
   private volatile TierMembership membership;
 
   /** A launcher for a validated config (see {@link SluiceConfig#load}) that has started nothing yet. */
@@ -86,9 +89,18 @@ public final class Launcher implements AutoCloseable {
    * (null when {@code cluster.enabled} is false).
    */
   public Launcher(Vertx vertx, JsonObject config, HazelcastClusterManager clusterManager) {
+    this(vertx, config, clusterManager, PeerTrust.everyone());
+  }
+
+  /**
+   * As {@link #Launcher(Vertx, JsonObject, HazelcastClusterManager)}, with the trust that decides which members count
+   * in the shares and seats ({@link SluiceVertx#peerTrust}: the same one that filters the event bus's sends).
+   */
+  public Launcher(Vertx vertx, JsonObject config, HazelcastClusterManager clusterManager, PeerTrust trust) {
     this.vertx = vertx;
     this.config = config;
     this.clusterManager = clusterManager;
+    this.trust = trust;
   }
 
   /** Starts everything from a validated config (see {@link SluiceConfig#load}); blocks until up or failed. */
@@ -191,7 +203,7 @@ public final class Launcher implements AutoCloseable {
       this::shareChanged, () -> {
         ProxyNode node = proxy;
         return node == null ? null : node.stats();
-      });
+      }, trust);
     membership = tier;
     io.vertx.core.Promise<Void> started = io.vertx.core.Promise.promise();
     context.runOnContext(v -> {

@@ -83,6 +83,7 @@ public final class Main {
     }
     ClusterSettings cluster = ClusterSettings.from(io.sluice.config.JsonSection.root(config).section("cluster"));
     HazelcastClusterManager manager = null;
+    PeerTrust trust = PeerTrust.everyone();
     if (cluster.enabled()) {
       // The cluster settings decide how Vert.x is built: the config is read first, on a Vert.x that is then closed.
       manager = new HazelcastClusterManager(HazelcastSetup.hazelcastConfig(cluster));
@@ -91,7 +92,7 @@ public final class Main {
         log.info("Joining cluster {} as {} on {}:{} (members: {})", cluster.name(), cluster.role().label(),
           cluster.host(), cluster.port(), cluster.members().isEmpty() ? "this node only" : cluster.members());
         // Issue 21: sends go only to members this trust counts (proxy nodes that proved the cluster's certificate).
-        PeerTrust trust = SluiceVertx.peerTrust(cluster, manager);
+        trust = SluiceVertx.peerTrust(cluster, manager);
         vertx = SluiceVertx.createClustered(cluster, manager, trust).await();
       } catch (Throwable e) {
         log.error("Sluice did not start: cannot join cluster {} on {}:{}: {}", cluster.name(), cluster.host(),
@@ -100,7 +101,7 @@ public final class Main {
         return;
       }
     }
-    Launcher launcher = new Launcher(vertx, config, manager);
+    Launcher launcher = new Launcher(vertx, config, manager, trust);
     stopOnTermination(launcher);
     try {
       launcher.startAll(com.github.benmanes.caffeine.cache.Ticker.systemTicker(), source);

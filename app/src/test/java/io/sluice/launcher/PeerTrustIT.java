@@ -100,12 +100,16 @@ class PeerTrustIT {
   @Test
   @DisplayName("intruders with role proxy, one with another CA's certificate, one without TLS, consuming the proxy"
     + " address: every request through the API node answered 200 by the real proxy; the intruders refused or never"
-    + " trusted")
+    + " trusted, and the real proxy's share unchanged")
   void intrudersGetNoRequests() {
     WebClient client = TestSluice.client(clientVertx, api.httpPort);
     SluiceProcess.awaitCondition("the API node ready (it reaches a trusted proxy)", POLL_BOUND,
       () -> client.get("/health/ready").send().await().statusCode() == 200);
     long id = createUser(client);
+    WebClient proxyAdmin = TestSluice.client(clientVertx, proxy.httpPort);
+    SluiceProcess.awaitCondition("the proxy node's pool at its share", POLL_BOUND,
+      () -> poolSize(proxyAdmin) == share(proxyAdmin));
+    int shareBefore = share(proxyAdmin);
 
     AtomicInteger received = new AtomicInteger();
     String foreign = intrude("foreign", TestCerts.authority(certs, "foreign"), received);
@@ -125,9 +129,29 @@ class PeerTrustIT {
       assertEquals(200, read.statusCode(), "request " + i + ": " + read.bodyAsString());
     }
     assertEquals(0, received.get(), "messages the intruders received");
+    // Neither intruder counts: the real proxy node keeps the whole budget (before the wiring: 20, then 10, then 7).
+    assertEquals(shareBefore, share(proxyAdmin), "the proxy node's share with the intruders in the cluster");
+    assertEquals(shareBefore, poolSize(proxyAdmin), "the proxy node's pool with the intruders in the cluster");
     String apiLog = api.log();
     assertEquals(false, apiLog.contains("Peer trusted: member " + foreign) || apiLog.contains("Peer trusted: member "
       + plain), "an intruder trusted:\n" + apiLog);
+  }
+
+  /** This node's share in its {@code GET /admin/cluster}. */
+  private static int share(WebClient node) {
+    return admin(node, "/admin/cluster").getInteger("share");
+  }
+
+  /** The pool size this node applies ({@code GET /admin/pool} {@code maxSize}). */
+  private static int poolSize(WebClient node) {
+    JsonObject stats = admin(node, "/admin/pool");
+    return stats.getJsonObject("pool", stats).getInteger("maxSize");
+  }
+
+  private static JsonObject admin(WebClient node, String path) {
+    HttpResponse<Buffer> response = node.get(path).putHeader("Authorization", "Bearer " + TOKEN).send().await();
+    assertEquals(200, response.statusCode(), path + ": " + response.bodyAsString());
+    return response.bodyAsJsonObject();
   }
 
   private long createUser(WebClient client) {

@@ -23,6 +23,13 @@ public interface PeerTrust {
   /** True when the member is definitively untrusted: its event-bus endpoint failed mutual TLS. */
   boolean refused(String nodeId);
 
+  /**
+   * Calls {@code listener} (on any thread) whenever {@link #counts} or {@link #refused} changed for some member;
+   * never, for a trust that does not change.
+   */
+  default void onChange(Runnable listener) {
+  }
+
   /** Every member counts, none is refused: event-bus TLS off, where only the network keeps strangers out. */
   static PeerTrust everyone() {
     return new PeerTrust() {

@@ -169,6 +169,8 @@ public final class TierMembership {
 
   /** Starts following the membership; call on {@code context}. Hands out the first share before it returns. */
   public void start() {
+    // A member that proves (or fails to prove) the cluster's certificate changes the seats and shares.
+    trust.onChange(this::changed);
     statusConsumer = vertx.eventBus().localConsumer(ProxyContract.CLUSTER_STATUS_ADDRESS,
       message -> status().onComplete(ar -> {
         if (ar.succeeded()) {

@@ -161,6 +161,7 @@ public final class TlsPeerTrust implements PeerTrust {
    * Calls {@code listener} on this trust's context whenever {@link #counts} or {@link #refused} changed for some
    * member: it became trusted or refused, or left with its verdict.
    */
+  @Override
   public void onChange(Runnable listener) {
     listeners.add(listener);
   }
