@@ -396,14 +396,8 @@ final class ClusterBudget {
     }
 
     void start(String node, String role) {
-      Map<String, String> env = new LinkedHashMap<>();
-      env.put("SLUICE_CLUSTER_ENABLED", "true");
-      env.put("SLUICE_CLUSTER_ROLE", role);
-      env.put("SLUICE_CLUSTER_NAME", name);
-      env.put("SLUICE_CLUSTER_HOST", "127.0.0.1");
-      env.put("SLUICE_CLUSTER_PORT", String.valueOf(memberPorts.get(node)));
-      env.put("SLUICE_CLUSTER_MEMBERS", String.join(",", memberPorts.values().stream()
-        .map(port -> "127.0.0.1:" + port).toList()));
+      Map<String, String> env = new LinkedHashMap<>(SluiceCluster.clusterEnvironment(role, name,
+        memberPorts.get(node), memberPorts.values()));
       env.put("SLUICE_CLUSTER_HEARTBEAT_TIMEOUT_SECONDS", String.valueOf(HEARTBEAT_SECONDS));
       env.put("SLUICE_CLUSTER_SHARE_GRACE_MS", String.valueOf(GRACE_MS));
       env.put("SLUICE_ADMIN_TOKEN", adminToken);

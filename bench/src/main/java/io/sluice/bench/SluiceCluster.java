@@ -8,6 +8,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -116,17 +117,28 @@ final class SluiceCluster implements AutoCloseable {
   private void startNode(String node, String role, Path jar, String heap, Path workDir, Function<String, Path> logFile,
                          int budget, Map<String, String> scenarioEnv, Map<String, String> database) {
     Map<String, String> env = new LinkedHashMap<>(scenarioEnv);
-    env.put("SLUICE_CLUSTER_ENABLED", "true");
-    env.put("SLUICE_CLUSTER_ROLE", role);
-    env.put("SLUICE_CLUSTER_NAME", name);
-    env.put("SLUICE_CLUSTER_HOST", "127.0.0.1");
-    env.put("SLUICE_CLUSTER_PORT", String.valueOf(memberPorts.get(node)));
-    env.put("SLUICE_CLUSTER_MEMBERS", String.join(",", memberPorts.values().stream()
-      .map(port -> "127.0.0.1:" + port).toList()));
+    env.putAll(clusterEnvironment(role, name, memberPorts.get(node), memberPorts.values()));
     env.put("SLUICE_DB_POOL_MAX_SIZE", String.valueOf(budget));
     env.put("SLUICE_ADMIN_TOKEN", adminToken);
     env.putAll(database);
     nodes.put(node, ServiceProcess.startNode(role + " node " + node, jar, heap, workDir, logFile.apply(node), env));
+  }
+
+  /**
+   * The {@code SLUICE_CLUSTER_*} variables of a node on loopback: cluster {@code name}, this node's {@code role} and
+   * member port, every member's port in the member list.
+   */
+  static Map<String, String> clusterEnvironment(String role, String name, int memberPort,
+                                                Collection<Integer> memberPorts) {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("SLUICE_CLUSTER_ENABLED", "true");
+    env.put("SLUICE_CLUSTER_ROLE", role);
+    env.put("SLUICE_CLUSTER_NAME", name);
+    env.put("SLUICE_CLUSTER_HOST", "127.0.0.1");
+    env.put("SLUICE_CLUSTER_PORT", String.valueOf(memberPort));
+    env.put("SLUICE_CLUSTER_MEMBERS", String.join(",", memberPorts.stream().map(port -> "127.0.0.1:" + port)
+      .toList()));
+    return env;
   }
 
   /** Polls the API node's {@code /admin/cluster} until it lists every member, each proxy node with a share. */

@@ -1,10 +1,7 @@
 package io.sluice.launcher.cluster;
 
 import com.hazelcast.cluster.Member;
-import com.hazelcast.cluster.MembershipEvent;
-import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
-import com.hazelcast.core.LifecycleEvent;
 import io.sluice.contract.FailureCode;
 import io.sluice.contract.ProxyContract;
 import io.vertx.core.Context;
@@ -107,8 +104,7 @@ public final class TierMembership {
   /** Set by {@link #stop} on the closing thread: a refresh already queued on the context then does nothing. */
   private volatile boolean stopped;
   private List<String> counted = List.of();
-  private UUID listener;
-  private UUID lifecycleListener;
+  private MembershipChanges memberships;
   private long timerId = -1;
   /** The share the growth gate allowed (0 until the first pass): what the proxy is told it may hold at most. */
   private volatile int granted;
@@ -196,23 +192,7 @@ public final class TierMembership {
       budget = pool.getInteger("maxSize", budget);
       refresh();
     });
-    listener = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
-      @Override
-      public void memberAdded(MembershipEvent event) {
-        changed();
-      }
-
-      @Override
-      public void memberRemoved(MembershipEvent event) {
-        changed();
-      }
-    });
-    // After a merge the member list is another cluster's: look again, whatever membership events came with it.
-    lifecycleListener = hazelcast.getLifecycleService().addLifecycleListener(event -> {
-      if (event.getState() == LifecycleEvent.LifecycleState.MERGED) {
-        changed();
-      }
-    });
+    memberships = MembershipChanges.follow(hazelcast, this::changed, () -> { });
     refresh();
   }
 
@@ -224,11 +204,8 @@ public final class TierMembership {
   /** Stops following the membership (before Vert.x closes and the node leaves the cluster); from any thread. */
   public void stop() {
     stopped = true;
-    if (listener != null) {
-      hazelcast.getCluster().removeMembershipListener(listener);
-    }
-    if (lifecycleListener != null) {
-      hazelcast.getLifecycleService().removeLifecycleListener(lifecycleListener);
+    if (memberships != null) {
+      memberships.close();
     }
     if (timerId >= 0) {
       vertx.cancelTimer(timerId);

@@ -1,10 +1,7 @@
 package io.sluice.launcher.cluster;
 
 import com.hazelcast.cluster.Member;
-import com.hazelcast.cluster.MembershipEvent;
-import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
-import com.hazelcast.core.LifecycleEvent;
 import io.netty.util.NetUtil;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -22,7 +19,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -84,8 +80,7 @@ public final class TlsPeerTrust implements PeerTrust {
   private Context context;
   private PeerProbe probe;
   private HazelcastInstance hazelcast;
-  private UUID membershipListener;
-  private UUID lifecycleListener;
+  private MembershipChanges memberships;
 
   /**
    * @param manager  the cluster manager the clustered Vert.x is (or will be) built with
@@ -114,26 +109,8 @@ public final class TlsPeerTrust implements PeerTrust {
     Promise<Void> started = Promise.promise();
     context.runOnContext(v -> {
       probe = new PeerProbe(vertx, eventBus, probeTimeoutMs);
-      membershipListener = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
-        @Override
-        public void memberAdded(MembershipEvent event) {
-          changed();
-        }
-
-        @Override
-        public void memberRemoved(MembershipEvent event) {
-          changed();
-        }
-      });
-      // After a split-brain merge the member list is another cluster's: look again.
-      lifecycleListener = hazelcast.getLifecycleService().addLifecycleListener(event -> {
-        if (event.getState() == LifecycleEvent.LifecycleState.MERGED) {
-          changed();
-        } else if (event.getState() == LifecycleEvent.LifecycleState.SHUTTING_DOWN) {
-          // Vert.x is closing and leaving the cluster: no more probes or timers on a closing instance.
-          stopped = true;
-        }
-      });
+      // On shutdown Vert.x is closing and leaving the cluster: no more probes or timers on a closing instance.
+      memberships = MembershipChanges.follow(hazelcast, this::changed, () -> stopped = true);
       Future.join(reconcile()).onComplete(ar -> started.complete());
     });
     return started.future();
@@ -142,11 +119,8 @@ public final class TlsPeerTrust implements PeerTrust {
   /** Stops probing (Vert.x closing closes the probe's client too); from any thread. */
   public void stop() {
     stopped = true;
-    if (membershipListener != null) {
-      hazelcast.getCluster().removeMembershipListener(membershipListener);
-    }
-    if (lifecycleListener != null) {
-      hazelcast.getLifecycleService().removeLifecycleListener(lifecycleListener);
+    if (memberships != null) {
+      memberships.close();
     }
     if (context != null) {
       run(() -> {
