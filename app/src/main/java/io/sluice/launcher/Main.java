@@ -3,6 +3,7 @@ package io.sluice.launcher;
 import io.sluice.launcher.cluster.ClusterSettings;
 import io.sluice.launcher.cluster.HazelcastSetup;
 import io.sluice.launcher.cluster.PeerTrust;
+import io.sluice.launcher.cluster.SluiceClusterManager;
 import io.vertx.core.Vertx;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vertx.core.json.JsonObject;
@@ -86,11 +87,12 @@ public final class Main {
     PeerTrust trust = PeerTrust.everyone();
     if (cluster.enabled()) {
       // The cluster settings decide how Vert.x is built: the config is read first, on a Vert.x that is then closed.
-      manager = new HazelcastClusterManager(HazelcastSetup.hazelcastConfig(cluster));
       try {
         vertx.close().await(Launcher.SHUTDOWN_GRACE_MS, TimeUnit.MILLISECONDS);
         log.info("Joining cluster {} as {} on {}:{} (members: {})", cluster.name(), cluster.role().label(),
           cluster.host(), cluster.port(), cluster.members().isEmpty() ? "this node only" : cluster.members());
+        // On this thread, before any event loop: the member joins Hazelcast's cluster here, Vert.x's just below.
+        manager = SluiceClusterManager.start(HazelcastSetup.hazelcastConfig(cluster));
         // Issue 21: sends go only to members this trust counts (proxy nodes that proved the cluster's certificate).
         trust = SluiceVertx.peerTrust(cluster, manager);
         vertx = SluiceVertx.createClustered(cluster, manager, trust).await();

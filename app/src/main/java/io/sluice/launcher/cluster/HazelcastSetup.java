@@ -48,6 +48,9 @@ public final class HazelcastSetup {
     config.setClusterName(cluster.name());
     config.setProperty("hazelcast.logging.type", "slf4j");
     config.setProperty("hazelcast.phone.home.enabled", "false");
+    // The member is Sluice's own (SluiceClusterManager): the signal handler leaves the cluster, then shuts it down.
+    config.setProperty("hazelcast.shutdownhook.enabled", "false");
+    SluiceClusterManager.nameNode(config);
     // The default 5 s made every join take 5.3 s; the TCP-IP member list makes waiting for others pointless.
     config.setProperty("hazelcast.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(cluster.heartbeatTimeoutSeconds()));

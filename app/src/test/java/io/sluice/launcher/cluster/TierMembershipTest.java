@@ -136,7 +136,7 @@ class TierMembershipTest {
   }
 
   private Vertx join(ClusterSettings settings) {
-    HazelcastClusterManager manager = new HazelcastClusterManager(HazelcastSetup.hazelcastConfig(settings));
+    HazelcastClusterManager manager = SluiceClusterManager.start(HazelcastSetup.hazelcastConfig(settings));
     Vertx vertx = Vertx.builder().with(new VertxOptions().setEventBusOptions(HazelcastSetup.eventBusOptions(settings)))
       .withClusterManager(manager).buildClustered().await();
     nodes.add(vertx);

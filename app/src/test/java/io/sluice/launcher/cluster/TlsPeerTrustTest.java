@@ -60,7 +60,7 @@ class TlsPeerTrustTest {
     TestCerts cluster = TestCerts.authority(dir, "cluster");
     TestCerts foreign = TestCerts.authority(dir, "foreign");
     ClusterSettings settingsA = settings(ports[0], cluster, "a");
-    HazelcastClusterManager managerA = new HazelcastClusterManager(HazelcastSetup.hazelcastConfig(settingsA));
+    HazelcastClusterManager managerA = SluiceClusterManager.start(HazelcastSetup.hazelcastConfig(settingsA));
     TlsPeerTrust trust = new TlsPeerTrust(managerA, HazelcastSetup.eventBusOptions(settingsA), PROBE_TIMEOUT_MS);
     AtomicInteger changes = new AtomicInteger();
     trust.onChange(changes::incrementAndGet);
@@ -114,7 +114,7 @@ class TlsPeerTrustTest {
   @DisplayName("event-bus TLS off: every member counts, and sends reach a member that nothing vouches for")
   void withoutTlsEveryMemberCounts() {
     ClusterSettings settingsA = settings(ports[0], null, "a");
-    HazelcastClusterManager managerA = new HazelcastClusterManager(HazelcastSetup.hazelcastConfig(settingsA));
+    HazelcastClusterManager managerA = SluiceClusterManager.start(HazelcastSetup.hazelcastConfig(settingsA));
     PeerTrust trust = SluiceVertx.peerTrust(settingsA, managerA);
     assertFalse(trust instanceof TlsPeerTrust);
     Vertx a = SluiceVertx.createClustered(settingsA, managerA, trust).await();
@@ -145,7 +145,7 @@ class TlsPeerTrustTest {
 
   /** A member with TLS of {@code ca} (none when null), consuming {@link #ADDRESS} with replies of its name. */
   private Member join(ClusterSettings settings, String name) {
-    HazelcastClusterManager manager = new HazelcastClusterManager(HazelcastSetup.hazelcastConfig(settings));
+    HazelcastClusterManager manager = SluiceClusterManager.start(HazelcastSetup.hazelcastConfig(settings));
     Vertx vertx = Vertx.builder().with(new VertxOptions().setEventBusOptions(HazelcastSetup.eventBusOptions(settings)))
       .withClusterManager(manager).buildClustered().await();
     nodes.add(vertx);
