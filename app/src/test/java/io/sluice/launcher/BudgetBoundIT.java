@@ -12,7 +12,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.io.IOException;
 import java.net.URI;
@@ -143,16 +142,13 @@ class BudgetBoundIT {
   }
 
   /**
-   * Runs only with {@code -Dsluice.it.freeze=true}: in the CI run of 2026-12-07 01:06 UTC (six JVMs and MariaDB on two
-   * cores) the live members stopped hearing each other's heartbeats for 17 s right after the frozen node was
-   * dropped, and the replacement ended in a cluster of its own; it passed in three earlier runs. The same sequence
-   * is measured by {@code bench/run --scenarios cluster-budget} (freeze-thaw), and the gate's handling of a frozen
-   * node by GrowthGateTest and ShareGovernorTest.
+   * The sequence that found Hazelcast's loop on a silent peer (hazelcast/hazelcast#26473): with the stock member, the
+   * replacement and the master connected to the frozen node, each looped on that connection on its IO thread, and
+   * on two cores six JVMs stopped hearing each other's heartbeats and split (four runs of four on 2026-12-07).
+   * {@link io.sluice.launcher.cluster.QuietHandshake} parks such a connection; three runs of three passed after it.
    */
   @Test
   @Order(3)
-  @EnabledIfSystemProperty(named = "sluice.it.freeze", matches = "true",
-    disabledReason = "heavy: six JVMs and a frozen one on two cores split the cluster in CI; -Dsluice.it.freeze=true")
   @DisplayName("(c) a proxy node frozen past the heartbeat timeout, a replacement started, then the frozen node"
     + " resumed: the replacement reserves the frozen node's connections, never over the bound, requests answered")
   void frozenNodeAndReplacement() throws Exception {
