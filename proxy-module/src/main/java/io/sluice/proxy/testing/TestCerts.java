@@ -17,6 +17,9 @@ import java.util.concurrent.TimeUnit;
  * Throwaway PEM files for TLS tests (the event bus, the database), made with the JDK's own {@code keytool} (so a machine with only Java
  * and Maven can run them): a CA, and node key/certificate pairs it signs. The private key is read back from the
  * PKCS#12 keystore with {@link KeyStore} and written as PKCS#8 PEM, which keytool cannot export.
+ *
+ * <p>In main scope, not with the tests, because the bench ({@code cluster-trust}) makes its cluster's certificates
+ * with it too and may not depend on test code; nothing in the service calls it.
  */
 public final class TestCerts {
 
