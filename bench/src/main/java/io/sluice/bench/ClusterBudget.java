@@ -148,7 +148,7 @@ final class ClusterBudget {
       ROLLING_GAP_MS);
     try (Tier tier = new Tier(ROLLING_START, db, null); Sampler sampler = new Sampler(db)) {
       tier.start(API, "api");
-      try (Readers readers = new Readers(tier.node(API).baseUrl())) {
+      try (Readers readers = new Readers(tier.node(API).baseUrl(), options.users(), CLIENTS)) {
         for (String proxy : List.of("proxyA", "proxyB", "proxyC")) {
           tier.start(proxy, "proxy");
           pause(ROLLING_GAP_MS);
@@ -170,7 +170,7 @@ final class ClusterBudget {
       tier.start("proxyA", "proxy");
       tier.start("proxyB", "proxy");
       tier.awaitShares(List.of("proxyA", "proxyB"), BUDGET, null);
-      try (Sampler sampler = new Sampler(db); Readers readers = new Readers(tier.node(API).baseUrl())) {
+      try (Sampler sampler = new Sampler(db); Readers readers = new Readers(tier.node(API).baseUrl(), options.users(), CLIENTS)) {
         pause(HOLD_MS);
         tier.start("proxyC", "proxy");
         pause(200);
@@ -197,7 +197,7 @@ final class ClusterBudget {
         tier.start(proxy, "proxy");
       }
       tier.awaitShares(List.of("proxyA", "proxyB", "proxyC"), BUDGET, null);
-      try (Sampler sampler = new Sampler(db); Readers readers = new Readers(tier.node(API).baseUrl())) {
+      try (Sampler sampler = new Sampler(db); Readers readers = new Readers(tier.node(API).baseUrl(), options.users(), CLIENTS)) {
         pause(HOLD_MS);
         int shareBefore = tier.poolSize("proxyA");
         tier.signal("proxyA", "STOP");
@@ -352,20 +352,26 @@ final class ClusterBudget {
     await(() -> what, condition);
   }
 
-  /** Polls {@code condition} until it holds; past {@link #STEP_TIMEOUT}, fails with {@code what} as it is then. */
   private static void await(Supplier<String> what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + STEP_TIMEOUT.toNanos();
+    await(CLUSTER_BUDGET, STEP_TIMEOUT, what, condition);
+  }
+
+  /**
+   * Polls {@code condition} every 100 ms until it holds; past {@code timeout}, fails with {@code scenario} and
+   * {@code what} as it is then.
+   */
+  static void await(String scenario, Duration timeout, Supplier<String> what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(CLUSTER_BUDGET + ": " + what.get() + ": not within "
-          + STEP_TIMEOUT.toSeconds() + " s");
+        throw new IllegalStateException(scenario + ": " + what.get() + ": not within " + timeout.toSeconds() + " s");
       }
       pause(100);
     }
   }
 
   /** A step of a sequence's schedule, or the pause between two polls of a deadline-bounded wait. */
-  private static void pause(long ms) {
+  static void pause(long ms) {
     try {
       Thread.sleep(ms);
     } catch (InterruptedException e) {
@@ -410,11 +416,7 @@ final class ClusterBudget {
         env.put("SLUICE_DB_POOL_MAX_SIZE", String.valueOf(BUDGET));
       }
       if (!"api".equals(role)) {
-        env.put("SLUICE_DB_HOST", db.host());
-        env.put("SLUICE_DB_PORT", String.valueOf(db.port()));
-        env.put("SLUICE_DB_DATABASE", db.database());
-        env.put("SLUICE_DB_USER", db.user());
-        env.put("SLUICE_DB_PASSWORD", db.password());
+        env.putAll(SluiceCluster.databaseEnvironment(db));
       }
       Path logFile = options.workDir().resolve("logs")
         .resolve(stamp + "-" + CLUSTER_BUDGET + "-" + sequence + "-" + node + ".log");
@@ -484,14 +486,7 @@ final class ClusterBudget {
     }
 
     private Map<String, JsonObject> members(String node) {
-      Map<String, JsonObject> byAddress = new LinkedHashMap<>();
-      try {
-        nodes.get(node).get("/admin/cluster", adminToken).getJsonArray("members", new JsonArray())
-          .forEach(o -> byAddress.put(((JsonObject) o).getString("address"), (JsonObject) o));
-      } catch (IllegalStateException e) {
-        // Not answering (frozen, starting): no members seen.
-      }
-      return byAddress;
+      return SluiceCluster.members(nodes.get(node), adminToken);
     }
 
     private String address(String node) {
@@ -523,7 +518,7 @@ final class ClusterBudget {
       Map<Integer, Long> statuses = new TreeMap<>();
       HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
       for (int i = 0; i < n; i++) {
-        statuses.merge(get(client, nodes.get(API).baseUrl()), 1L, Long::sum);
+        statuses.merge(get(client, nodes.get(API).baseUrl(), options.users()), 1L, Long::sum);
       }
       return statuses;
     }
@@ -540,9 +535,9 @@ final class ClusterBudget {
     }
   }
 
-  /** One GET of a random user with a 2 s deadline: its status, 0 when no answer came. */
-  private int get(HttpClient client, String baseUrl) {
-    long id = 1 + ThreadLocalRandom.current().nextLong(options.users());
+  /** One GET of a random user of 1..{@code users} with a 2 s deadline: its status, 0 when no answer came. */
+  static int get(HttpClient client, String baseUrl, long users) {
+    long id = 1 + ThreadLocalRandom.current().nextLong(users);
     HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/users/" + id))
       .header("X-Request-Timeout", "2000").timeout(Duration.ofSeconds(10)).GET().build();
     try {
@@ -557,19 +552,22 @@ final class ClusterBudget {
 
   // ---- load and sampling ----
 
-  /** {@value #CLIENTS} closed-loop readers through one API node; a reader that got no 200 waits 20 ms first. */
-  private final class Readers implements AutoCloseable {
+  /**
+   * Closed-loop readers ({@value #CLIENTS} here, and in {@code cluster-trust}) through one API node; a reader that got
+   * no 200 waits 20 ms first.
+   */
+  static final class Readers implements AutoCloseable {
 
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final List<Thread> threads = new ArrayList<>();
     private final Map<Integer, Long> statuses = new TreeMap<>();
 
-    Readers(String baseUrl) {
+    Readers(String baseUrl, long users, int clients) {
       HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-      for (int i = 0; i < CLIENTS; i++) {
+      for (int i = 0; i < clients; i++) {
         Thread t = new Thread(() -> {
           while (running.get()) {
-            int status = get(client, baseUrl);
+            int status = get(client, baseUrl, users);
             synchronized (statuses) {
               statuses.merge(status, 1L, Long::sum);
             }

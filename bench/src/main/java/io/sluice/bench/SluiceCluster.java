@@ -92,8 +92,7 @@ final class SluiceCluster implements AutoCloseable {
                              DbTarget db, int budget, Map<String, String> scenarioEnv) {
     SluiceCluster cluster = new SluiceCluster(proxyNodes);
     try {
-      Map<String, String> database = Map.of("SLUICE_DB_HOST", db.host(), "SLUICE_DB_PORT", String.valueOf(db.port()),
-        "SLUICE_DB_DATABASE", db.database(), "SLUICE_DB_USER", db.user(), "SLUICE_DB_PASSWORD", db.password());
+      Map<String, String> database = databaseEnvironment(db);
       // All at once: a member that is not up yet when another joins costs that one a connect timeout (about 8 s)
       // before it gives the missing member up and forms the cluster without it.
       for (String proxy : cluster.proxies) {
@@ -139,6 +138,27 @@ final class SluiceCluster implements AutoCloseable {
     env.put("SLUICE_CLUSTER_MEMBERS", String.join(",", memberPorts.stream().map(port -> "127.0.0.1:" + port)
       .toList()));
     return env;
+  }
+
+  /** The {@code SLUICE_DB_*} variables of a proxy node on {@code db} (the password among them). */
+  static Map<String, String> databaseEnvironment(DbTarget db) {
+    return Map.of("SLUICE_DB_HOST", db.host(), "SLUICE_DB_PORT", String.valueOf(db.port()),
+      "SLUICE_DB_DATABASE", db.database(), "SLUICE_DB_USER", db.user(), "SLUICE_DB_PASSWORD", db.password());
+  }
+
+  /**
+   * The members {@code node}'s {@code /admin/cluster} lists, by their Hazelcast address ({@code host:port}); none
+   * while it does not answer (starting, frozen).
+   */
+  static Map<String, JsonObject> members(ServiceProcess node, String adminToken) {
+    Map<String, JsonObject> byAddress = new LinkedHashMap<>();
+    try {
+      node.get("/admin/cluster", adminToken).getJsonArray("members", new JsonArray())
+        .forEach(o -> byAddress.put(((JsonObject) o).getString("address"), (JsonObject) o));
+    } catch (IllegalStateException e) {
+      // Not answering: no members seen this time; the callers poll again.
+    }
+    return byAddress;
   }
 
   /** Polls the API node's {@code /admin/cluster} until it lists every member, each proxy node with a share. */
