@@ -367,7 +367,8 @@ final class ClusterTrust {
       seen.forEach((proxy, counts) -> shares.put(proxy, new JsonObject(new LinkedHashMap<>(counts))));
       JsonObject window = new JsonObject().put("samples", samples).put("samplesChanged", changed)
         .put("sharesSeen", shares).put("reads", reads).put("readerStatuses", answers)
-        .put("non200", reads - statuses.getOrDefault(200, 0L)).put("receivedByRealProxies", realReceived);
+        .put("non200", reads - statuses.getOrDefault(200, 0L)).put("receivedByRealProxies", realReceived)
+        .put("proxyViewsAtEnd", proxyViews());
       return intruders.isEmpty() ? window : window.put("samplesWithoutEveryIntruderListed", intrudersUnlisted);
     }
 
@@ -389,6 +390,23 @@ final class ClusterTrust {
         .put("ownShare", view.getValue("share")).put("ownMembers", view.getJsonArray("members", new JsonArray()).size())
         .put("verdictAtApi", verdict(API, id)).put("verdictAtProxyA", verdict(PROXY_A, id))
         .put("lastLogLineAtApi", lastLine(API, id));
+    }
+
+    /**
+     * Each real proxy node's own {@code /admin/cluster}: its share and what its growth gate granted, whether it sees
+     * a majority of the last known proxy members, how many those are, and how many members it sees. An intruder that
+     * took a seat among the last known members would show here (a larger {@code lastKnown}, a lost majority).
+     */
+    private JsonObject proxyViews() {
+      JsonObject views = new JsonObject();
+      for (String proxy : PROXIES) {
+        JsonObject view = nodes.get(proxy).get("/admin/cluster", adminToken);
+        views.put(proxy, new JsonObject().put("share", view.getValue("share")).put("granted", view.getValue("granted"))
+          .put("majority", view.getValue("majority"))
+          .put("lastKnown", view.getJsonArray("lastKnown", new JsonArray()).size())
+          .put("members", view.getJsonArray("members", new JsonArray()).size()));
+      }
+      return views;
     }
 
     /** Each node's {@code /metrics} count of messages other nodes sent it on the proxy address. */
