@@ -26,6 +26,7 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
@@ -44,10 +45,9 @@ import java.util.stream.Stream;
  * <p>In each window, every {@value #SAMPLE_MS} ms: each real proxy node's share as the API node lists it and as the
  * node applies it ({@code /admin/pool} {@code maxSize}), against the shares they had settled on before the load.
  * At each window's edges: the readers' answers by status and each node's count of messages other nodes sent it on
- * the proxy address ({@code vertx_eventbus_received_total} of {@link ProxyContract#ADDRESS}, side {@code remote}, on
- * its {@code /metrics}; the {@code local} side is a node's own readiness check). The real nodes' count must grow (the
- * counter sees the traffic, or the intruders' 0 would mean nothing); the intruders' counts are their totals since
- * they started.
+ * the proxy address, read from its {@code /metrics} ({@link #fromWire}). The real nodes' count must grow (the counter
+ * sees the traffic, or the intruders' 0 would mean nothing); the intruders' counts are their totals since they
+ * started.
  *
  * <p>Targets: no sample during the intruders' window with a real node's share different from before (their sum
  * stays the budget); 0 messages received by the intruders; 0 reads through the API node answered other than 200
@@ -74,7 +74,7 @@ final class ClusterTrust {
   /** Until a step is reached: starts and joins of JVMs on a busy 2-core machine. */
   private static final Duration STEP_TIMEOUT = Duration.ofSeconds(90);
   private static final String RECEIVED = "vertx_eventbus_received_total";
-  private static final String PROCESSED = "vertx_eventbus_processed_total";
+  private static final String BYTES_READ = "vertx_eventbus_bytes_read";
 
   private final BenchOptions options;
   private final PrintStream progress;
@@ -233,28 +233,33 @@ final class ClusterTrust {
   }
 
   /**
-   * A Prometheus counter's series whose {@code address} label is the proxy address, summed by their {@code side}
-   * label ({@code remote}: sent by another node; {@code local}: by this node itself, such as its own readiness
-   * check); no entry for a side without a series (Micrometer creates a series at its first event).
+   * The messages a node read from the wire on the proxy address: the count of its
+   * {@code vertx_eventbus_bytes_read} summary for {@link ProxyContract#ADDRESS}, which Vert.x records for each message
+   * an inbound event-bus connection delivers (a message another node sent it), never for a send within the node. The
+   * {@code vertx_eventbus_received_total} counter cannot tell the two apart: Sluice's metrics leave its {@code side}
+   * label off, so it also counts the node's own readiness check. 0 when the node has no such series (Micrometer
+   * creates one at its first event).
    */
-  static Map<String, Long> proxyAddressCounts(String metrics, String name) {
-    String address = "address=\"" + ProxyContract.ADDRESS + "\"";
-    Map<String, Long> bySide = new TreeMap<>();
-    for (String line : metrics.split("\n")) {
-      if (line.startsWith(name + "{") && line.contains(address)) {
-        String labels = line.substring(name.length() + 1, line.lastIndexOf('}'));
-        int at = labels.indexOf("side=\"");
-        String side = at < 0 ? "" : labels.substring(at + 6, labels.indexOf('"', at + 6));
-        long n = Math.round(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
-        bySide.merge(side, n, Long::sum);
-      }
-    }
-    return bySide;
+  static long fromWire(String metrics) {
+    return proxyAddressSum(metrics, name -> name.startsWith(BYTES_READ) && name.endsWith("_count"));
   }
 
-  /** Messages that came from other nodes: {@link #proxyAddressCounts}' {@code remote} side. */
-  static long remote(Map<String, Long> bySide) {
-    return bySide.getOrDefault("remote", 0L);
+  /** {@code vertx_eventbus_received_total} of the proxy address: from other nodes and from the node itself. */
+  static long receivedAll(String metrics) {
+    return proxyAddressSum(metrics, RECEIVED::equals);
+  }
+
+  /** The sum of the Prometheus series whose metric name {@code name} accepts and whose address is the proxy's. */
+  private static long proxyAddressSum(String metrics, Predicate<String> name) {
+    String address = "address=\"" + ProxyContract.ADDRESS + "\"";
+    double sum = 0;
+    for (String line : metrics.split("\n")) {
+      int labels = line.indexOf('{');
+      if (labels > 0 && name.test(line.substring(0, labels)) && line.contains(address)) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return Math.round(sum);
   }
 
   // ---- the cluster ----
@@ -359,7 +364,7 @@ final class ClusterTrust {
       JsonObject realReceived = new JsonObject();
       received(PROXIES).forEach((proxy, n) -> realReceived.put(proxy, n - receivedAtStart.get(proxy)));
       if (PROXIES.stream().mapToLong(realReceived::getLong).sum() == 0) {
-        throw new IllegalStateException(CLUSTER_TRUST + ": the real proxy nodes' " + RECEIVED + " for "
+        throw new IllegalStateException(CLUSTER_TRUST + ": the real proxy nodes' " + BYTES_READ + " count for "
           + ProxyContract.ADDRESS + " did not grow in a window of " + reads + " reads: the counter read here does not"
           + " count the traffic, so an intruder's 0 would say nothing");
       }
@@ -381,11 +386,8 @@ final class ClusterTrust {
       JsonObject view = nodes.get(intruder).get("/admin/cluster", adminToken);
       JsonObject pool = nodes.get(intruder).get("/admin/pool", adminToken);
       String id = view.getString("self");
-      Map<String, Long> received = proxyAddressCounts(metrics, RECEIVED);
       return new JsonObject().put("nodeId", id).put("address", address(intruder))
-        .put("receivedOnProxyAddress", remote(received))
-        .put("receivedBySide", new JsonObject(new LinkedHashMap<>(received)))
-        .put("processedBySide", new JsonObject(new LinkedHashMap<>(proxyAddressCounts(metrics, PROCESSED))))
+        .put("receivedOnProxyAddress", fromWire(metrics)).put("receivedIncludingOwn", receivedAll(metrics))
         .put("statementsExecuted", pool.getLong("executed"))
         .put("ownShare", view.getValue("share")).put("ownMembers", view.getJsonArray("members", new JsonArray()).size())
         .put("verdictAtApi", verdict(API, id)).put("verdictAtProxyA", verdict(PROXY_A, id))
@@ -412,7 +414,7 @@ final class ClusterTrust {
     /** Each node's {@code /metrics} count of messages other nodes sent it on the proxy address. */
     private Map<String, Long> received(List<String> which) {
       Map<String, Long> counts = new LinkedHashMap<>();
-      which.forEach(node -> counts.put(node, remote(proxyAddressCounts(text(node, "/metrics"), RECEIVED))));
+      which.forEach(node -> counts.put(node, fromWire(text(node, "/metrics"))));
       return counts;
     }
 

@@ -6,36 +6,35 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** cluster-trust's counter reading and target rows, from synthetic text and scenarios: no cluster, no load. */
 class ClusterTrustTest {
 
+  /** As Sluice's registry writes them: the address label on, the side label off. */
   private static final String METRICS = """
     # HELP vertx_eventbus_received_total Number of messages received
     # TYPE vertx_eventbus_received_total counter
-    vertx_eventbus_received_total{address="%1$s",side="local",} 1.0
-    vertx_eventbus_received_total{address="%1$s",side="remote",} 1902.0
-    vertx_eventbus_received_total{address="sluice.other",side="remote",} 7.0
-    vertx_eventbus_processed_total{address="%1$s",side="remote",} 1900.0
+    vertx_eventbus_received_total{address="%1$s",} 1903.0
+    vertx_eventbus_received_total{address="sluice.other",} 7.0
+    vertx_eventbus_bytes_read_count{address="%1$s",} 1902.0
+    vertx_eventbus_bytes_read_sum{address="%1$s",} 431000.0
+    vertx_eventbus_bytes_read_max{address="%1$s",} 300.0
+    vertx_eventbus_bytes_read_count{address="sluice.other",} 7.0
     """.formatted(ProxyContract.ADDRESS);
 
   @Test
-  @DisplayName("the proxy address's received count by side: other addresses and other series left out")
-  void countsTheProxyAddressBySide() {
-    Map<String, Long> received = ClusterTrust.proxyAddressCounts(METRICS, "vertx_eventbus_received_total");
-    assertEquals(Map.of("local", 1L, "remote", 1902L), received);
-    assertEquals(1902L, ClusterTrust.remote(received));
+  @DisplayName("messages from the wire on the proxy address: the bytes-read count, other addresses and series left out")
+  void countsTheProxyAddressFromTheWire() {
+    assertEquals(1902L, ClusterTrust.fromWire(METRICS));
+    assertEquals(1903L, ClusterTrust.receivedAll(METRICS));
   }
 
   @Test
-  @DisplayName("a node without a series of the proxy address received nothing from other nodes")
+  @DisplayName("a node without a series of the proxy address read nothing from the wire")
   void noSeriesIsZero() {
-    assertEquals(0L, ClusterTrust.remote(ClusterTrust.proxyAddressCounts("# nothing yet\n",
-      "vertx_eventbus_received_total")));
+    assertEquals(0L, ClusterTrust.fromWire("# nothing yet\n"));
   }
 
   @Test
