@@ -190,6 +190,7 @@ public final class Bench {
       JsonObject clustered = null;
       JsonObject clusterIdle = null;
       JsonObject clusterBudget = null;
+      JsonObject clusterPartition = null;
       ShapeScenarios shapes = new ShapeScenarios(this, options, progress, wrk, serviceJar, STAMP.format(date));
       Map<String, JsonObject> direct = new LinkedHashMap<>();
       Map<String, JsonObject> blocking = new LinkedHashMap<>();
@@ -208,6 +209,10 @@ public final class Bench {
         }
         if (options.runs(ClusterBudget.CLUSTER_BUDGET)) {
           clusterBudget = new ClusterBudget(this, options, progress, serviceJar, STAMP.format(date)).run(running);
+        }
+        if (options.runs(ClusterPartition.CLUSTER_PARTITION)) {
+          clusterPartition = new ClusterPartition(this, options, progress, serviceJar, STAMP.format(date))
+            .run(running);
         }
         if (options.runs(FAST_UNCACHED)) {
           direct.put(FAST_UNCACHED, peer(FAST_UNCACHED, DIRECT, running, 0, -1));
@@ -250,6 +255,9 @@ public final class Bench {
       new FaultScenarios(this, options, progress, serviceJar, STAMP.format(date)).run().forEach(scenarios::add);
       if (clusterBudget != null) {
         scenarios.add(clusterBudget);
+      }
+      if (clusterPartition != null) {
+        scenarios.add(clusterPartition);
       }
       return write(report(scenarios));
     } catch (IOException e) {
@@ -995,7 +1003,8 @@ public final class Bench {
     JsonObject overload = Comparison.overloadComparison(scenarios);
     JsonObject slowLane = Comparison.slowLaneComparison(scenarios);
     JsonArray targets = Comparison.targets(ratios, overload, slowLane).addAll(ShapeFigures.targets(scenarios))
-      .addAll(FaultScenarios.targets(scenarios)).addAll(ClusterBudget.targets(scenarios));
+      .addAll(FaultScenarios.targets(scenarios)).addAll(ClusterBudget.targets(scenarios))
+      .addAll(ClusterPartition.targets(scenarios));
     ShapeFigures.addOpenLoop(overload, scenarios);
     report.put("ratios", ratios).put("overloadComparison", overload).put("slowLaneComparison", slowLane)
       .put("cluster", ShapeFigures.cluster(scenarios)).put("cache", ShapeFigures.cache(scenarios))

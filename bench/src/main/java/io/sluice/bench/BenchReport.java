@@ -73,6 +73,7 @@ final class BenchReport {
         + s.getJsonObject("config").getJsonObject("pool").getInteger("maxSize") + ", no HTTP";
       case FaultScenarios.KILL_BURST, FaultScenarios.START_REFUSED -> FaultScenarios.keyFigure(s);
       case ClusterBudget.CLUSTER_BUDGET -> ClusterBudget.keyFigure(s);
+      case ClusterPartition.CLUSTER_PARTITION -> ClusterPartition.keyFigure(s);
       default -> ShapeFigures.keyFigure(s);
     };
   }
@@ -334,6 +335,12 @@ final class BenchReport {
       out.append("\n## ").append(s.getString("name")).append("\n\n").append(s.getString("measures")).append("\n\n");
       out.append("| Sequence | Figures |\n|---|---|\n");
       ClusterBudget.rows(s).forEach(r -> row(out, r.getKey(), r.getValue()));
+      return;
+    }
+    if (ClusterPartition.CLUSTER_PARTITION.equals(s.getString("name"))) {
+      out.append("\n## ").append(s.getString("name")).append("\n\n").append(s.getString("measures")).append("\n\n");
+      out.append("| Figure | Value |\n|---|---|\n");
+      ClusterPartition.rows(s).forEach(r -> row(out, r.getKey(), r.getValue()));
       return;
     }
     JsonObject config = s.getJsonObject("config");

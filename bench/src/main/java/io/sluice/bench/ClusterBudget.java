@@ -148,7 +148,7 @@ final class ClusterBudget {
       ROLLING_GAP_MS);
     try (Tier tier = new Tier(ROLLING_START, db, null); Sampler sampler = new Sampler(db)) {
       tier.start(API, "api");
-      try (Readers readers = new Readers(tier.node(API).baseUrl())) {
+      try (Readers readers = new Readers(tier.node(API).baseUrl(), options.users())) {
         for (String proxy : List.of("proxyA", "proxyB", "proxyC")) {
           tier.start(proxy, "proxy");
           pause(ROLLING_GAP_MS);
@@ -170,7 +170,7 @@ final class ClusterBudget {
       tier.start("proxyA", "proxy");
       tier.start("proxyB", "proxy");
       tier.awaitShares(List.of("proxyA", "proxyB"), BUDGET, null);
-      try (Sampler sampler = new Sampler(db); Readers readers = new Readers(tier.node(API).baseUrl())) {
+      try (Sampler sampler = new Sampler(db); Readers readers = new Readers(tier.node(API).baseUrl(), options.users())) {
         pause(HOLD_MS);
         tier.start("proxyC", "proxy");
         pause(200);
@@ -197,7 +197,7 @@ final class ClusterBudget {
         tier.start(proxy, "proxy");
       }
       tier.awaitShares(List.of("proxyA", "proxyB", "proxyC"), BUDGET, null);
-      try (Sampler sampler = new Sampler(db); Readers readers = new Readers(tier.node(API).baseUrl())) {
+      try (Sampler sampler = new Sampler(db); Readers readers = new Readers(tier.node(API).baseUrl(), options.users())) {
         pause(HOLD_MS);
         int shareBefore = tier.poolSize("proxyA");
         tier.signal("proxyA", "STOP");
@@ -248,7 +248,7 @@ final class ClusterBudget {
    * password set) as root through the server's socket, with the server's own client; the SQL goes through stdin, so
    * the password appears on no command line.
    */
-  private static DbTarget tierAccount(DbTarget db, Path mariadbDir) {
+  static DbTarget tierAccount(DbTarget db, Path mariadbDir) {
     String password = UUID.randomUUID().toString().replace("-", "");
     String account = "'" + ACCOUNT + "'@'127.0.0.1'";
     String sql = "CREATE USER IF NOT EXISTS " + account + " IDENTIFIED BY '" + password + "';\n"
@@ -344,7 +344,7 @@ final class ClusterBudget {
     return rows;
   }
 
-  private static long msSince(long nanoTime) {
+  static long msSince(long nanoTime) {
     return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - nanoTime);
   }
 
@@ -365,7 +365,7 @@ final class ClusterBudget {
   }
 
   /** A step of a sequence's schedule, or the pause between two polls of a deadline-bounded wait. */
-  private static void pause(long ms) {
+  static void pause(long ms) {
     try {
       Thread.sleep(ms);
     } catch (InterruptedException e) {
@@ -523,7 +523,7 @@ final class ClusterBudget {
       Map<Integer, Long> statuses = new TreeMap<>();
       HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
       for (int i = 0; i < n; i++) {
-        statuses.merge(get(client, nodes.get(API).baseUrl()), 1L, Long::sum);
+        statuses.merge(get(client, nodes.get(API).baseUrl(), options.users()), 1L, Long::sum);
       }
       return statuses;
     }
@@ -541,8 +541,8 @@ final class ClusterBudget {
   }
 
   /** One GET of a random user with a 2 s deadline: its status, 0 when no answer came. */
-  private int get(HttpClient client, String baseUrl) {
-    long id = 1 + ThreadLocalRandom.current().nextLong(options.users());
+  static int get(HttpClient client, String baseUrl, int users) {
+    long id = 1 + ThreadLocalRandom.current().nextLong(users);
     HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/users/" + id))
       .header("X-Request-Timeout", "2000").timeout(Duration.ofSeconds(10)).GET().build();
     try {
@@ -558,18 +558,18 @@ final class ClusterBudget {
   // ---- load and sampling ----
 
   /** {@value #CLIENTS} closed-loop readers through one API node; a reader that got no 200 waits 20 ms first. */
-  private final class Readers implements AutoCloseable {
+  static final class Readers implements AutoCloseable {
 
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final List<Thread> threads = new ArrayList<>();
     private final Map<Integer, Long> statuses = new TreeMap<>();
 
-    Readers(String baseUrl) {
+    Readers(String baseUrl, int users) {
       HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
       for (int i = 0; i < CLIENTS; i++) {
         Thread t = new Thread(() -> {
           while (running.get()) {
-            int status = get(client, baseUrl);
+            int status = get(client, baseUrl, users);
             synchronized (statuses) {
               statuses.merge(status, 1L, Long::sum);
             }
@@ -612,7 +612,7 @@ final class ClusterBudget {
    * Counts the server's sessions of the tier's account every {@value #SAMPLE_MS} ms on a session of its own (left
    * out of the count), keeping the peak and when it was seen.
    */
-  private static final class Sampler implements AutoCloseable {
+  static final class Sampler implements AutoCloseable {
 
     private final Connection connection;
     private final Thread thread;
