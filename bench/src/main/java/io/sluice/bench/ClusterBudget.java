@@ -275,6 +275,24 @@ final class ClusterBudget {
     return new DbTarget(db.host(), db.port(), db.database(), ACCOUNT, password, true);
   }
 
+  /**
+   * What every node of these sequences (and of {@code cluster-partition}) runs with besides its cluster, budget and
+   * database variables: the heartbeat timeout and grace, the admin token, users cache off, one proxy instance, and
+   * {@value #LATENCY_MS} ms injected before each statement.
+   */
+  static Map<String, String> nodeSettings(String adminToken) {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("SLUICE_CLUSTER_HEARTBEAT_TIMEOUT_SECONDS", String.valueOf(HEARTBEAT_SECONDS));
+    env.put("SLUICE_CLUSTER_SHARE_GRACE_MS", String.valueOf(GRACE_MS));
+    env.put("SLUICE_ADMIN_TOKEN", adminToken);
+    env.put("SLUICE_CACHE_USERS_ENABLED", "false");
+    env.put("SLUICE_PROXY_INSTANCES", "1");
+    env.put("SLUICE_FAULTS_DB_LATENCY_ENABLED", "true");
+    env.put("SLUICE_FAULTS_DB_LATENCY_MIN_MS", String.valueOf(LATENCY_MS));
+    env.put("SLUICE_FAULTS_DB_LATENCY_MAX_MS", String.valueOf(LATENCY_MS));
+    return env;
+  }
+
   /** Replaced in one move, so that a node reading it meanwhile sees the old file or the new one. */
   private static void writeBudget(Path config, int maxSize) {
     try {
@@ -398,14 +416,7 @@ final class ClusterBudget {
     void start(String node, String role) {
       Map<String, String> env = new LinkedHashMap<>(SluiceCluster.clusterEnvironment(role, name,
         memberPorts.get(node), memberPorts.values()));
-      env.put("SLUICE_CLUSTER_HEARTBEAT_TIMEOUT_SECONDS", String.valueOf(HEARTBEAT_SECONDS));
-      env.put("SLUICE_CLUSTER_SHARE_GRACE_MS", String.valueOf(GRACE_MS));
-      env.put("SLUICE_ADMIN_TOKEN", adminToken);
-      env.put("SLUICE_CACHE_USERS_ENABLED", "false");
-      env.put("SLUICE_PROXY_INSTANCES", "1");
-      env.put("SLUICE_FAULTS_DB_LATENCY_ENABLED", "true");
-      env.put("SLUICE_FAULTS_DB_LATENCY_MIN_MS", String.valueOf(LATENCY_MS));
-      env.put("SLUICE_FAULTS_DB_LATENCY_MAX_MS", String.valueOf(LATENCY_MS));
+      env.putAll(nodeSettings(adminToken));
       if (config == null) {
         env.put("SLUICE_DB_POOL_MAX_SIZE", String.valueOf(BUDGET));
       }

@@ -309,14 +309,7 @@ final class ClusterPartition {
         .map(i -> network.clusterAddress(i) + ":" + MEMBER_PORT).toList();
       Map<String, String> env = new LinkedHashMap<>(SluiceCluster.clusterEnvironment(role, name,
         network.clusterAddress(ns), MEMBER_PORT, members));
-      env.put("SLUICE_CLUSTER_HEARTBEAT_TIMEOUT_SECONDS", String.valueOf(HEARTBEAT_SECONDS));
-      env.put("SLUICE_CLUSTER_SHARE_GRACE_MS", String.valueOf(GRACE_MS));
-      env.put("SLUICE_ADMIN_TOKEN", adminToken);
-      env.put("SLUICE_CACHE_USERS_ENABLED", "false");
-      env.put("SLUICE_PROXY_INSTANCES", "1");
-      env.put("SLUICE_FAULTS_DB_LATENCY_ENABLED", "true");
-      env.put("SLUICE_FAULTS_DB_LATENCY_MIN_MS", String.valueOf(ClusterBudget.LATENCY_MS));
-      env.put("SLUICE_FAULTS_DB_LATENCY_MAX_MS", String.valueOf(ClusterBudget.LATENCY_MS));
+      env.putAll(ClusterBudget.nodeSettings(adminToken));
       env.put("SLUICE_DB_POOL_MAX_SIZE", String.valueOf(BUDGET));
       if (!"api".equals(role)) {
         env.put("SLUICE_DB_HOST", network.host());
