@@ -8,6 +8,7 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -161,13 +162,18 @@ final class ClusterPartition {
       });
       figures.put("minorityAloneAfterCutMs", msSince(cut));
       figures.put("minorityReportsMajority", tier.view(MINORITY_PROXY).getBoolean("majority"));
+      // Before the heal: the API node's TCP connections to B as the kernel holds them (retransmission timers).
+      figures.put("apiSocketsToMinorityAtHeal", tier.socketsToMinority(API));
       tier.healMinority();
       long healed = System.nanoTime();
+      Map<Integer, Long> readersAtHeal = readers.statuses();
       progress.printf("[bench] %s: proxy B's link up again after %d ms%n", CLUSTER_PARTITION, msSince(cut));
       figures.put("cutForMs", msSince(cut));
       try {
         await("one cluster again, nothing departing, every proxy node with a share", tier::wholeAndSettled);
         figures.put("recoveredAfterHealMs", msSince(healed));
+        figures.put("readerStatusesHealToRecovery", since(readersAtHeal, readers.statuses()));
+        figures.put("apiSocketsToMinorityAtRecovery", tier.socketsToMinority(API));
       } catch (IllegalStateException e) {
         figures.put("recoveryTimedOutMs", msSince(healed)).put("recoveryState", tier.describe());
         throw e;
@@ -179,15 +185,25 @@ final class ClusterPartition {
         figures.getLong("recoveredAfterHealMs"));
       HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
       Map<Integer, Long> after = new TreeMap<>();
+      Map<Integer, Long> readersAtRecovery = readers.statuses();
+      JsonArray missed = new JsonArray();
       for (int i = 0; i < ClusterBudget.AFTER_READS; i++) {
-        after.merge(ClusterBudget.get(client, tier.node(API).baseUrl(), options.users()), 1L, Long::sum);
+        long sent = msSince(healed);
+        int status = ClusterBudget.get(client, tier.node(API).baseUrl(), options.users());
+        after.merge(status, 1L, Long::sum);
+        if (status != 200) {
+          missed.add(new JsonObject().put("read", i + 1).put("status", status).put("sentAfterHealMs", sent)
+            .put("answeredAfterHealMs", msSince(healed)));
+        }
       }
+      figures.put("non200ReadsAfterRecovery", missed);
       JsonObject afterJson = new JsonObject();
       after.forEach((status, n) -> afterJson.put(String.valueOf(status), n));
       figures.put("readsAfterRecovery", new JsonObject().put(API, afterJson))
         .put("non200AfterRecovery", after.entrySet().stream().filter(e -> e.getKey() != 200)
           .mapToLong(Map.Entry::getValue).sum());
       pause(HOLD_MS);
+      figures.put("readerStatusesAfterRecovery", since(readersAtRecovery, readers.statuses()));
     } finally {
       if (watch != null) {
         watch.stop();
@@ -200,6 +216,18 @@ final class ClusterPartition {
         .put("bound", ClusterBudget.bound(BUDGET, PROXIES.size())).put("samples", sampler.samples())
         .put("readerStatuses", statuses);
     }
+  }
+
+  /** Statuses counted between two snapshots of the readers' counts. */
+  private static JsonObject since(Map<Integer, Long> before, Map<Integer, Long> now) {
+    JsonObject json = new JsonObject();
+    now.forEach((status, n) -> {
+      long added = n - before.getOrDefault(status, 0L);
+      if (added > 0) {
+        json.put(String.valueOf(status), added);
+      }
+    });
+    return json;
   }
 
   /** Polls {@code condition} every 100 ms until it holds; past {@link #STEP_TIMEOUT}, an IllegalStateException. */
@@ -370,6 +398,29 @@ final class ClusterPartition {
       return members.size() == NAMESPACES.size() && members.stream().map(JsonObject.class::cast)
         .filter(m -> "proxy".equals(m.getString("role")))
         .allMatch(m -> m.getInteger("share") != null && m.getInteger("share") > 0);
+    }
+
+    /**
+     * {@code ss -tno} in {@code node}'s namespace for its TCP connections to B's cluster address (Hazelcast's and
+     * the event bus's), one string per connection; a diagnostic for the report, empty when {@code ss} fails.
+     */
+    JsonArray socketsToMinority(String node) {
+      JsonArray sockets = new JsonArray();
+      List<String> command = List.of("ip", "netns", "exec", network.namespace(NAMESPACES.get(node)), "ss", "-tnoH",
+        "dst", network.clusterAddress(NAMESPACES.get(MINORITY_PROXY)));
+      try {
+        Process ss = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (ss.waitFor() == 0) {
+          output.lines().map(line -> line.trim().replaceAll("\\s+", " ")).filter(line -> !line.isEmpty())
+            .forEach(sockets::add);
+        }
+      } catch (IOException e) {
+        sockets.add("ss could not run: " + e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return sockets;
     }
 
     /** Each node's members (address, role, share) and departing, for the report when recovery did not come. */
