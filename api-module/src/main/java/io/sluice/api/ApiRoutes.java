@@ -14,7 +14,6 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
 import java.util.List;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -25,9 +24,6 @@ import java.util.regex.Pattern;
 final class ApiRoutes {
 
   private static final Pattern IDEMPOTENCY_KEY_PATTERN = Pattern.compile(ProxyContract.IDEMPOTENCY_KEY_PATTERN);
-  /** Actions that change data: when the proxy does not answer one in time, its outcome is unknown. */
-  private static final Set<String> WRITES = Set.of(Action.CREATE_USER, Action.PUT_SETTINGS,
-    Action.CREATE_NOTIFICATION, Action.MARK_NOTIFICATION_READ);
 
   private final ProxyCaller proxy;
   private final HttpErrors errors;
@@ -129,7 +125,7 @@ final class ApiRoutes {
   private void forward(RoutingContext ctx, String action, JsonObject body, int successStatus) {
     proxy.call(ctx, action, body).onComplete(ar -> {
       if (ar.failed()) {
-        errors.error(ctx, errors.of(ar.cause(), WRITES.contains(action)));
+        errors.error(ctx, errors.of(ar.cause(), Action.WRITES.contains(action)));
         return;
       }
       ProxyCaller.Answer answer = ar.result();

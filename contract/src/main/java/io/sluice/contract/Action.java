@@ -68,6 +68,13 @@ public final class Action {
   public static final Set<String> ALL = Set.of(CREATE_USER, GET_USER, GET_SETTINGS, PUT_SETTINGS,
     LIST_NOTIFICATIONS, CREATE_NOTIFICATION, MARK_NOTIFICATION_READ, PING, READY, STATS, APPLY_CONFIG);
 
+  /**
+   * The actions that change data: no answer in time to one of them means "outcome unknown" (retry it with its
+   * idempotency key), and a node that executed one tells the others which cache entries it changed.
+   */
+  public static final Set<String> WRITES = Set.of(CREATE_USER, PUT_SETTINGS, CREATE_NOTIFICATION,
+    MARK_NOTIFICATION_READ);
+
   private Action() {
   }
 }

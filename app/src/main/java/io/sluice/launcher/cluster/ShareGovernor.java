@@ -1,6 +1,7 @@
 package io.sluice.launcher.cluster;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,8 +31,10 @@ import java.util.TreeSet;
  * <h2>The majority rule</h2>
  * The <em>last known members</em> are every member of any role (API nodes are witnesses: they hold no connection
  * but break ties), by {@link Member#seat() seat}, its Hazelcast address {@code host:port}: a restarted or merged
- * member takes its seat back, whatever its new ids. A fresh node starts with the members of its first view. A
- * member that joins is added to them only in a view that holds a majority; one that leaves is removed from them
+ * member takes its seat back, whatever its new ids. A fresh node starts with the seats it expects ({@link #expect}:
+ * {@code cluster.members} and its own), each absent until a view shows it, so that a node restarted inside a
+ * minority holds no majority of one; without expected seats, with the members of its first view. A member that
+ * joins is added to them only in a view that holds a majority; one that leaves is removed from them
  * only when its grace has ended in such a view. A view <em>holds a majority</em> when more than half of the last
  * known seats are live in it, or exactly half and the live ones include the lowest seat (string order: every node
  * computes the same one from the same set; Akka's keep-majority breaks ties the same way). Invariants:
@@ -69,9 +72,22 @@ public final class ShareGovernor {
   private final Map<String, Long> known = new LinkedHashMap<>();
   /** The seats of the last view. */
   private Set<String> liveSeats = Set.of();
+  /** Whether a view arrived: expected seats are taken only before. */
+  private boolean viewed;
 
   public ShareGovernor(long graceMs) {
     this.graceMs = graceMs;
+  }
+
+  /**
+   * The seats a fresh node expects before its first view ({@code cluster.members} and its own): its last known
+   * members, each absent (since {@code nowMs}) until a view shows it. A seat that never shows up stops being known
+   * as a departed one does: once the grace has ended, in a view that holds a majority. Ignored after the first view.
+   */
+  public void expect(Collection<String> seats, long nowMs) {
+    if (!viewed) {
+      seats.forEach(seat -> known.putIfAbsent(seat, nowMs));
+    }
   }
 
   /** A view of proxy nodes only, each its own seat (no witnesses): the majority is over the proxy nodes. */
@@ -88,6 +104,7 @@ public final class ShareGovernor {
     }
     liveSeats = Set.copyOf(liveOldestFirst.stream().map(Member::seat).toList());
     boolean fresh = known.isEmpty();
+    viewed = true;
     known.replaceAll((seat, leftAt) -> liveSeats.contains(seat) ? LIVE : leftAt == LIVE ? nowMs : leftAt);
     if (fresh || majority()) {
       liveOldestFirst.forEach(m -> known.putIfAbsent(m.seat(), LIVE));

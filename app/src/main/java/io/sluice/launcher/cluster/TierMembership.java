@@ -36,7 +36,10 @@ import java.util.function.Supplier;
  * live proxy member it sees has answered, within {@link #GATE_TIMEOUT_MS}, that it holds ({@code held}: the sizes of
  * its pool in force and of its old pools still draining) no more than the share this node computes for it, counts
  * this node, and no departed node it still counts may hold more than its share. Shrinking never waits. A node starts
- * at a granted share of 0 and grows through the gate like any other (alone, at once). While growth waits, the gate
+ * at a granted share of 0 and grows through the gate like any other (alone, at once). <b>No growth without a
+ * majority</b>: while the last view holds no majority of the last known members ({@link ShareGovernor#majority}; a
+ * fresh node's are the seats of {@code cluster.members} and its own), the grant never rises; it keeps its last
+ * value or shrinks to the target. So a node restarted inside a minority stays at 0. While growth waits, the gate
  * asks again every {@link #GATE_RETRY_MS} and on every membership change. Each node answers the same question for
  * its peers on {@link ProxyContract#nodeStatsAddress}: {@code held} (with a granted share the proxy has not applied
  * yet counted in), the share applied, the share granted, its roster and the departed nodes it still reserves, each
@@ -98,6 +101,10 @@ public final class TierMembership {
   private final ShareGovernor governor;
   private final PeerTrust trust;
   private final String self;
+  /** The seats this node expects at start: {@code cluster.members}, resolved, and its own ({@link #expectedSeats}). */
+  private final List<String> expectedSeats;
+  /** Whether {@link #refresh} has fed the governor a view (before, the majority is not yet known). */
+  private boolean viewed;
   /** Address and role of every member seen, kept while it counts, for the status of departed ones. */
   private final Map<String, JsonObject> known = new HashMap<>();
   private volatile int budget;
@@ -161,6 +168,28 @@ public final class TierMembership {
     this.onShare = onShare;
     this.governor = new ShareGovernor(settings.shareGraceMs());
     this.self = id(hazelcast.getCluster().getLocalMember());
+    this.expectedSeats = expectedSeats(settings, seat(hazelcast.getCluster().getLocalMember()));
+  }
+
+  /**
+   * The seats of {@code cluster.members} as Hazelcast reports members' addresses ({@code ip:port}: names resolved
+   * here, once, on the constructing thread, never an event loop), and {@code own}. An entry that does not resolve is
+   * left out with a warning: it could never be recognized as a live seat (docs/scale-out.md, "Majority").
+   */
+  static List<String> expectedSeats(ClusterSettings settings, String own) {
+    java.util.LinkedHashSet<String> seats = new java.util.LinkedHashSet<>();
+    seats.add(own);
+    for (String member : settings.members()) {
+      int colon = member.lastIndexOf(':');
+      String host = member.substring(0, colon).replace("[", "").replace("]", "");
+      try {
+        seats.add(java.net.InetAddress.getByName(host).getHostAddress() + member.substring(colon));
+      } catch (java.net.UnknownHostException e) {
+        log.warn("cluster.members entry {} does not resolve: it is not counted among the seats this node expects",
+          member);
+      }
+    }
+    return List.copyOf(seats);
   }
 
   /** Starts following the membership; call on {@code context}. Hands out the first share before it returns. */
@@ -193,6 +222,7 @@ public final class TierMembership {
       refresh();
     });
     memberships = MembershipChanges.follow(hazelcast, this::changed, () -> { });
+    governor.expect(expectedSeats, nowMs());
     refresh();
   }
 
@@ -245,9 +275,10 @@ public final class TierMembership {
       .map(m -> new ShareGovernor.Member(id(m), seat(m), runsProxy(m))).toList();
     long proxies = seen.stream().filter(ShareGovernor.Member::proxy).count();
     members.forEach(m -> known.put(id(m), describe(m)));
-    // Before its first view a node has no last known members: nothing to warn about then.
-    boolean hadMajority = governor.lastKnown().isEmpty() || governor.majority();
+    // Before its first view a node has no majority to have lost: it warns only if its first view holds none.
+    boolean hadMajority = !viewed || governor.majority();
     governor.viewMembers(seen, now);
+    viewed = true;
     if (hadMajority != governor.majority()) {
       log.warn(governor.majority() ? "This node sees a majority of the last known members again: {}"
         : "This node sees no majority of the last known members {}: shares will not grow until it does",
@@ -302,8 +333,12 @@ public final class TierMembership {
       return;
     }
     int currentBudget = budget;
-    if (!GrowthGate.wantsToGrow(currentBudget, counted, self, granted)) {
-      granted = ShareRule.share(currentBudget, counted, self);
+    boolean grows = GrowthGate.wantsToGrow(currentBudget, counted, self, granted);
+    if (!grows || !governor.majority()) {
+      if (!grows) {
+        granted = ShareRule.share(currentBudget, counted, self);
+      }
+      // else: no growth without a majority; the grant stays until a view holds one (that view settles again).
       lastWait = null;
       cancelGateTimer();
       hand();
@@ -358,6 +393,11 @@ public final class TierMembership {
   }
 
   private void decide(Map<String, GrowthGate.Answer> answers) {
+    if (!governor.majority()) {
+      // The view lost its majority while the peers answered: no growth (refresh settles the shrink, if any).
+      settle();
+      return;
+    }
     GrowthGate.Decision decision = GrowthGate.decide(budget, counted, self, granted, answers, departedHeld);
     if (!decision.waiting()) {
       if (decision.grant() > granted) {

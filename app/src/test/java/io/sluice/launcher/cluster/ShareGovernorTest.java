@@ -133,6 +133,28 @@ class ShareGovernorTest {
   }
 
   @Test
+  @DisplayName("a fresh node expects the seats of cluster.members: alone among three (restarted inside a minority) it"
+    + " holds no majority; with one more live it does, and a seat never seen stops being known after the grace")
+  void aFreshNodeExpectsItsConfiguredSeats() {
+    governor.expect(List.of("seat-a", "seat-b", "seat-w1"), 0);
+    assertEquals(false, governor.majority(), "no view yet");
+    governor.viewMembers(members("a"), 0);
+    assertEquals(false, governor.majority(), "1 of 3 expected seats");
+    assertEquals(-1, governor.nextChangeMs());
+    assertEquals(List.of("a"), governor.counted(1_000 + 100 * GRACE_MS));
+    assertEquals(List.of("seat-a", "seat-b", "seat-w1"), governor.lastKnown(), "nothing expires without a majority");
+
+    governor.viewMembers(members("a", "w1"), 2_000);
+    assertEquals(true, governor.majority(), "2 of 3");
+    assertEquals(GRACE_MS, governor.nextChangeMs(), "b, expected since 0 and never seen, is known until the grace");
+    governor.counted(GRACE_MS);
+    assertEquals(List.of("seat-a", "seat-w1"), governor.lastKnown());
+
+    governor.expect(List.of("seat-x"), 3_000);
+    assertEquals(List.of("seat-a", "seat-w1"), governor.lastKnown(), "ignored after the first view");
+  }
+
+  @Test
   @DisplayName("a tie is won by the side with the lowest seat: the other never grows")
   void tieGoesToTheLowestSeat() {
     ShareGovernor other = new ShareGovernor(GRACE_MS);

@@ -56,9 +56,6 @@ final class RemoteInvalidations {
   static final String REPLY = "reply";
   static final Set<String> FIELDS = Set.of(NODE, ACTION, BODY, REPLY);
 
-  /** The actions whose {@link Operation} is a write: the only ones a node publishes here. */
-  static final Set<String> WRITES = Set.of(Action.CREATE_USER, Action.PUT_SETTINGS, Action.CREATE_NOTIFICATION,
-    Action.MARK_NOTIFICATION_READ);
 
   /**
    * Largest message accepted, in characters of its JSON encoding (estimated). The largest valid one is a
@@ -148,7 +145,7 @@ final class RemoteInvalidations {
       return;
     }
     JsonObject reply = message.getJsonObject(REPLY);
-    if (!WRITES.contains(action)) {
+    if (!Action.WRITES.contains(action)) {
       drop(Reason.UNKNOWN_ACTION, Action.ALL.contains(action) ? action + " is not a write" : "not a write action");
       return;
     }

@@ -178,7 +178,7 @@ class RemoteInvalidationsTest {
   }
 
   @Test
-  @DisplayName("WRITES is exactly the actions whose operation is a write")
+  @DisplayName("Action.WRITES is exactly the actions whose operation is a write")
   void writesAreTheWriteActions() {
     JsonObject anyBody = new JsonObject().put(Fields.USER_ID, 1L).put(Fields.NOTIFICATION_ID, 2L)
       .put(Fields.NAME, "Ada").put(Fields.EMAIL, "ada@example.com").put(Fields.TITLE, "t").put(Fields.BODY, "b")
@@ -190,7 +190,7 @@ class RemoteInvalidationsTest {
       } catch (ProxyFailure e) {
         write = false;
       }
-      assertEquals(write, RemoteInvalidations.WRITES.contains(action), action);
+      assertEquals(write, Action.WRITES.contains(action), action);
     }
   }
 

@@ -20,15 +20,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.function.Function;
 
 /** {@link SluiceClient} over the event bus: every method is one {@link #call} with its body and its reply's reading. */
 public final class SluiceClientImpl implements SluiceClient {
 
-  /** The actions that change data: no answer in time to one of them is "outcome unknown". */
-  private static final Set<String> WRITES = Set.of(Action.CREATE_USER, Action.PUT_SETTINGS,
-    Action.CREATE_NOTIFICATION, Action.MARK_NOTIFICATION_READ);
 
   private final Vertx vertx;
   private final SluiceClientOptions options;
@@ -111,7 +107,7 @@ public final class SluiceClientImpl implements SluiceClient {
     return vertx.eventBus().<JsonObject>request(ProxyContract.ADDRESS, body, delivery)
       .map(Message::body)
       .map(reading)
-      .recover(err -> Future.failedFuture(Failures.of(err, WRITES.contains(action))));
+      .recover(err -> Future.failedFuture(Failures.of(err, Action.WRITES.contains(action))));
   }
 
   /**
