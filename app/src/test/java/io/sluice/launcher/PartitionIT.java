@@ -1,5 +1,7 @@
 package io.sluice.launcher;
 
+import io.sluice.netns.NamespaceNetwork;
+import io.sluice.netns.TcpRelay;
 import io.sluice.proxy.config.DbSettings;
 import io.sluice.proxy.testing.TestDatabase;
 import io.vertx.core.json.JsonArray;

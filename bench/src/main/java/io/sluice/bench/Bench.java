@@ -191,6 +191,7 @@ public final class Bench {
       JsonObject clusterIdle = null;
       JsonObject clusterBudget = null;
       JsonObject clusterTrust = null;
+      JsonObject clusterPartition = null;
       ShapeScenarios shapes = new ShapeScenarios(this, options, progress, wrk, serviceJar, STAMP.format(date));
       Map<String, JsonObject> direct = new LinkedHashMap<>();
       Map<String, JsonObject> blocking = new LinkedHashMap<>();
@@ -212,6 +213,10 @@ public final class Bench {
         }
         if (options.runs(ClusterTrust.CLUSTER_TRUST)) {
           clusterTrust = new ClusterTrust(options, progress, serviceJar, STAMP.format(date)).run(running);
+        }
+        if (options.runs(ClusterPartition.CLUSTER_PARTITION)) {
+          clusterPartition = new ClusterPartition(this, options, progress, serviceJar, STAMP.format(date))
+            .run(running);
         }
         if (options.runs(FAST_UNCACHED)) {
           direct.put(FAST_UNCACHED, peer(FAST_UNCACHED, DIRECT, running, 0, -1));
@@ -257,6 +262,9 @@ public final class Bench {
       }
       if (clusterTrust != null) {
         scenarios.add(clusterTrust);
+      }
+      if (clusterPartition != null) {
+        scenarios.add(clusterPartition);
       }
       return write(report(scenarios));
     } catch (IOException e) {
@@ -1003,7 +1011,8 @@ public final class Bench {
     JsonObject slowLane = Comparison.slowLaneComparison(scenarios);
     JsonArray targets = Comparison.targets(ratios, overload, slowLane).addAll(ShapeFigures.targets(scenarios))
       .addAll(FaultScenarios.targets(scenarios)).addAll(ClusterBudget.targets(scenarios))
-      .addAll(ClusterTrust.targets(scenarios));
+      .addAll(ClusterTrust.targets(scenarios))
+      .addAll(ClusterPartition.targets(scenarios));
     ShapeFigures.addOpenLoop(overload, scenarios);
     report.put("ratios", ratios).put("overloadComparison", overload).put("slowLaneComparison", slowLane)
       .put("cluster", ShapeFigures.cluster(scenarios)).put("cache", ShapeFigures.cache(scenarios))

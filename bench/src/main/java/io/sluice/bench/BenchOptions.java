@@ -40,15 +40,17 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
   static final List<String> ALL_SCENARIOS = List.of(Bench.FAST_UNCACHED, Bench.CACHED, Bench.OVERLOAD, Bench.CEILING,
     Bench.CLUSTERED, ShapeScenarios.CLUSTER_IDLE, ShapeScenarios.CLUSTER_SLOW, ShapeScenarios.CACHE_REPEAT,
     ShapeScenarios.OVERLOAD_OPEN, Bench.SLOW_LANE, FaultScenarios.KILL_BURST, FaultScenarios.START_REFUSED,
-    ClusterBudget.CLUSTER_BUDGET, ClusterTrust.CLUSTER_TRUST);
+    ClusterBudget.CLUSTER_BUDGET, ClusterTrust.CLUSTER_TRUST, ClusterPartition.CLUSTER_PARTITION);
 
   /**
    * What {@code --smoke} runs unless {@code --scenarios} says otherwise: all but {@code cluster-budget}, whose three
    * clusters of 4 or 5 processes (a heartbeat timeout and a grace each) would add minutes to every build, and
-   * {@code cluster-trust} (5 processes, keytool certificates).
+   * {@code cluster-trust} (5 processes, keytool certificates), {@code cluster-partition} (the same as cluster-budget,
+   * and root for its network namespaces).
    */
   static final List<String> SMOKE_SCENARIOS = ALL_SCENARIOS.stream()
-    .filter(s -> !s.equals(ClusterBudget.CLUSTER_BUDGET) && !s.equals(ClusterTrust.CLUSTER_TRUST)).toList();
+    .filter(s -> !s.equals(ClusterBudget.CLUSTER_BUDGET) && !s.equals(ClusterTrust.CLUSTER_TRUST)
+      && !s.equals(ClusterPartition.CLUSTER_PARTITION)).toList();
 
   static final int DEFAULT_USERS = 10_000;
   static final int DEFAULT_CONCURRENCY = 64;
@@ -70,7 +72,8 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
       --warmup T        unmeasured load before each scenario (default 15s; env SLUICE_BENCH_WARMUP)
       --concurrency N   closed-loop workers of fast-uncached, cached and ceiling (default 64;
                         env SLUICE_BENCH_CONCURRENCY); overload always uses 3 x its pool
-      --smoke           500 users, 1.5 s per scenario, every scenario but cluster-budget and cluster-trust;
+      --smoke           500 users, 1.5 s per scenario, every scenario but cluster-budget, cluster-trust and
+                        cluster-partition;
                         report under <work-dir>/smoke-results, so that bench/results/latest.* keeps the last
                         full run
       --xmx SIZE        -Xmx of the service and of both peers, one value for all (default 512m;
@@ -79,7 +82,8 @@ record BenchOptions(int users, int concurrency, Duration warmup, Duration durati
                         env SLUICE_BENCH_LOAD_GENERATOR); overload always uses the closed loop
       --scenarios LIST  comma-separated, of fast-uncached,cached,overload,ceiling,clustered,cluster-idle,
                         cluster-slow,cache-repeat,overload-open,slow-lane,kill-burst,start-refused,
-                        cluster-budget,cluster-trust (default all;
+                        cluster-budget,cluster-trust,cluster-partition (default all; cluster-partition needs
+                        root;
                         env SLUICE_BENCH_SCENARIOS); fast-uncached itself always runs (it hosts the
                         database and is the ratios' baseline), its peers only when it is listed;
                         cluster-slow and slow-lane need --users above 200 (users 1..200 are the locked ones)

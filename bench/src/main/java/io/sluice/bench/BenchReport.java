@@ -74,6 +74,7 @@ final class BenchReport {
       case FaultScenarios.KILL_BURST, FaultScenarios.START_REFUSED -> FaultScenarios.keyFigure(s);
       case ClusterBudget.CLUSTER_BUDGET -> ClusterBudget.keyFigure(s);
       case ClusterTrust.CLUSTER_TRUST -> ClusterTrust.keyFigure(s);
+      case ClusterPartition.CLUSTER_PARTITION -> ClusterPartition.keyFigure(s);
       default -> ShapeFigures.keyFigure(s);
     };
   }
@@ -341,6 +342,12 @@ final class BenchReport {
       out.append("\n## ").append(s.getString("name")).append("\n\n").append(s.getString("measures")).append("\n\n");
       out.append("| Figure | Value |\n|---|---|\n");
       ClusterTrust.rows(s).forEach(r -> row(out, r.getKey(), r.getValue()));
+      return;
+    }
+    if (ClusterPartition.CLUSTER_PARTITION.equals(s.getString("name"))) {
+      out.append("\n## ").append(s.getString("name")).append("\n\n").append(s.getString("measures")).append("\n\n");
+      out.append("| Figure | Value |\n|---|---|\n");
+      ClusterPartition.rows(s).forEach(r -> row(out, r.getKey(), r.getValue()));
       return;
     }
     JsonObject config = s.getJsonObject("config");

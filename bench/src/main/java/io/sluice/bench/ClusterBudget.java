@@ -170,7 +170,8 @@ final class ClusterBudget {
       tier.start("proxyA", "proxy");
       tier.start("proxyB", "proxy");
       tier.awaitShares(List.of("proxyA", "proxyB"), BUDGET, null);
-      try (Sampler sampler = new Sampler(db); Readers readers = new Readers(tier.node(API).baseUrl(), options.users(), CLIENTS)) {
+      try (Sampler sampler = new Sampler(db);
+           Readers readers = new Readers(tier.node(API).baseUrl(), options.users(), CLIENTS)) {
         pause(HOLD_MS);
         tier.start("proxyC", "proxy");
         pause(200);
@@ -197,7 +198,8 @@ final class ClusterBudget {
         tier.start(proxy, "proxy");
       }
       tier.awaitShares(List.of("proxyA", "proxyB", "proxyC"), BUDGET, null);
-      try (Sampler sampler = new Sampler(db); Readers readers = new Readers(tier.node(API).baseUrl(), options.users(), CLIENTS)) {
+      try (Sampler sampler = new Sampler(db);
+           Readers readers = new Readers(tier.node(API).baseUrl(), options.users(), CLIENTS)) {
         pause(HOLD_MS);
         int shareBefore = tier.poolSize("proxyA");
         tier.signal("proxyA", "STOP");
@@ -248,7 +250,7 @@ final class ClusterBudget {
    * password set) as root through the server's socket, with the server's own client; the SQL goes through stdin, so
    * the password appears on no command line.
    */
-  private static DbTarget tierAccount(DbTarget db, Path mariadbDir) {
+  static DbTarget tierAccount(DbTarget db, Path mariadbDir) {
     String password = UUID.randomUUID().toString().replace("-", "");
     String account = "'" + ACCOUNT + "'@'127.0.0.1'";
     String sql = "CREATE USER IF NOT EXISTS " + account + " IDENTIFIED BY '" + password + "';\n"
@@ -273,6 +275,24 @@ final class ClusterBudget {
       throw new IllegalStateException("interrupted");
     }
     return new DbTarget(db.host(), db.port(), db.database(), ACCOUNT, password, true);
+  }
+
+  /**
+   * What every node of these sequences (and of {@code cluster-partition}) runs with besides its cluster, budget and
+   * database variables: the heartbeat timeout and grace, the admin token, users cache off, one proxy instance, and
+   * {@value #LATENCY_MS} ms injected before each statement.
+   */
+  static Map<String, String> nodeSettings(String adminToken) {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("SLUICE_CLUSTER_HEARTBEAT_TIMEOUT_SECONDS", String.valueOf(HEARTBEAT_SECONDS));
+    env.put("SLUICE_CLUSTER_SHARE_GRACE_MS", String.valueOf(GRACE_MS));
+    env.put("SLUICE_ADMIN_TOKEN", adminToken);
+    env.put("SLUICE_CACHE_USERS_ENABLED", "false");
+    env.put("SLUICE_PROXY_INSTANCES", "1");
+    env.put("SLUICE_FAULTS_DB_LATENCY_ENABLED", "true");
+    env.put("SLUICE_FAULTS_DB_LATENCY_MIN_MS", String.valueOf(LATENCY_MS));
+    env.put("SLUICE_FAULTS_DB_LATENCY_MAX_MS", String.valueOf(LATENCY_MS));
+    return env;
   }
 
   /** Replaced in one move, so that a node reading it meanwhile sees the old file or the new one. */
@@ -344,7 +364,7 @@ final class ClusterBudget {
     return rows;
   }
 
-  private static long msSince(long nanoTime) {
+  static long msSince(long nanoTime) {
     return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - nanoTime);
   }
 
@@ -404,14 +424,7 @@ final class ClusterBudget {
     void start(String node, String role) {
       Map<String, String> env = new LinkedHashMap<>(SluiceCluster.clusterEnvironment(role, name,
         memberPorts.get(node), memberPorts.values()));
-      env.put("SLUICE_CLUSTER_HEARTBEAT_TIMEOUT_SECONDS", String.valueOf(HEARTBEAT_SECONDS));
-      env.put("SLUICE_CLUSTER_SHARE_GRACE_MS", String.valueOf(GRACE_MS));
-      env.put("SLUICE_ADMIN_TOKEN", adminToken);
-      env.put("SLUICE_CACHE_USERS_ENABLED", "false");
-      env.put("SLUICE_PROXY_INSTANCES", "1");
-      env.put("SLUICE_FAULTS_DB_LATENCY_ENABLED", "true");
-      env.put("SLUICE_FAULTS_DB_LATENCY_MIN_MS", String.valueOf(LATENCY_MS));
-      env.put("SLUICE_FAULTS_DB_LATENCY_MAX_MS", String.valueOf(LATENCY_MS));
+      env.putAll(nodeSettings(adminToken));
       if (config == null) {
         env.put("SLUICE_DB_POOL_MAX_SIZE", String.valueOf(BUDGET));
       }
@@ -610,7 +623,7 @@ final class ClusterBudget {
    * Counts the server's sessions of the tier's account every {@value #SAMPLE_MS} ms on a session of its own (left
    * out of the count), keeping the peak and when it was seen.
    */
-  private static final class Sampler implements AutoCloseable {
+  static final class Sampler implements AutoCloseable {
 
     private final Connection connection;
     private final Thread thread;

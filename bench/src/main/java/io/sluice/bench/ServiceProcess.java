@@ -45,6 +45,7 @@ final class ServiceProcess implements AutoCloseable {
   private static final String CONFIG_LINE = "Config loaded from ";
 
   private final Process process;
+  private final String httpHost;
   private final int httpPort;
   private final Path logFile;
   private final Map<String, String> overrides;
@@ -55,9 +56,11 @@ final class ServiceProcess implements AutoCloseable {
   /** Set by {@link #terminate()}: the SIGTERM is sent once (a second one would be logged again by the service). */
   private volatile boolean terminated;
 
-  private ServiceProcess(String name, Process process, int httpPort, Path logFile, Map<String, String> overrides) {
+  private ServiceProcess(String name, Process process, String httpHost, int httpPort, Path logFile,
+                         Map<String, String> overrides) {
     this.name = name;
     this.process = process;
+    this.httpHost = httpHost;
     this.httpPort = httpPort;
     this.logFile = logFile;
     this.overrides = overrides;
@@ -95,8 +98,27 @@ final class ServiceProcess implements AutoCloseable {
     env.put("SLUICE_HTTP_PORT", String.valueOf(port));
     List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx" + heap, "-jar", jar.toString()));
     command.addAll(args);
-    return spawn(name, command, port, workDir, logFile, env);
+    return spawn(name, command, LOOPBACK, port, workDir, logFile, env);
   }
+
+  /**
+   * {@link #startNode(String, Path, String, Path, Path, Map)} inside the network namespace {@code namespace}:
+   * {@code ip netns exec} execs the JVM, so the process (its pid, its SIGTERM) is the JVM's own. HTTP listens on
+   * {@code httpHost}, an address of that namespace, on a fixed port: each namespace has ports of its own.
+   */
+  static ServiceProcess startNodeInNamespace(String name, String namespace, String httpHost, Path jar, String heap,
+                                             Path workDir, Path logFile, Map<String, String> overrides) {
+    Map<String, String> env = new LinkedHashMap<>(overrides);
+    env.put("SLUICE_HTTP_HOST", httpHost);
+    env.put("SLUICE_HTTP_PORT", String.valueOf(NAMESPACE_HTTP_PORT));
+    List<String> command = List.of("ip", "netns", "exec", namespace, javaBinary(), "-Xmx" + heap, "-jar",
+      jar.toString());
+    return spawn(name, command, httpHost, NAMESPACE_HTTP_PORT, workDir, logFile, env);
+  }
+
+  /** The HTTP port of a node in a namespace of its own ({@link #startNodeInNamespace}). */
+  static final int NAMESPACE_HTTP_PORT = 8080;
+  private static final String LOOPBACK = "127.0.0.1";
 
   /**
    * Starts a peer: {@code mainClass} on this JVM's class path with {@code -Xmx<heap>}, {@code args} (which must
@@ -120,7 +142,7 @@ final class ServiceProcess implements AutoCloseable {
 
   private static ServiceProcess launch(String name, List<String> command, int port, Path workDir, Path logFile,
                                        Map<String, String> env) {
-    ServiceProcess service = spawn(name, command, port, workDir, logFile, env);
+    ServiceProcess service = spawn(name, command, LOOPBACK, port, workDir, logFile, env);
     try {
       service.awaitReady();
     } catch (RuntimeException e) {
@@ -130,8 +152,8 @@ final class ServiceProcess implements AutoCloseable {
     return service;
   }
 
-  private static ServiceProcess spawn(String name, List<String> command, int port, Path workDir, Path logFile,
-                                      Map<String, String> env) {
+  private static ServiceProcess spawn(String name, List<String> command, String host, int port, Path workDir,
+                                      Path logFile, Map<String, String> env) {
     if (Files.exists(workDir.resolve("conf/config.yaml"))) {
       throw new IllegalStateException(workDir + "/conf/config.yaml exists: the service would read it; remove it");
     }
@@ -143,7 +165,7 @@ final class ServiceProcess implements AutoCloseable {
     builder.environment().putAll(env);
     try {
       Files.createDirectories(logFile.getParent());
-      ServiceProcess service = new ServiceProcess(name, builder.start(), port, logFile, env);
+      ServiceProcess service = new ServiceProcess(name, builder.start(), host, port, logFile, env);
       log.info("Started {} (pid {}), log {}", name, service.process.pid(), logFile);
       return service;
     } catch (IOException e) {
@@ -189,7 +211,7 @@ final class ServiceProcess implements AutoCloseable {
   }
 
   String baseUrl() {
-    return "http://127.0.0.1:" + httpPort;
+    return "http://" + httpHost + ":" + httpPort;
   }
 
   /** The variables the service got, with the password masked. */

@@ -129,14 +129,20 @@ final class SluiceCluster implements AutoCloseable {
    */
   static Map<String, String> clusterEnvironment(String role, String name, int memberPort,
                                                 Collection<Integer> memberPorts) {
+    return clusterEnvironment(role, name, "127.0.0.1", memberPort, memberPorts.stream()
+      .map(port -> "127.0.0.1:" + port).toList());
+  }
+
+  /** The same for a node whose member address is {@code host} ({@code members}: every member's host:port). */
+  static Map<String, String> clusterEnvironment(String role, String name, String host, int memberPort,
+                                                Collection<String> members) {
     Map<String, String> env = new LinkedHashMap<>();
     env.put("SLUICE_CLUSTER_ENABLED", "true");
     env.put("SLUICE_CLUSTER_ROLE", role);
     env.put("SLUICE_CLUSTER_NAME", name);
-    env.put("SLUICE_CLUSTER_HOST", "127.0.0.1");
+    env.put("SLUICE_CLUSTER_HOST", host);
     env.put("SLUICE_CLUSTER_PORT", String.valueOf(memberPort));
-    env.put("SLUICE_CLUSTER_MEMBERS", String.join(",", memberPorts.stream().map(port -> "127.0.0.1:" + port)
-      .toList()));
+    env.put("SLUICE_CLUSTER_MEMBERS", String.join(",", members));
     return env;
   }
 

@@ -29,8 +29,9 @@ class BenchOptionsTest {
 
     BenchOptions all = parse();
     assertEquals(BenchOptions.ALL_SCENARIOS, all.scenarios());
-    assertEquals(BenchOptions.SMOKE_SCENARIOS, parse("--smoke").scenarios(), "--smoke leaves cluster-budget out");
+    assertEquals(BenchOptions.SMOKE_SCENARIOS, parse("--smoke").scenarios(), "--smoke leaves cluster-budget and cluster-partition out");
     assertTrue(!BenchOptions.SMOKE_SCENARIOS.contains(ClusterBudget.CLUSTER_BUDGET));
+    assertTrue(!BenchOptions.SMOKE_SCENARIOS.contains(ClusterPartition.CLUSTER_PARTITION));
     assertTrue(!all.rerun().contains("--scenarios"), all.rerun());
   }
 

@@ -1,4 +1,4 @@
-package io.sluice.launcher;
+package io.sluice.netns;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -8,25 +8,25 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A TCP relay in the test JVM: accepts on an address of this namespace and forwards each connection to a target,
- * two threads per connection. It makes the test database, which may listen on loopback only and accept the
+ * A TCP relay in the test's (or the bench's) JVM: accepts on an address of this namespace and forwards each connection to a target,
+ * two threads per connection. It makes the database, which may listen on loopback only and accept the
  * service's user only from 127.0.0.1 (the embedded server), reachable from nodes in other network namespaces.
  */
-final class TcpRelay implements AutoCloseable {
+public final class TcpRelay implements AutoCloseable {
 
   private final ServerSocket server;
   private final String targetHost;
   private final int targetPort;
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
 
-  TcpRelay(String bindHost, String targetHost, int targetPort) throws IOException {
+  public TcpRelay(String bindHost, String targetHost, int targetPort) throws IOException {
     this.server = new ServerSocket(0, 50, InetAddress.getByName(bindHost));
     this.targetHost = targetHost;
     this.targetPort = targetPort;
     daemon("tcp-relay-accept", this::accept);
   }
 
-  int port() {
+  public int port() {
     return server.getLocalPort();
   }
 

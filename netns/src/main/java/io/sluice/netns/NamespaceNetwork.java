@@ -1,4 +1,4 @@
-package io.sluice.launcher;
+package io.sluice.netns;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -13,17 +13,17 @@ import java.util.regex.Pattern;
  *   <li>the <em>cluster</em> link, {@link #clusterAddress}, on a /24 of its own that the root namespace has no
  *   address on: Hazelcast and the event bus bind to it, so {@link #cut} (the root end of that veth set down: packets
  *   are dropped silently, no reset, as in a real partition) separates the node from its peers and nothing else;</li>
- *   <li>the <em>management</em> link, {@link #managementAddress}, with {@link #HOST} on the root's bridge: HTTP (the
+ *   <li>the <em>management</em> link, {@link #managementAddress}, with {@link #host()} on the root's bridge: HTTP (the
  *   test's probes) and the database (through a relay on {@link #HOST}) stay reachable during a cut.</li>
  * </ul>
  * Names carry this JVM's pid ({@code slp<pid>...}), so parallel runs never collide; {@link #create} first removes
  * what runs whose JVM is gone left behind. Needs root and iproute2: {@link #create} throws {@link Unavailable}
- * otherwise, for the test to skip.
+ * otherwise, for a test to skip and for the bench to report the partition as not measured.
  */
-final class NamespaceNetwork implements AutoCloseable {
+public final class NamespaceNetwork implements AutoCloseable {
 
   /** Thrown when this machine cannot create namespaces (not root, no {@code ip}, EPERM in a container). */
-  static final class Unavailable extends Exception {
+  public static final class Unavailable extends Exception {
     Unavailable(String message) {
       super(message);
     }
@@ -45,11 +45,11 @@ final class NamespaceNetwork implements AutoCloseable {
   }
 
   /** The root namespace's address on the management bridge. */
-  String host() {
+  public String host() {
     return "10.98." + subnet + ".1";
   }
 
-  static NamespaceNetwork create(int nodes) throws Unavailable {
+  public static NamespaceNetwork create(int nodes) throws Unavailable {
     removeOrphans();
     NamespaceNetwork network = new NamespaceNetwork(nodes);
     try {
@@ -99,24 +99,24 @@ final class NamespaceNetwork implements AutoCloseable {
     run("ip", "-n", namespace(i), "link", "set", root + "x", "up");
   }
 
-  String namespace(int i) {
+  public String namespace(int i) {
     return tag + "-n" + i;
   }
 
-  String clusterAddress(int i) {
+  public String clusterAddress(int i) {
     return "10.97." + subnet + "." + (10 + i);
   }
 
-  String managementAddress(int i) {
+  public String managementAddress(int i) {
     return "10.98." + subnet + "." + (10 + i);
   }
 
   /** Cuts node {@code i} off its peers: the root end of its cluster link goes down. */
-  void cut(int i) {
+  public void cut(int i) {
     run("ip", "link", "set", tag + "c" + i, "down");
   }
 
-  void heal(int i) {
+  public void heal(int i) {
     run("ip", "link", "set", tag + "c" + i, "up");
   }
 
