@@ -32,6 +32,18 @@ public final class HazelcastSetup {
     return Math.max(1, cluster.heartbeatTimeoutSeconds() / 5);
   }
 
+  /**
+   * How often an event-bus connection pings its peer, and how long it waits for the pong before it closes the
+   * connection: Hazelcast's heartbeat interval. Vert.x's 20 s and 20 s (vert.x 5.0.8 {@code OutboundConnection}) kept a
+   * connection cut by a partition open through the heal: the bytes queued during the cut sat in TCP's retransmission
+   * backoff (the 6th retry after a 21 s cut, the next one seconds away), and the requests sent on it after the heal
+   * timed out (bench {@code cluster-partition}, 2 runs of 3, docs/benchmark.md). At this interval a connection whose
+   * peer went silent closes well before Hazelcast even drops the member, and the next send opens a fresh one.
+   */
+  static long eventBusPingMs(ClusterSettings cluster) {
+    return heartbeatIntervalSeconds(cluster) * 1000L;
+  }
+
   /** How often the master looks for another cluster to merge with (and how long after start it first does). */
   static int mergeDelaySeconds(ClusterSettings cluster) {
     return cluster.heartbeatTimeoutSeconds();
@@ -86,7 +98,9 @@ public final class HazelcastSetup {
    * there, so any certificate the CA signed is a peer.
    */
   public static EventBusOptions eventBusOptions(ClusterSettings cluster) {
-    EventBusOptions options = new EventBusOptions().setHost(resolve(cluster.host())).setPort(cluster.eventBusPort());
+    long pingMs = eventBusPingMs(cluster);
+    EventBusOptions options = new EventBusOptions().setHost(resolve(cluster.host())).setPort(cluster.eventBusPort())
+      .setClusterPingInterval(pingMs).setClusterPingReplyInterval(pingMs);
     ClusterSettings.Tls tls = cluster.tls();
     if (tls.enabled()) {
       requireReadable("cluster.tls.keyPath", tls.keyPath());
