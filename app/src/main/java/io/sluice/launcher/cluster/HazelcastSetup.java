@@ -38,7 +38,10 @@ public final class HazelcastSetup {
    * connection cut by a partition open through the heal: the bytes queued during the cut sat in TCP's retransmission
    * backoff (the 6th retry after a 21 s cut, the next one seconds away), and the requests sent on it after the heal
    * timed out (bench {@code cluster-partition}, 2 runs of 3, docs/benchmark.md). At this interval a connection whose
-   * peer went silent closes well before Hazelcast even drops the member, and the next send opens a fresh one.
+   * peer went silent closes well before Hazelcast even drops the member, and the next send opens a fresh one. The
+   * connect timeout is the same: a connect begun during a cut (the member not dropped yet) was still in SYN
+   * retransmission at the heal (7th retry), and the sends queued behind it waited for the next one; Vert.x's 60 s
+   * default would keep it trying through any heal.
    */
   static long eventBusPingMs(ClusterSettings cluster) {
     return heartbeatIntervalSeconds(cluster) * 1000L;
@@ -100,7 +103,7 @@ public final class HazelcastSetup {
   public static EventBusOptions eventBusOptions(ClusterSettings cluster) {
     long pingMs = eventBusPingMs(cluster);
     EventBusOptions options = new EventBusOptions().setHost(resolve(cluster.host())).setPort(cluster.eventBusPort())
-      .setClusterPingInterval(pingMs).setClusterPingReplyInterval(pingMs);
+      .setClusterPingInterval(pingMs).setClusterPingReplyInterval(pingMs).setConnectTimeout((int) pingMs);
     ClusterSettings.Tls tls = cluster.tls();
     if (tls.enabled()) {
       requireReadable("cluster.tls.keyPath", tls.keyPath());
