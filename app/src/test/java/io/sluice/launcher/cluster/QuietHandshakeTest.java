@@ -7,7 +7,6 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -15,8 +14,10 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
+import static io.sluice.launcher.cluster.LocalCluster.BOUND_MS;
+import static io.sluice.launcher.cluster.LocalCluster.await;
+import static io.sluice.launcher.cluster.LocalCluster.freePort;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -27,7 +28,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class QuietHandshakeTest {
 
-  private static final long BOUND_MS = 60_000;
   /** Runs while the test watches: a few per connect; the loop made millions per second. */
   private static final long FEW = 1_000;
 
@@ -85,24 +85,6 @@ class QuietHandshakeTest {
       if (member != null) {
         member.shutdown();
       }
-    }
-  }
-
-  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + BOUND_MS * 1_000_000;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not " + what + " within " + BOUND_MS + " ms");
-      }
-      Thread.sleep(20);
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 }

@@ -13,20 +13,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.function.IntUnaryOperator;
 
+import static io.sluice.launcher.cluster.LocalCluster.await;
+import static io.sluice.launcher.cluster.LocalCluster.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,7 +36,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TierMembershipTest {
 
   private static final int BUDGET = 20;
-  private static final long BOUND_MS = 60_000;
 
   private final List<Vertx> nodes = new ArrayList<>();
   private final Map<Vertx, HazelcastClusterManager> managers = new HashMap<>();
@@ -168,28 +164,5 @@ class TierMembershipTest {
   private static JsonObject status(Vertx vertx) {
     return vertx.eventBus().<JsonObject>request(ProxyContract.CLUSTER_STATUS_ADDRESS, new JsonObject(),
       new DeliveryOptions().setLocalOnly(true).setSendTimeout(10_000)).await().body();
-  }
-
-  private static void await(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + BOUND_MS * 1_000_000;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not " + what + " within " + BOUND_MS + " ms");
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted");
-      }
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

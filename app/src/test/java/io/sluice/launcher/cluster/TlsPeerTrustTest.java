@@ -16,16 +16,13 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 
+import static io.sluice.launcher.cluster.LocalCluster.await;
+import static io.sluice.launcher.cluster.LocalCluster.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,7 +37,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TlsPeerTrustTest {
 
   private static final String ADDRESS = "trust-test.echo";
-  private static final long BOUND_MS = 60_000;
   /** Short, so that D's silent endpoint is judged pending soon; nothing asserts a duration. */
   private static final long PROBE_TIMEOUT_MS = 500;
 
@@ -180,28 +176,5 @@ class TlsPeerTrustTest {
     }
     return ClusterSettings.from(JsonSection.at("cluster", new JsonObject().put("enabled", true).put("role", "proxy")
       .put("name", name).put("port", port).put("members", members.toString()).put("tls", tls)));
-  }
-
-  private static void await(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + BOUND_MS * 1_000_000;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not " + what + " within " + BOUND_MS + " ms");
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted");
-      }
-    }
-  }
-
-  private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }
