@@ -306,15 +306,10 @@ class BudgetBoundIT {
   private Map<String, String> node(String role, int member, Map<String, String> extra) {
     Map<String, String> env = new HashMap<>(extra);
     env.put("SLUICE_ADMIN_TOKEN", TOKEN);
-    env.put("SLUICE_CLUSTER_ENABLED", "true");
-    env.put("SLUICE_CLUSTER_ROLE", role);
-    env.put("SLUICE_CLUSTER_NAME", CLUSTER);
-    env.put("SLUICE_CLUSTER_HOST", "127.0.0.1");
-    env.put("SLUICE_CLUSTER_PORT", String.valueOf(member));
     // Each node lists itself and the nodes started before it, as an operator adding nodes one by one would: a
     // node's share grows only while it sees a majority of the seats it lists (docs/scale-out.md), so listing the
     // nodes of later sequences would hold the first ones at 0.
-    env.put("SLUICE_CLUSTER_MEMBERS", membersUpTo(member));
+    env.putAll(SluiceProcess.clusterEnvironment(CLUSTER, role, "127.0.0.1", member, membersUpTo(member)));
     // 15 s: with 10 s, a starved 2-core machine (another cluster test beside this one) stalled a node past the
     // timeout and the cluster fell apart.
     env.put("SLUICE_CLUSTER_HEARTBEAT_TIMEOUT_SECONDS", "15");

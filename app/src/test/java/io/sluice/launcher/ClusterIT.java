@@ -541,18 +541,10 @@ class ClusterIT {
     env.put("SLUICE_ADMIN_TOKEN", TOKEN);
     // The config watcher runs, so that its status address exists to be refused to outsiders.
     env.put("SLUICE_RELOAD_SCAN_PERIOD_MS", "60000");
-    env.put("SLUICE_CLUSTER_ENABLED", "true");
-    env.put("SLUICE_CLUSTER_ROLE", role);
     env.put("SLUICE_DB_POOL_MAX_SIZE", String.valueOf(BUDGET));
     env.put("SLUICE_PROXY_INSTANCES", String.valueOf(SHARDS));
-    env.put("SLUICE_CLUSTER_NAME", CLUSTER);
-    env.put("SLUICE_CLUSTER_HOST", "127.0.0.1");
-    env.put("SLUICE_CLUSTER_PORT", String.valueOf(member));
-    env.put("SLUICE_CLUSTER_MEMBERS", members);
-    env.put("SLUICE_CLUSTER_TLS_ENABLED", "true");
-    env.put("SLUICE_CLUSTER_TLS_KEY_PATH", pair[0].toString());
-    env.put("SLUICE_CLUSTER_TLS_CERT_PATH", pair[1].toString());
-    env.put("SLUICE_CLUSTER_TLS_CA_PATH", ca.caPem().toString());
+    env.putAll(SluiceProcess.clusterEnvironment(CLUSTER, role, "127.0.0.1", member, members));
+    env.putAll(SluiceProcess.clusterTlsEnvironment(pair, ca.caPem()));
     return SluiceProcess.start("cluster-" + name, SluiceProcess.freePort(), env);
   }
 

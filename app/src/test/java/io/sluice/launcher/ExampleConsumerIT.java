@@ -65,8 +65,7 @@ class ExampleConsumerIT {
     Path target = Path.of("target", "process-it").toAbsolutePath();
     Files.createDirectories(target);
     ca = TestCerts.authority(Files.createTempDirectory(target, "example-certs-"), "example");
-    Map<String, String> env = new HashMap<>(clusterEnv("proxy", proxyMember));
-    env.put("SLUICE_CLUSTER_ROLE", "proxy");
+    Map<String, String> env = new HashMap<>(clusterEnv("proxy", "proxy", proxyMember));
     env.put("SLUICE_DB_HOST", db.host());
     env.put("SLUICE_DB_PORT", String.valueOf(db.port()));
     env.put("SLUICE_DB_DATABASE", db.database());
@@ -97,7 +96,7 @@ class ExampleConsumerIT {
       .redirectOutput(dir.resolve("out.txt").toFile())
       .redirectError(dir.resolve("err.txt").toFile());
     builder.environment().keySet().removeIf(key -> key.startsWith("SLUICE_"));
-    builder.environment().putAll(clusterEnv("example", SluiceProcess.freePort()));
+    builder.environment().putAll(clusterEnv("example", "client", SluiceProcess.freePort()));
     Process example = builder.start();
     try {
       assertTrue(example.waitFor(SluiceProcess.START_BOUND.toSeconds(), TimeUnit.SECONDS),
@@ -160,18 +159,11 @@ class ExampleConsumerIT {
   }
 
   /** The {@code SLUICE_CLUSTER_*} variables of a node of this test's cluster, with its own certificate. */
-  private Map<String, String> clusterEnv(String name, int member) {
-    Path[] pair = ca.node(name);
-    return Map.of(
-      "SLUICE_CLUSTER_ENABLED", "true",
-      "SLUICE_CLUSTER_NAME", CLUSTER,
-      "SLUICE_CLUSTER_HOST", "127.0.0.1",
-      "SLUICE_CLUSTER_PORT", String.valueOf(member),
-      "SLUICE_CLUSTER_MEMBERS", "127.0.0.1:" + proxyMember,
-      "SLUICE_CLUSTER_TLS_ENABLED", "true",
-      "SLUICE_CLUSTER_TLS_KEY_PATH", pair[0].toString(),
-      "SLUICE_CLUSTER_TLS_CERT_PATH", pair[1].toString(),
-      "SLUICE_CLUSTER_TLS_CA_PATH", ca.caPem().toString());
+  private Map<String, String> clusterEnv(String name, String role, int member) {
+    Map<String, String> env = new HashMap<>(SluiceProcess.clusterEnvironment(CLUSTER, role, "127.0.0.1", member,
+      "127.0.0.1:" + proxyMember));
+    env.putAll(SluiceProcess.clusterTlsEnvironment(ca.node(name), ca.caPem()));
+    return env;
   }
 
   private static Path exampleJar() {

@@ -197,12 +197,8 @@ class PartitionIT {
   private SluiceProcess node(String name, int i, String role, String members, Map<String, String> extra) {
     Map<String, String> env = new HashMap<>(extra);
     env.put("SLUICE_ADMIN_TOKEN", TOKEN);
-    env.put("SLUICE_CLUSTER_ENABLED", "true");
-    env.put("SLUICE_CLUSTER_ROLE", role);
-    env.put("SLUICE_CLUSTER_NAME", "partition-it");
-    env.put("SLUICE_CLUSTER_HOST", network.clusterAddress(i));
-    env.put("SLUICE_CLUSTER_PORT", String.valueOf(MEMBER_PORT));
-    env.put("SLUICE_CLUSTER_MEMBERS", members);
+    env.putAll(SluiceProcess.clusterEnvironment("partition-it", role, network.clusterAddress(i), MEMBER_PORT,
+      members));
     // 10 s: 5 s split the cluster when this busy 2-core machine stalled processes for 3-4 s (see ClusterIT).
     env.put("SLUICE_CLUSTER_HEARTBEAT_TIMEOUT_SECONDS", String.valueOf(HEARTBEAT_SECONDS));
     env.put("SLUICE_CLUSTER_SHARE_GRACE_MS", String.valueOf(GRACE_MS));

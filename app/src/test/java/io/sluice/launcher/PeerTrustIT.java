@@ -196,17 +196,9 @@ class PeerTrustIT {
     Path[] pair = ca.node(name);
     Map<String, String> env = new HashMap<>(extra);
     env.put("SLUICE_ADMIN_TOKEN", TOKEN);
-    env.put("SLUICE_CLUSTER_ENABLED", "true");
-    env.put("SLUICE_CLUSTER_ROLE", role);
     env.put("SLUICE_PROXY_INSTANCES", String.valueOf(SHARDS));
-    env.put("SLUICE_CLUSTER_NAME", CLUSTER);
-    env.put("SLUICE_CLUSTER_HOST", "127.0.0.1");
-    env.put("SLUICE_CLUSTER_PORT", String.valueOf(member));
-    env.put("SLUICE_CLUSTER_MEMBERS", members);
-    env.put("SLUICE_CLUSTER_TLS_ENABLED", "true");
-    env.put("SLUICE_CLUSTER_TLS_KEY_PATH", pair[0].toString());
-    env.put("SLUICE_CLUSTER_TLS_CERT_PATH", pair[1].toString());
-    env.put("SLUICE_CLUSTER_TLS_CA_PATH", ca.caPem().toString());
+    env.putAll(SluiceProcess.clusterEnvironment(CLUSTER, role, "127.0.0.1", member, members));
+    env.putAll(SluiceProcess.clusterTlsEnvironment(pair, ca.caPem()));
     return SluiceProcess.start("trust-" + name, SluiceProcess.freePort(), env);
   }
 }

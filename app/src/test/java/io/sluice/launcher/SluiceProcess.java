@@ -140,6 +140,22 @@ final class SluiceProcess implements AutoCloseable {
     return jar;
   }
 
+  /**
+   * The {@code SLUICE_CLUSTER_*} variables of a node: cluster mode on, in {@code cluster}, with {@code role}, its
+   * Hazelcast member on {@code host:member}, joining {@code members} (comma-separated {@code host:port}).
+   */
+  static Map<String, String> clusterEnvironment(String cluster, String role, String host, int member,
+                                                String members) {
+    return Map.of("SLUICE_CLUSTER_ENABLED", "true", "SLUICE_CLUSTER_NAME", cluster, "SLUICE_CLUSTER_ROLE", role,
+      "SLUICE_CLUSTER_HOST", host, "SLUICE_CLUSTER_PORT", String.valueOf(member), "SLUICE_CLUSTER_MEMBERS", members);
+  }
+
+  /** Event-bus TLS with a node's key and certificate ({@code pair}, as {@code TestCerts.node} gives them) and the CA. */
+  static Map<String, String> clusterTlsEnvironment(Path[] pair, Path caPem) {
+    return Map.of("SLUICE_CLUSTER_TLS_ENABLED", "true", "SLUICE_CLUSTER_TLS_KEY_PATH", pair[0].toString(),
+      "SLUICE_CLUSTER_TLS_CERT_PATH", pair[1].toString(), "SLUICE_CLUSTER_TLS_CA_PATH", caPem.toString());
+  }
+
   static int freePort() {
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return socket.getLocalPort();
