@@ -165,6 +165,11 @@ public final class ShareGovernor {
     return true;
   }
 
+  /** Whether a view has arrived (before, the majority is not known yet). */
+  public boolean viewed() {
+    return viewed;
+  }
+
   /** Whether the last view holds a majority of the last known members (see the class comment). */
   public boolean majority() {
     long present = known.keySet().stream().filter(liveSeats::contains).count();

@@ -22,9 +22,6 @@ public final class SluiceClusterManager extends HazelcastClusterManager {
 
   private static final Logger log = LoggerFactory.getLogger(SluiceClusterManager.class);
 
-  /** The member attribute Vert.x reads its node id from (vertx-hazelcast 5.0.8 {@code NODE_ID_ATTRIBUTE}). */
-  static final String NODE_ID_ATTRIBUTE = "__vertx.nodeId";
-
   private final HazelcastInstance member;
   private volatile Vertx vertx;
 
@@ -40,7 +37,7 @@ public final class SluiceClusterManager extends HazelcastClusterManager {
 
   /** The Vert.x node id attribute a given member must carry ({@code HazelcastClusterManager.join} checks it). */
   static void nameNode(Config config) {
-    config.getMemberAttributeConfig().setAttribute(NODE_ID_ATTRIBUTE, UUID.randomUUID().toString());
+    config.getMemberAttributeConfig().setAttribute(TierMembership.NODE_ID_ATTRIBUTE, UUID.randomUUID().toString());
   }
 
   @Override
@@ -69,8 +66,8 @@ public final class SluiceClusterManager extends HazelcastClusterManager {
     });
   }
 
-  /** Shuts the member down (blocking); for a manager whose Vert.x never started. */
-  public void shutdownMember() {
+  /** Shuts the member down (blocking). */
+  private void shutdownMember() {
     if (member.getLifecycleService().isRunning()) {
       member.getLifecycleService().shutdown();
     }

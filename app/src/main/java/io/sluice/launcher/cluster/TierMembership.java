@@ -14,8 +14,11 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -103,8 +106,6 @@ public final class TierMembership {
   private final String self;
   /** The seats this node expects at start: {@code cluster.members}, resolved, and its own ({@link #expectedSeats}). */
   private final List<String> expectedSeats;
-  /** Whether {@link #refresh} has fed the governor a view (before, the majority is not yet known). */
-  private boolean viewed;
   /** Address and role of every member seen, kept while it counts, for the status of departed ones. */
   private final Map<String, JsonObject> known = new HashMap<>();
   private volatile int budget;
@@ -177,14 +178,14 @@ public final class TierMembership {
    * left out with a warning: it could never be recognized as a live seat (docs/scale-out.md, "Majority").
    */
   static List<String> expectedSeats(ClusterSettings settings, String own) {
-    java.util.LinkedHashSet<String> seats = new java.util.LinkedHashSet<>();
+    Set<String> seats = new LinkedHashSet<>();
     seats.add(own);
     for (String member : settings.members()) {
       int colon = member.lastIndexOf(':');
       String host = member.substring(0, colon).replace("[", "").replace("]", "");
       try {
-        seats.add(java.net.InetAddress.getByName(host).getHostAddress() + member.substring(colon));
-      } catch (java.net.UnknownHostException e) {
+        seats.add(InetAddress.getByName(host).getHostAddress() + member.substring(colon));
+      } catch (UnknownHostException e) {
         log.warn("cluster.members entry {} does not resolve: it is not counted among the seats this node expects",
           member);
       }
@@ -276,9 +277,8 @@ public final class TierMembership {
     long proxies = seen.stream().filter(ShareGovernor.Member::proxy).count();
     members.forEach(m -> known.put(id(m), describe(m)));
     // Before its first view a node has no majority to have lost: it warns only if its first view holds none.
-    boolean hadMajority = !viewed || governor.majority();
+    boolean hadMajority = !governor.viewed() || governor.majority();
     governor.viewMembers(seen, now);
-    viewed = true;
     if (hadMajority != governor.majority()) {
       log.warn(governor.majority() ? "This node sees a majority of the last known members again: {}"
         : "This node sees no majority of the last known members {}: shares will not grow until it does",
